@@ -1,0 +1,125 @@
+//! `agent.toml`: settings of the long-running agent (`shoko-agent run`). An annotated example is in
+//! `deploy/agent.toml`.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Identity bundle directory written by `shoko-collector enroll`.
+    pub identity: PathBuf,
+    /// Collector address, overriding the bundle's.
+    #[serde(default)]
+    pub collector: Option<String>,
+    /// Seconds between self-telemetry reports.
+    #[serde(default = "default_telemetry_interval")]
+    pub telemetry_interval_secs: u64,
+    /// Capture settings.
+    #[serde(default)]
+    pub capture: CaptureConfig,
+    /// Uplink settings.
+    #[serde(default)]
+    pub uplink: UplinkSettings,
+}
+
+/// What the sensor captures.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// Capture files analysed once at start-up.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Uplink tuning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UplinkSettings {
+    /// Most observations per batch.
+    #[serde(default = "default_batch")]
+    pub batch_max_observations: usize,
+    /// Batches sent ahead of acknowledgement.
+    #[serde(default = "default_window")]
+    pub window: usize,
+    /// Batches held in memory while the collector is unreachable.
+    #[serde(default = "default_pending")]
+    pub max_pending_batches: usize,
+    /// Maximum frame length in bytes.
+    #[serde(default = "default_frame")]
+    pub max_frame_len: usize,
+}
+
+impl Default for UplinkSettings {
+    fn default() -> Self {
+        UplinkSettings {
+            batch_max_observations: default_batch(),
+            window: default_window(),
+            max_pending_batches: default_pending(),
+            max_frame_len: default_frame(),
+        }
+    }
+}
+
+fn default_telemetry_interval() -> u64 {
+    60
+}
+fn default_batch() -> usize {
+    5_000
+}
+fn default_window() -> usize {
+    8
+}
+fn default_pending() -> usize {
+    256
+}
+fn default_frame() -> usize {
+    shoko_proto::DEFAULT_MAX_FRAME_LEN
+}
+
+impl AgentConfig {
+    /// Reads and validates a configuration file; relative paths are relative to its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        let mut cfg: AgentConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if cfg.identity.is_relative() {
+            cfg.identity = base.join(&cfg.identity);
+        }
+        for f in &mut cfg.capture.files {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+        }
+        if cfg.telemetry_interval_secs == 0 {
+            anyhow::bail!("{}: telemetry_interval_secs must be at least 1", path.display());
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_in_deploy_loads() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/agent.toml");
+        let cfg = AgentConfig::load(&p).unwrap();
+        assert_eq!(cfg.telemetry_interval_secs, 60);
+        assert_eq!(cfg.uplink.window, 8);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.toml");
+        std::fs::write(&p, "identity = \"x\"\n\ntelemetry = 5\n").unwrap();
+        let e = AgentConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("telemetry"), "{e}");
+    }
+}

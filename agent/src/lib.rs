@@ -1,0 +1,17 @@
+//! shoko-agent: the passive network sensor and host agent.
+//!
+//! Packets flow `capture` -> `decode` -> `flow` + `inventory` (in `pipeline`) -> observations ->
+//! `uplink` to the collector, or -> `analyze` document for offline use.
+
+pub mod analyze;
+pub mod capture;
+pub mod config;
+pub mod decode;
+pub mod flow;
+pub mod identity;
+pub mod inventory;
+pub mod logging;
+pub mod pipeline;
+pub mod synth;
+pub mod telemetry;
+pub mod uplink;

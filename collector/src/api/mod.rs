@@ -1,0 +1,70 @@
+//! The HTTP API (JSON): `GET /api/v1/assets`, `GET /api/v1/status`, plus `GET /healthz` and
+//! `GET /metrics`.
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The API routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/assets", get(assets))
+        .route("/api/v1/status", get(status))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Runs a store query off the async threads and answers it as JSON.
+async fn query<T, F>(s: ApiState, f: F) -> Response
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+{
+    let store = s.store.clone();
+    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+        Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "store query failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("store unavailable: {e}\n"),
+            )
+                .into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn assets(State(s): State<ApiState>) -> Response {
+    query(s, |st| st.assets()).await
+}
+
+async fn status(State(s): State<ApiState>) -> Response {
+    query(s, |st| st.counts()).await
+}
+
+async fn metrics(State(s): State<ApiState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}

@@ -1,0 +1,175 @@
+//! `collector.toml`: settings of the collector, written by `init` into the data directory. An
+//! annotated example is in `deploy/collector.toml`. Command-line flags override it.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File name of the configuration inside the data directory.
+pub const CONFIG_FILE: &str = "collector.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorConfig {
+    /// Address agents connect to (mutual TLS).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Address of the HTTP API.
+    #[serde(default = "default_http")]
+    pub http: String,
+    /// Address written into agent bundles by `enroll`.
+    #[serde(default = "default_advertise")]
+    pub advertise: String,
+    /// Storage engine: `sqlite:FILE` (relative to the data directory).
+    #[serde(default = "default_store")]
+    pub store: String,
+    /// Maximum frame length accepted from agents, in bytes.
+    #[serde(default = "default_frame")]
+    pub max_frame_len: usize,
+    /// Most simultaneous agent connections; further connections wait in the kernel backlog.
+    #[serde(default = "default_connections")]
+    pub max_connections: usize,
+    /// Seconds allowed for the TLS handshake and the agent's hello.
+    #[serde(default = "default_handshake")]
+    pub handshake_timeout_secs: u64,
+    /// Seconds a session may stay silent before it is closed.
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: u64,
+}
+
+fn default_listen() -> String {
+    "0.0.0.0:7710".into()
+}
+fn default_http() -> String {
+    "127.0.0.1:7780".into()
+}
+fn default_advertise() -> String {
+    "127.0.0.1:7710".into()
+}
+fn default_store() -> String {
+    "sqlite:shoko.db".into()
+}
+fn default_frame() -> usize {
+    shoko_proto::DEFAULT_MAX_FRAME_LEN
+}
+fn default_connections() -> usize {
+    4096
+}
+fn default_handshake() -> u64 {
+    10
+}
+fn default_idle() -> u64 {
+    300
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            listen: default_listen(),
+            http: default_http(),
+            advertise: default_advertise(),
+            store: default_store(),
+            max_frame_len: default_frame(),
+            max_connections: default_connections(),
+            handshake_timeout_secs: default_handshake(),
+            idle_timeout_secs: default_idle(),
+        }
+    }
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite database file.
+    Sqlite(PathBuf),
+}
+
+impl CollectorConfig {
+    /// Loads `collector.toml` from a data directory.
+    pub fn load(data: &Path) -> anyhow::Result<Self> {
+        let path = data.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {e} (run `shoko-collector init --data {}` first)",
+                path.display(),
+                data.display()
+            )
+        })?;
+        let cfg: CollectorConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        cfg.store_location(data)?;
+        Ok(cfg)
+    }
+
+    /// Resolves the `store` setting.
+    pub fn store_location(&self, data: &Path) -> anyhow::Result<StoreLocation> {
+        match self.store.split_once(':') {
+            Some(("sqlite", file)) if !file.is_empty() => {
+                let p = PathBuf::from(file);
+                Ok(StoreLocation::Sqlite(if p.is_relative() {
+                    data.join(p)
+                } else {
+                    p
+                }))
+            }
+            _ => anyhow::bail!(
+                "store = {:?}: expected \"sqlite:FILE\" (PostgreSQL arrives with the collector-core capability)",
+                self.store
+            ),
+        }
+    }
+
+    /// The file written by `init`, with comments.
+    pub fn to_commented_toml(&self) -> String {
+        format!(
+            "# shoko collector configuration (see deploy/collector.toml for every option).\n\
+             # Command-line flags override these values.\n\n\
+             # Address agents connect to (mutual TLS 1.3).\nlisten = {:?}\n\n\
+             # Address of the HTTP API (GET /api/v1/assets, /metrics, /healthz).\nhttp = {:?}\n\n\
+             # Collector address written into agent bundles by `enroll`.\nadvertise = {:?}\n\n\
+             # Storage engine: \"sqlite:FILE\", relative to this directory.\nstore = {:?}\n\n\
+             # Largest frame accepted from an agent, in bytes.\nmax_frame_len = {}\n\n\
+             # Most simultaneous agent connections.\nmax_connections = {}\n\n\
+             # Seconds allowed for the TLS handshake and the agent's hello.\nhandshake_timeout_secs = {}\n\n\
+             # Seconds a silent session stays open.\nidle_timeout_secs = {}\n",
+            self.listen,
+            self.http,
+            self.advertise,
+            self.store,
+            self.max_frame_len,
+            self.max_connections,
+            self.handshake_timeout_secs,
+            self.idle_timeout_secs
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_file_reads_back_and_matches_the_deploy_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = CollectorConfig::default();
+        std::fs::write(dir.path().join(CONFIG_FILE), cfg.to_commented_toml()).unwrap();
+        assert_eq!(CollectorConfig::load(dir.path()).unwrap(), cfg);
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+        assert_eq!(CollectorConfig::load(&example).unwrap(), cfg);
+    }
+
+    #[test]
+    fn unknown_store_is_refused() {
+        let cfg = CollectorConfig {
+            store: "mysql://x".into(),
+            ..Default::default()
+        };
+        assert!(cfg.store_location(Path::new("/d")).is_err());
+        assert_eq!(
+            CollectorConfig::default()
+                .store_location(Path::new("/d"))
+                .unwrap(),
+            StoreLocation::Sqlite("/d/shoko.db".into())
+        );
+    }
+}

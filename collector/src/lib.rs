@@ -1,0 +1,16 @@
+//! shoko-collector: receives observations from agents, stores them, fuses them into assets and
+//! serves them.
+//!
+//! `pki` (CA, certificates, CRL) -> `ingest` (mutual-TLS sessions) -> `store` (engines) with `fuse`
+//! (asset identity rules) -> `api` (HTTP JSON). `server` wires them; `demo` runs everything locally.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod fuse;
+pub mod ingest;
+pub mod listing;
+pub mod metrics;
+pub mod pki;
+pub mod server;
+pub mod store;

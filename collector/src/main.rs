@@ -1,0 +1,194 @@
+//! `shoko-collector`: initialise, enrol agents, serve, list, and run the demo.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use shoko_agent::logging::{self, LogFormat};
+use shoko_collector::config::CollectorConfig;
+use shoko_collector::listing::asset_table;
+use shoko_collector::pki::{Authority, PkiPaths};
+use shoko_collector::server::Collector;
+use shoko_collector::store::Store;
+use shoko_collector::store::sqlite::SqliteStore;
+use shoko_collector::{config, demo};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "shoko-collector",
+    version,
+    about = "shoko collector: stores OT evidence from agents and serves it",
+    long_about = "shoko collector: receives observations from shoko agents over mutually \
+authenticated TLS 1.3, stores them durably (SQLite by default), fuses them into an asset \
+inventory and serves it over an HTTP API.\n\nQuick start: `shoko-collector demo`.",
+    after_help = "Exit codes: 0 success; 1 error (the message says which file or setting); 2 usage error."
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: CA, server certificate, empty CRL and collector.toml.
+    Init {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Extra DNS names or IP addresses for the server certificate (repeatable).
+        #[arg(long = "san")]
+        sans: Vec<String>,
+    },
+    /// Issue an agent certificate and write its identity bundle.
+    Enroll {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Agent id (letters, digits, '.', '_', '-').
+        #[arg(long)]
+        agent_id: String,
+        /// Bundle directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Collector address for the bundle (default: `advertise` from collector.toml).
+        #[arg(long)]
+        collector: Option<String>,
+        /// Name the agent checks the collector's certificate against.
+        #[arg(long, default_value = "shoko-collector")]
+        server_name: String,
+    },
+    /// Revoke every certificate of an agent; a running collector refuses it from its next connection or batch.
+    Revoke {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Agent id.
+        #[arg(long)]
+        agent_id: String,
+    },
+    /// Run the collector.
+    Serve {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Agent listener HOST:PORT (default from collector.toml: 0.0.0.0:7710).
+        #[arg(long)]
+        listen: Option<String>,
+        /// HTTP API HOST:PORT (default from collector.toml: 127.0.0.1:7780).
+        #[arg(long)]
+        http: Option<String>,
+    },
+    /// List the stored assets.
+    Assets {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON (the same as GET /api/v1/assets).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run everything locally on a synthetic plant capture and show the result.
+    Demo {
+        /// Data directory (created if missing).
+        #[arg(long, default_value = "shoko-demo")]
+        data: PathBuf,
+        /// Keep serving the HTTP API on HOST:PORT afterwards until Ctrl-C.
+        #[arg(long)]
+        serve: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format, &cli.log_level);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shoko-collector: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Init { data, sans } => {
+            if !demo::init_data_dir(&data, &CollectorConfig::default(), &sans)? {
+                anyhow::bail!("{} is already initialised", data.display());
+            }
+            println!(
+                "initialised {} (CA, server certificate, CRL, {})",
+                data.display(),
+                config::CONFIG_FILE
+            );
+            Ok(())
+        }
+        Command::Enroll {
+            data,
+            agent_id,
+            out,
+            collector,
+            server_name,
+        } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let collector = collector.unwrap_or(cfg.advertise);
+            demo::write_bundle(&data, &agent_id, &collector, &server_name, &out)?;
+            println!(
+                "enrolled agent {agent_id:?}: bundle written to {} (collector {collector})",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Revoke { data, agent_id } => {
+            let revoked = Authority::load(&PkiPaths::new(&data))?.revoke_agent(&agent_id)?;
+            if revoked.is_empty() {
+                println!("agent {agent_id:?} has no unrevoked certificate");
+            }
+            for r in revoked {
+                println!("revoked certificate {} of agent {:?}", r.serial, r.agent_id);
+            }
+            Ok(())
+        }
+        Command::Serve { data, listen, http } => {
+            let mut cfg = CollectorConfig::load(&data)?;
+            cfg.listen = listen.unwrap_or(cfg.listen);
+            cfg.http = http.unwrap_or(cfg.http);
+            runtime()?.block_on(async {
+                let collector = Collector::start(&data, &cfg).await?;
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                tracing::info!("shutting down");
+                collector.stop().await;
+                Ok(())
+            })
+        }
+        Command::Assets { data, json } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let config::StoreLocation::Sqlite(path) = cfg.store_location(&data)?;
+            let store = SqliteStore::open_read_only(&path)?;
+            let assets = store.assets()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&assets)?);
+            } else {
+                print!("{}", asset_table(&assets));
+            }
+            Ok(())
+        }
+        Command::Demo { data, serve } => runtime()?
+            .block_on(demo::run(&data, serve))
+            .context("demo failed"),
+    }
+}

@@ -1,0 +1,105 @@
+//! Prometheus metrics of the collector, served at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Label of a refusal reason.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Why.
+    pub reason: String,
+}
+
+/// All collector metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Sessions opened (handshake and hello passed).
+    pub sessions: Counter,
+    /// Sessions open now.
+    pub sessions_open: Gauge,
+    /// Connections or sessions refused, by reason.
+    pub refused: Family<ReasonLabel, Counter>,
+    /// Batches stored.
+    pub batches_stored: Counter,
+    /// Batches acknowledged as duplicates.
+    pub batches_duplicate: Counter,
+    /// Observations stored.
+    pub observations_stored: Counter,
+    /// Seconds from receiving a batch to acknowledging it.
+    pub ingest_seconds: Histogram,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("shoko");
+        let m = Metrics {
+            sessions: Counter::default(),
+            sessions_open: Gauge::default(),
+            refused: Family::default(),
+            batches_stored: Counter::default(),
+            batches_duplicate: Counter::default(),
+            observations_stored: Counter::default(),
+            ingest_seconds: Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
+            registry: Registry::default(),
+        };
+        registry.register("ingest_sessions", "Agent sessions opened", m.sessions.clone());
+        registry.register(
+            "ingest_sessions_open",
+            "Agent sessions open now",
+            m.sessions_open.clone(),
+        );
+        registry.register(
+            "ingest_refused",
+            "Connections or sessions refused, by reason",
+            m.refused.clone(),
+        );
+        registry.register(
+            "ingest_batches_stored",
+            "Batches durably stored",
+            m.batches_stored.clone(),
+        );
+        registry.register(
+            "ingest_batches_duplicate",
+            "Re-sent batches acknowledged without storing",
+            m.batches_duplicate.clone(),
+        );
+        registry.register(
+            "ingest_observations_stored",
+            "Observations durably stored",
+            m.observations_stored.clone(),
+        );
+        registry.register(
+            "ingest_batch_seconds",
+            "Seconds from receiving a batch to its ack",
+            m.ingest_seconds.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Counts a refusal.
+    pub fn refuse(&self, reason: &str) {
+        self.refused
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

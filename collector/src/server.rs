@@ -1,0 +1,101 @@
+//! A running collector: ingest listener and HTTP API over one store.
+
+use crate::api::{self, ApiState};
+use crate::config::{CollectorConfig, StoreLocation};
+use crate::ingest::{self, IngestContext, SessionLimits};
+use crate::metrics::Metrics;
+use crate::pki::PkiPaths;
+use crate::pki::tls::ServerTls;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Opens the store a configuration names.
+pub fn open_store(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Arc<dyn Store>> {
+    match cfg.store_location(data)? {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(
+            SqliteStore::open(&path).with_context(|| format!("opening store {}", path.display()))?,
+        )),
+    }
+}
+
+/// A started collector.
+pub struct Collector {
+    /// Address agents connect to.
+    pub ingest_addr: SocketAddr,
+    /// Address of the HTTP API.
+    pub http_addr: SocketAddr,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Collector {
+    /// Binds both listeners and starts serving.
+    pub async fn start(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Self> {
+        let store = open_store(data, cfg)?;
+        let tls = Arc::new(ServerTls::load(&PkiPaths::new(data))?);
+        let metrics = Arc::new(Metrics::new());
+        let ingest = TcpListener::bind(&cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen for agents on {}", cfg.listen))?;
+        let http = TcpListener::bind(&cfg.http)
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {}", cfg.http))?;
+        let (ingest_addr, http_addr) = (ingest.local_addr()?, http.local_addr()?);
+        let (shutdown, rx) = watch::channel(false);
+        let ctx = Arc::new(IngestContext {
+            store: store.clone(),
+            tls,
+            metrics: metrics.clone(),
+            limits: SessionLimits {
+                max_frame_len: cfg.max_frame_len,
+                handshake_timeout: Duration::from_secs(cfg.handshake_timeout_secs),
+                idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+            },
+        });
+        let mut tasks = vec![tokio::spawn(ingest::serve(
+            ingest,
+            ctx,
+            cfg.max_connections,
+            rx.clone(),
+        ))];
+        let app = api::router(ApiState {
+            store: store.clone(),
+            metrics,
+        });
+        let mut rx_http = rx;
+        tasks.push(tokio::spawn(async move {
+            let stop = async move {
+                let _ = rx_http.changed().await;
+            };
+            if let Err(e) = axum::serve(http, app).with_graceful_shutdown(stop).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        }));
+        tracing::info!(ingest = %ingest_addr, http = %http_addr, "collector serving");
+        Ok(Collector {
+            ingest_addr,
+            http_addr,
+            store,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Stops accepting and waits for the listeners to close.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

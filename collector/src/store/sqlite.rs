@@ -1,0 +1,430 @@
+//! The embedded SQLite engine: one database file per data directory, WAL journal, full fsync on
+//! commit (a batch is acknowledged only after its transaction is durable), versioned migrations.
+
+use super::{AssetView, IngestOutcome, ServiceView, Store, StoreCounts, StoreError};
+use crate::fuse::{self, AssetKey};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use shoko_proto::{AssetRef, Envelope, ObservationBody, Timestamp, Transport};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+/// SQLite store.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp(v)
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = Connection::open(path).map_err(db)?;
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(db)?;
+        writer
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        migrate(&mut writer)?;
+        let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+        reader
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Opens an existing database read-only (for CLI listings while a server runs).
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Database(format!(
+                "{}: no such database",
+                path.display()
+            )));
+        }
+        let reader = || {
+            let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+            c.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
+            Ok::<_, StoreError>(c)
+        };
+        let version: i64 = reader()?
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db)?;
+        if version as usize != MIGRATIONS.len() {
+            return Err(StoreError::Database(format!(
+                "{}: schema version {version}, this build expects {}",
+                path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(SqliteStore {
+            writer: Mutex::new(reader()?),
+            reader: Mutex::new(reader()?),
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if current as usize > MIGRATIONS.len() {
+        return Err(StoreError::Database(format!(
+            "database schema version {current} is newer than this build ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute_batch(sql).map_err(db)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        tracing::info!(version = i + 1, "store schema migrated");
+    }
+    Ok(())
+}
+
+/// Finds or creates the asset with `key`, widening its seen interval.
+fn upsert_asset(
+    tx: &Transaction<'_>,
+    key: &AssetKey,
+    router: bool,
+    first: i64,
+    last: i64,
+) -> Result<i64, StoreError> {
+    let mac = match key {
+        AssetKey::Mac(m) => Some(m.to_string()),
+        AssetKey::Ip(..) => None,
+    };
+    tx.query_row(
+        "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (asset_key) DO UPDATE SET
+            router = MAX(router, excluded.router),
+            first_seen = MIN(first_seen, excluded.first_seen),
+            last_seen = MAX(last_seen, excluded.last_seen)
+         RETURNING id",
+        params![key.as_text(), mac, router, first, last],
+        |r| r.get(0),
+    )
+    .map_err(db)
+}
+
+fn add_address(
+    tx: &Transaction<'_>,
+    asset: i64,
+    ip: &str,
+    vlan: Option<u16>,
+    first: i64,
+    last: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO asset_addresses (asset_id, ip, vlan, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (asset_id, ip) DO UPDATE SET
+            first_seen = MIN(first_seen, excluded.first_seen),
+            last_seen = MAX(last_seen, excluded.last_seen),
+            vlan = COALESCE(excluded.vlan, vlan)",
+        params![asset, ip, vlan, first, last],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// The asset a reference names: by MAC if it has one, else the asset most recently holding the IP,
+/// else a new routed asset for the IP.
+fn resolve(tx: &Transaction<'_>, r: &AssetRef, at: i64) -> Result<Option<i64>, StoreError> {
+    if r.mac.is_none()
+        && let Some(ip) = r.ip
+    {
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT asset_id FROM asset_addresses WHERE ip = ?1 ORDER BY last_seen DESC LIMIT 1",
+                params![ip.to_string()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    let Some(key) = fuse::reference_key(r) else {
+        return Ok(None);
+    };
+    let id = upsert_asset(tx, &key, false, at, at)?;
+    if let Some(ip) = r.ip {
+        add_address(tx, id, &ip.to_string(), r.vlan, at, at)?;
+    }
+    Ok(Some(id))
+}
+
+/// Applies one observation to the fused asset tables; returns the asset it is about.
+fn fuse_observation(
+    tx: &Transaction<'_>,
+    body: &ObservationBody,
+    at: i64,
+    obs_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    match body {
+        ObservationBody::AssetSighting(s) => {
+            let (first, last) = (s.first_seen.0, s.last_seen.0);
+            let mut asset = None;
+            for key in fuse::sighting_keys(s) {
+                let id = upsert_asset(tx, &key, s.router && matches!(key, AssetKey::Mac(_)), first, last)?;
+                let ips: Vec<_> = match &key {
+                    AssetKey::Mac(_) => s.ips.clone(),
+                    AssetKey::Ip(_, ip) => vec![*ip],
+                };
+                for ip in ips {
+                    add_address(tx, id, &ip.to_string(), s.vlans.first().copied(), first, last)?;
+                }
+                for v in &s.vlans {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO asset_vlans (asset_id, vlan) VALUES (?1, ?2)",
+                        params![id, v],
+                    )
+                    .map_err(db)?;
+                }
+                asset.get_or_insert(id);
+            }
+            Ok(asset)
+        }
+        ObservationBody::Service(s) => {
+            let Some(id) = resolve(tx, &s.asset, at)? else {
+                return Ok(None);
+            };
+            let ip = s.asset.ip.map(|i| i.to_string()).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO asset_services
+                    (asset_id, ip, transport, port, protocol, banner, detected_by, first_seen, last_seen, observation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
+                 ON CONFLICT (asset_id, ip, transport, port) DO UPDATE SET
+                    protocol = COALESCE(excluded.protocol, protocol),
+                    banner = COALESCE(excluded.banner, banner),
+                    detected_by = COALESCE(excluded.detected_by, detected_by),
+                    first_seen = MIN(first_seen, excluded.first_seen),
+                    last_seen = MAX(last_seen, excluded.last_seen)",
+                params![id, ip, s.transport.as_str(), s.port, s.protocol, s.banner, s.detected_by, at, obs_id],
+            )
+            .map_err(db)?;
+            Ok(Some(id))
+        }
+        _ => Ok(None),
+    }
+}
+
+impl Store for SqliteStore {
+    fn ingest(&self, batch: &Envelope, received_at: Timestamp) -> Result<IngestOutcome, StoreError> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let highest: u64 = tx
+            .query_row(
+                "SELECT highest_seq FROM agents WHERE agent_id = ?1",
+                params![batch.agent_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(db)?
+            .unwrap_or(0) as u64;
+        let exists: bool = tx
+            .query_row(
+                "SELECT 1 FROM batches WHERE agent_id = ?1 AND seq = ?2",
+                params![batch.agent_id, batch.seq as i64],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db)?
+            .is_some();
+        if exists {
+            return Ok(IngestOutcome::Duplicate { highest });
+        }
+        tx.execute(
+            "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                batch.agent_id,
+                batch.seq as i64,
+                batch.protocol_version,
+                batch.sent_at.0,
+                received_at.0,
+                batch.observations.len() as i64
+            ],
+        )
+        .map_err(db)?;
+        let new_highest = highest.max(batch.seq);
+        tx.execute(
+            "INSERT INTO agents (agent_id, first_seen, last_seen, highest_seq, batches) VALUES (?1, ?2, ?2, ?3, 1)
+             ON CONFLICT (agent_id) DO UPDATE SET
+                last_seen = excluded.last_seen, highest_seq = excluded.highest_seq, batches = batches + 1",
+            params![batch.agent_id, received_at.0, new_highest as i64],
+        )
+        .map_err(db)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO observations (agent_id, seq, idx, kind, observed_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            let mut set_asset = tx
+                .prepare_cached("UPDATE observations SET asset_id = ?1 WHERE id = ?2")
+                .map_err(db)?;
+            for (idx, o) in batch.observations.iter().enumerate() {
+                let body = rmp_serde::to_vec_named(o).map_err(|e| StoreError::Encoding(e.to_string()))?;
+                let at = o.provenance.observed_at.0;
+                insert
+                    .execute(params![
+                        batch.agent_id,
+                        batch.seq as i64,
+                        idx as i64,
+                        o.body.kind(),
+                        at,
+                        body
+                    ])
+                    .map_err(db)?;
+                let obs_id = tx.last_insert_rowid();
+                if let Some(asset) = fuse_observation(&tx, &o.body, at, obs_id)? {
+                    set_asset.execute(params![asset, obs_id]).map_err(db)?;
+                }
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(IngestOutcome::Stored { highest: new_highest })
+    }
+
+    fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(conn
+            .query_row(
+                "SELECT highest_seq FROM agents WHERE agent_id = ?1",
+                params![agent_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(db)?
+            .unwrap_or(0) as u64)
+    }
+
+    fn assets(&self) -> Result<Vec<AssetView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.unchecked_transaction().map_err(db)?;
+        let mut assets: Vec<AssetView> = tx
+            .prepare("SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets ORDER BY id")
+            .map_err(db)?
+            .query_map([], |r| {
+                Ok(AssetView {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    macs: r
+                        .get::<_, Option<String>>(2)?
+                        .and_then(|m| m.parse().ok())
+                        .into_iter()
+                        .collect(),
+                    ips: Vec::new(),
+                    vlans: Vec::new(),
+                    router: r.get(3)?,
+                    first_seen: ts(r.get(4)?),
+                    last_seen: ts(r.get(5)?),
+                    services: Vec::new(),
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        let index: HashMap<i64, usize> = assets.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+        let mut stmt = tx
+            .prepare("SELECT asset_id, ip FROM asset_addresses ORDER BY asset_id, ip")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db)?;
+        for row in rows {
+            let (id, ip) = row.map_err(db)?;
+            if let (Some(&i), Ok(ip)) = (index.get(&id), ip.parse()) {
+                assets[i].ips.push(ip);
+            }
+        }
+        let mut stmt = tx
+            .prepare("SELECT asset_id, vlan FROM asset_vlans ORDER BY asset_id, vlan")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u16>(1)?)))
+            .map_err(db)?;
+        for row in rows {
+            let (id, vlan) = row.map_err(db)?;
+            if let Some(&i) = index.get(&id) {
+                assets[i].vlans.push(vlan);
+            }
+        }
+        let mut stmt = tx
+            .prepare(
+                "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen
+                 FROM asset_services ORDER BY asset_id, ip, transport, port",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u16>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            })
+            .map_err(db)?;
+        for row in rows {
+            let (id, ip, transport, port, protocol, detected_by, first, last) = row.map_err(db)?;
+            let (Some(&i), Ok(ip)) = (index.get(&id), ip.parse()) else {
+                continue;
+            };
+            let transport = match transport.as_str() {
+                "tcp" => Transport::Tcp,
+                "udp" => Transport::Udp,
+                _ => Transport::Other,
+            };
+            assets[i].services.push(ServiceView {
+                ip,
+                transport,
+                port,
+                protocol,
+                detected_by,
+                first_seen: ts(first),
+                last_seen: ts(last),
+            });
+        }
+        Ok(assets)
+    }
+
+    fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let n = |sql: &str| {
+            conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|v| v as u64)
+                .map_err(db)
+        };
+        Ok(StoreCounts {
+            agents: n("SELECT COUNT(*) FROM agents")?,
+            batches: n("SELECT COUNT(*) FROM batches")?,
+            observations: n("SELECT COUNT(*) FROM observations")?,
+            assets: n("SELECT COUNT(*) FROM assets")?,
+        })
+    }
+}

@@ -1,0 +1,399 @@
+//! Observation kinds: everything an agent can report.
+//!
+//! Every struct uses named fields and serde defaults so that an older collector can read a newer
+//! agent's observation (unknown fields are ignored) and a newer collector an older agent's
+//! (missing optional fields default). A new observation kind needs a new protocol version.
+
+use crate::net::MacAddr;
+use crate::provenance::Provenance;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// One observation: what was seen, with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Where it came from and what backs it.
+    pub provenance: Provenance,
+    /// What was seen.
+    pub body: ObservationBody,
+}
+
+/// The kinds of observation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObservationBody {
+    /// A device seen on the network.
+    AssetSighting(AssetSighting),
+    /// A claim about what a device is (vendor, model, firmware ...).
+    IdentityClaim(IdentityClaim),
+    /// A software item installed on or announced by a device.
+    SoftwareItem(SoftwareItem),
+    /// A network service offered by a device.
+    Service(Service),
+    /// A summary of one bidirectional flow.
+    FlowSummary(FlowSummary),
+    /// Facts about the host an agent runs on.
+    HostFacts(HostFacts),
+    /// The outcome of one configuration check on a host.
+    ConfigCheck(ConfigCheck),
+    /// Something a protocol showed happening (a write, a stop, a name change ...).
+    ProtocolEvent(ProtocolEvent),
+    /// The agent's report about itself.
+    AgentTelemetry(AgentTelemetry),
+}
+
+impl ObservationBody {
+    /// Stable short name of the kind, as stored and shown.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ObservationBody::AssetSighting(_) => "asset_sighting",
+            ObservationBody::IdentityClaim(_) => "identity_claim",
+            ObservationBody::SoftwareItem(_) => "software_item",
+            ObservationBody::Service(_) => "service",
+            ObservationBody::FlowSummary(_) => "flow_summary",
+            ObservationBody::HostFacts(_) => "host_facts",
+            ObservationBody::ConfigCheck(_) => "config_check",
+            ObservationBody::ProtocolEvent(_) => "protocol_event",
+            ObservationBody::AgentTelemetry(_) => "agent_telemetry",
+        }
+    }
+}
+
+/// How an observation names the device it is about. At least one field is set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+pub struct AssetRef {
+    /// The device's own MAC (never a router's MAC for a routed IP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    /// An IP address of the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    /// The VLAN the device was seen on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    /// The host agent's machine id, for observations made on the host itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_id: Option<String>,
+}
+
+/// A device seen on the network.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AssetSighting {
+    /// MAC address, when the device is on the sensor's segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    /// IP addresses bound to this device.
+    #[serde(default)]
+    pub ips: Vec<IpAddr>,
+    /// VLANs the device was seen on.
+    #[serde(default)]
+    pub vlans: Vec<u16>,
+    /// True when the MAC forwards traffic for other IPs (a router or gateway); such a MAC is
+    /// never merged with the routed IPs.
+    #[serde(default)]
+    pub router: bool,
+    /// First time seen.
+    pub first_seen: Timestamp,
+    /// Last time seen.
+    pub last_seen: Timestamp,
+    /// Frames sent by the device.
+    #[serde(default)]
+    pub packets: u64,
+    /// Bytes sent by the device.
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+/// A claim about what a device is.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IdentityClaim {
+    /// The device.
+    pub asset: AssetRef,
+    /// The protocol or source that carried the claim (`cip`, `s7comm`, `lldp`, `dhcp` ...).
+    pub protocol: String,
+    /// Vendor name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Product name or family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Model or order number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Firmware version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// Hardware revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_revision: Option<String>,
+    /// Serial number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// Device or station name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Device type (PLC, communications adapter, switch ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    /// Confidence in the claim, 0-100.
+    #[serde(default)]
+    pub confidence: u8,
+}
+
+/// A software item on a device.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SoftwareItem {
+    /// The device.
+    pub asset: AssetRef,
+    /// Package or product name.
+    pub name: String,
+    /// Version string as reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Where it was learnt (`dpkg`, `http-server`, `ssh-banner` ...).
+    pub source: String,
+    /// Package manager, for installed packages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_manager: Option<String>,
+    /// Package URL (purl), where one can be formed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+}
+
+/// Transport protocol of a service or flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// Any other IP protocol or a layer-2 protocol; the number is kept in the flow.
+    Other,
+}
+
+impl Transport {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+            Transport::Other => "other",
+        }
+    }
+}
+
+/// A network service a device offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    /// The device offering it.
+    pub asset: AssetRef,
+    /// Transport.
+    pub transport: Transport,
+    /// Port the device listens on.
+    pub port: u16,
+    /// Application protocol, when known (`modbus`, `ssh` ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Banner or version string the service announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
+    /// How the protocol was recognised: `port` (well-known port only) or `content`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_by: Option<String>,
+}
+
+/// One endpoint of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// IP address.
+    pub ip: IpAddr,
+    /// Port (0 for protocols without ports).
+    pub port: u16,
+    /// MAC address seen for this endpoint (a router's MAC for routed endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+}
+
+/// A bidirectional flow: the originator is the side that started it (or sent first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowSummary {
+    /// VLAN id, if tagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    /// Transport.
+    pub transport: Transport,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// Originator.
+    pub orig: Endpoint,
+    /// Responder.
+    pub resp: Endpoint,
+    /// Packets from originator to responder.
+    pub orig_packets: u64,
+    /// Bytes (IP length) from originator to responder.
+    pub orig_bytes: u64,
+    /// Packets from responder to originator.
+    pub resp_packets: u64,
+    /// Bytes (IP length) from responder to originator.
+    pub resp_bytes: u64,
+    /// First packet.
+    pub first_seen: Timestamp,
+    /// Last packet.
+    pub last_seen: Timestamp,
+    /// Application protocol, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
+    /// Zeek-style connection history (`ShADadFf` ...), for TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<String>,
+}
+
+/// A network interface of a host.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HostInterface {
+    /// Interface name.
+    pub name: String,
+    /// MAC address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    /// Addresses with prefix length, e.g. `10.0.0.5/24`.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// True for wireless interfaces.
+    #[serde(default)]
+    pub wireless: bool,
+}
+
+/// Facts about the host an agent runs on.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// The host (its machine id in `host_id`).
+    pub asset: AssetRef,
+    /// Host name.
+    pub hostname: String,
+    /// OS name (`Debian GNU/Linux`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_name: Option<String>,
+    /// OS version (`12`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    /// Kernel release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    /// CPU architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Seconds since boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_s: Option<u64>,
+    /// Logical CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<u32>,
+    /// Total memory in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Network interfaces.
+    #[serde(default)]
+    pub interfaces: Vec<HostInterface>,
+    /// Default gateways.
+    #[serde(default)]
+    pub default_gateways: Vec<IpAddr>,
+    /// DNS resolvers.
+    #[serde(default)]
+    pub dns_servers: Vec<IpAddr>,
+}
+
+/// Outcome of a configuration check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// The host meets the check.
+    Pass,
+    /// The host fails the check.
+    Fail,
+    /// The check could not decide (file missing, unreadable, needs root ...).
+    Unknown,
+    /// The check does not apply to this host.
+    NotApplicable,
+}
+
+/// The outcome of one configuration check on a host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigCheck {
+    /// The host.
+    pub asset: AssetRef,
+    /// Stable check id, e.g. `ssh.permit_root_login`.
+    pub check_id: String,
+    /// Requirement ids the check serves, e.g. `COMP 1.1`.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    /// Outcome.
+    pub outcome: CheckOutcome,
+    /// Why: the excerpt that decided it, or the reason it is unknown.
+    pub reason: String,
+}
+
+/// Severity of a protocol event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Worth a look.
+    Low,
+    /// Changes process or configuration.
+    Medium,
+    /// Changes program, firmware or run state.
+    High,
+}
+
+/// Something a protocol showed happening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolEvent {
+    /// Protocol (`modbus`, `s7comm`, `pn_dcp` ...).
+    pub protocol: String,
+    /// Event kind (`write`, `plc_stop`, `firmware_update`, `set_ip` ...).
+    pub kind: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Who did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<AssetRef>,
+    /// To whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<AssetRef>,
+    /// Protocol-specific details (function code, address, new value ...).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+}
+
+/// The agent's report about itself.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AgentTelemetry {
+    /// Agent version.
+    pub agent_version: String,
+    /// Resident set size in bytes.
+    #[serde(default)]
+    pub rss_bytes: u64,
+    /// CPU time used since start, in milliseconds.
+    #[serde(default)]
+    pub cpu_ms: u64,
+    /// Seconds since start.
+    #[serde(default)]
+    pub uptime_s: u64,
+    /// Packets received by the capture sources.
+    #[serde(default)]
+    pub packets_received: u64,
+    /// Packets dropped by the kernel or the agent.
+    #[serde(default)]
+    pub packets_dropped: u64,
+    /// Batches waiting for the collector's acknowledgement.
+    #[serde(default)]
+    pub spool_batches: u64,
+    /// Bytes waiting for the collector's acknowledgement.
+    #[serde(default)]
+    pub spool_bytes: u64,
+}

@@ -1,0 +1,282 @@
+//! Helpers for shoko's end-to-end tests: locate the built binaries, run collector processes and
+//! collect their logs, and talk to a collector at the frame level with a real TLS client.
+
+use shoko_agent::identity::Identity;
+use shoko_proto::{Message, MessageCodec};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A file of the shared DEV captures.
+pub fn dev_capture(rel: &str) -> PathBuf {
+    workspace().join("../shared/pcaps/dev").join(rel)
+}
+
+static BUILD: Once = Once::new();
+
+/// Path of a workspace binary, building the binaries once if they are not there yet.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
+    let path = dir.join(name);
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "shoko-agent", "-p", "shoko-collector", "--bins"])
+            .current_dir(workspace())
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building the shoko binaries failed");
+    });
+    path
+}
+
+/// Runs a workspace binary to completion.
+pub fn run(name: &str, args: &[&str]) -> Output {
+    Command::new(bin(name))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("running {name}: {e}"))
+}
+
+/// Runs a workspace binary and asserts it succeeded.
+pub fn run_ok(name: &str, args: &[&str]) -> Output {
+    let out = run(name, args);
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A data directory initialised with `shoko-collector init`, with agents enrolled on demand.
+pub struct DataDir {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    /// Runs `init` in a fresh temporary directory.
+    pub fn init() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        run_ok(
+            "shoko-collector",
+            &["init", "--data", &dir.path().display().to_string()],
+        );
+        DataDir { dir }
+    }
+
+    /// The data directory path as a string.
+    pub fn path(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    /// Runs `enroll` for `agent_id`; returns the bundle directory.
+    pub fn enroll(&self, agent_id: &str) -> PathBuf {
+        let out = self.dir.path().join("bundles").join(agent_id);
+        run_ok(
+            "shoko-collector",
+            &[
+                "enroll",
+                "--data",
+                &self.path(),
+                "--agent-id",
+                agent_id,
+                "--out",
+                &out.display().to_string(),
+            ],
+        );
+        out
+    }
+}
+
+/// A running `shoko-collector serve` process with its log lines.
+pub struct CollectorProcess {
+    child: Child,
+    /// Agent listener.
+    pub ingest: SocketAddr,
+    /// HTTP API.
+    pub http: SocketAddr,
+    logs: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl CollectorProcess {
+    /// Starts `serve` on ephemeral loopback ports and waits until it listens.
+    pub fn start(data: &DataDir) -> Self {
+        let mut child = Command::new(bin("shoko-collector"))
+            .args([
+                "--log-format",
+                "json",
+                "--log-level",
+                "info",
+                "serve",
+                "--data",
+                &data.path(),
+            ])
+            .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting shoko-collector serve");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let v: serde_json::Value =
+                    serde_json::from_str(&line).unwrap_or_else(|_| serde_json::json!({ "message": line }));
+                if v["message"] == "collector serving" {
+                    let _ = tx.send((
+                        v["ingest"].as_str().unwrap_or("").to_owned(),
+                        v["http"].as_str().unwrap_or("").to_owned(),
+                    ));
+                }
+                sink.lock().unwrap().push(v);
+            }
+        });
+        let (ingest, http) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("collector did not start");
+        CollectorProcess {
+            child,
+            ingest: ingest.parse().unwrap(),
+            http: http.parse().unwrap(),
+            logs,
+        }
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Resident memory of the process in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// Waits until a log line satisfies `pred`; returns it.
+    pub fn wait_log(&self, what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = self.logs.lock().unwrap().iter().find(|v| pred(v)) {
+                return v.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line {what}; logs:\n{:#?}",
+                self.logs.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for a refusal logged with `reason`; returns the line.
+    pub fn wait_refusal(&self, reason: &str) -> serde_json::Value {
+        self.wait_log(&format!("with reason {reason}"), |v| v["reason"] == reason)
+    }
+
+    /// GETs a JSON document from the HTTP API.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        ureq::get(&format!("http://{}{path}", self.http))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .body_mut()
+            .read_json()
+            .unwrap()
+    }
+}
+
+impl Drop for CollectorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A frame-level TLS session with a collector, for tests that misbehave on purpose.
+pub struct RawSession {
+    /// The framed TLS stream.
+    pub conn: tokio_util::codec::Framed<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, MessageCodec>,
+}
+
+/// TLS client configuration of an identity bundle.
+pub fn client_config(bundle: &Path) -> Arc<rustls::ClientConfig> {
+    shoko_agent::uplink::tls::client_config(&Identity::load(bundle).unwrap()).unwrap()
+}
+
+impl RawSession {
+    /// Connects with `config` (TLS handshake only; nothing sent).
+    pub async fn connect(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> std::io::Result<Self> {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let name = rustls::pki_types::ServerName::try_from("shoko-collector").unwrap();
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await?;
+        Ok(RawSession {
+            conn: tokio_util::codec::Framed::new(tls, MessageCodec::new(shoko_proto::DEFAULT_MAX_FRAME_LEN)),
+        })
+    }
+
+    /// Sends a message.
+    pub async fn send(&mut self, m: &Message) {
+        use futures_util::SinkExt;
+        self.conn.send(m).await.unwrap();
+    }
+
+    /// Receives the next message; `None` when the collector closed the session or failed it.
+    pub async fn recv(&mut self) -> Option<Message> {
+        use futures_util::StreamExt;
+        match tokio::time::timeout(Duration::from_secs(10), self.conn.next()).await {
+            Ok(Some(Ok(m))) => Some(m),
+            Ok(_) => None,
+            Err(_) => panic!("no answer from the collector in 10 s"),
+        }
+    }
+
+    /// Writes raw bytes inside the TLS stream.
+    pub async fn write_raw(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let s = self.conn.get_mut();
+        s.write_all(bytes).await.unwrap();
+        s.flush().await.unwrap();
+    }
+
+    /// Sends the hello of `agent_id` with protocol `versions`.
+    pub async fn hello(&mut self, agent_id: &str, versions: &[u16]) -> Option<Message> {
+        self.send(&Message::Hello {
+            agent_id: agent_id.into(),
+            agent_version: "test".into(),
+            protocol_versions: versions.to_vec(),
+        })
+        .await;
+        self.recv().await
+    }
+}
