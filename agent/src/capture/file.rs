@@ -32,12 +32,14 @@ pub enum CaptureFileError {
         source: std::io::Error,
     },
     /// The file does not start with a pcap or pcapng magic number.
-    #[error("{path}: not a pcap or pcapng file (starts with {magic})")]
+    #[error("{path}: not a pcap or pcapng file (starts with {magic}){hint}")]
     NotACapture {
         /// The file.
         path: PathBuf,
         /// The first bytes, in hex.
         magic: String,
+        /// What the file seems to be instead, and how to convert it.
+        hint: &'static str,
     },
     /// The file header is damaged.
     #[error("{path}: unreadable capture header: {reason}")]
@@ -93,6 +95,7 @@ impl CaptureFile {
         let format = detect_format(magic).ok_or_else(|| CaptureFileError::NotACapture {
             path: path.to_owned(),
             magic: hex_prefix(&magic[..got]),
+            hint: foreign_format_hint(&magic[..got]),
         })?;
         // Reopen so the readers see the magic number.
         let file = File::open(path).map_err(io)?;
@@ -115,6 +118,20 @@ impl CaptureFile {
             CaptureFormat::Pcap => read_pcap(&self.path, reader, sink),
             CaptureFormat::PcapNg => read_pcapng(&self.path, reader, sink),
         }
+    }
+}
+
+/// Names capture formats other tools write, with the conversion that makes them readable.
+fn foreign_format_hint(magic: &[u8]) -> &'static str {
+    match magic {
+        b"GMBU" | b"RTSS" => {
+            ": a Microsoft Network Monitor capture; convert it with `editcap -F pcapng IN OUT.pcapng`"
+        }
+        [0x58, 0x43, 0x50, 0x00] => {
+            ": a NetXRay/Sniffer capture; convert it with `editcap -F pcapng IN OUT.pcapng`"
+        }
+        [0x1f, 0x8b, ..] => ": a gzip-compressed file; decompress it first",
+        _ => "",
     }
 }
 

@@ -95,7 +95,17 @@ impl Authority {
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::OrganizationName, "shoko");
-        dn.push(DnType::CommonName, "shoko collector CA");
+        // A unique name per CA, so certificates of another collector's CA are "unknown issuer"
+        // rather than a signature mismatch under a shared name.
+        let mut id = [0u8; 6];
+        rustls::crypto::aws_lc_rs::default_provider()
+            .secure_random
+            .fill(&mut id)
+            .map_err(|_| anyhow::anyhow!("no randomness available"))?;
+        dn.push(
+            DnType::CommonName,
+            format!("shoko collector CA {}", hex::encode(id)),
+        );
         p.distinguished_name = dn;
         p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         p.key_usages = vec![

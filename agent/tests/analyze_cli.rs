@@ -1,0 +1,154 @@
+//! `shoko-agent analyze` as a user runs it: real captures in, the inventory document out, and exit
+//! codes that say what went wrong.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/pcaps")
+        .join(rel)
+}
+
+fn analyze(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shoko-agent"))
+        .arg("analyze")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn document(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn mb2_inventory_matches_tshark() {
+    let out = analyze(&[
+        "--pcap",
+        shared("dev/ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap")
+            .to_str()
+            .unwrap(),
+    ]);
+    let doc = document(&out);
+    // tshark 4.0 on the same file: 13472 frames, 52 MACs, first/last frame times.
+    assert_eq!(doc["stats"]["packets"], 13472);
+    assert_eq!(doc["stats"]["decode_errors"], 0);
+    assert_eq!(doc["stats"]["first_packet"], "2012-11-12T13:22:09.252792Z");
+    assert_eq!(doc["stats"]["last_packet"], "2012-11-12T13:22:30.581378Z");
+    let assets = doc["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 52);
+    let hp = assets
+        .iter()
+        .find(|a| a["macs"][0] == "78:e7:d1:e0:02:5e")
+        .unwrap();
+    assert_eq!(hp["ips"], serde_json::json!(["141.81.0.10"]));
+    assert_eq!(doc["events"], serde_json::json!([]));
+    assert!(!doc["flows"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn every_shared_capture_is_read_without_failure() {
+    let mut files = Vec::new();
+    let mut stack = vec![shared("")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng" | "cap")
+            ) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(files.len(), 38, "35 DEV and 3 bench captures");
+    for f in &files {
+        let out = analyze(&["--pcap", f.to_str().unwrap(), "--json", "/dev/null"]);
+        if f.ends_with("iphttps.cap") {
+            // Microsoft Network Monitor 2.x, not pcap: refused with a clear reason.
+            assert_eq!(out.status.code(), Some(3));
+            assert!(String::from_utf8_lossy(&out.stderr).contains(
+                "iphttps.cap: not a pcap or pcapng file (starts with 474d4255): a Microsoft Network Monitor capture"
+            ));
+            continue;
+        }
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn unsupported_link_types_are_counted_not_fatal() {
+    // 802.15.4 (Zigbee) capture: read, every frame counted under its link type.
+    let out = analyze(&[
+        "--pcap",
+        shared("dev/ITI_ICS-Security-Tools/pcaps/Zigbee/control4-sample.pcap")
+            .to_str()
+            .unwrap(),
+    ]);
+    let doc = document(&out);
+    let packets = doc["stats"]["packets"].as_u64().unwrap();
+    assert!(packets > 0);
+    let unsupported = doc["stats"]["unsupported_link_types"].as_object().unwrap();
+    assert_eq!(
+        unsupported.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+        packets
+    );
+    assert_eq!(doc["assets"], serde_json::json!([]));
+}
+
+#[test]
+fn missing_and_non_capture_files_exit_3_with_the_reason() {
+    let out = analyze(&["--pcap", "/nonexistent/x.pcap"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/x.pcap: No such file or directory"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.pcap");
+    std::fs::write(&text, "hello, this is not a capture").unwrap();
+    let out = analyze(&["--pcap", text.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("notes.pcap: not a pcap or pcapng file (starts with 68656c6c)"),
+        "{err}"
+    );
+
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, "").unwrap();
+    let out = analyze(&["--pcap", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty file"));
+}
+
+#[test]
+fn truncated_file_is_used_up_to_the_damage() {
+    let src = std::fs::read(shared("dev/ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &src[..100_000]).unwrap();
+    let out = analyze(&["--pcap", cut.to_str().unwrap()]);
+    let doc = document(&out);
+    let file = &doc["stats"]["files"][0];
+    let packets = file["packets"].as_u64().unwrap();
+    assert!(packets > 100 && packets < 13472, "{packets}");
+    assert_eq!(
+        file["damaged"],
+        format!("after {packets} frames: file ends in the middle of a record (truncated)")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("capture file damaged"));
+}
