@@ -118,10 +118,10 @@ fn sense(files: &[PathBuf]) -> Result<(Sensor, Vec<FileStats>), CaptureFileError
     let mut sensor = Sensor::new(SensorLimits::default());
     let mut stats = Vec::new();
     for path in files {
-        let before = sensor.output_stats_packets();
+        let before = sensor.packets();
         let started = Instant::now();
         let damaged = sensor.process_file(path)?;
-        let packets = sensor.output_stats_packets() - before;
+        let packets = sensor.packets() - before;
         if let Some(reason) = &damaged {
             warn!(file = %path.display(), %reason, "capture file damaged; frames before the damage were used");
         }

@@ -116,7 +116,7 @@ impl Sensor {
     }
 
     /// Frames processed so far.
-    pub fn output_stats_packets(&self) -> u64 {
+    pub fn packets(&self) -> u64 {
         self.stats.packets
     }
 

@@ -2,9 +2,9 @@
 //! collector, enrols an in-process agent, writes a synthetic plant capture with our own encoder,
 //! analyses it, delivers the observations over mutual TLS and shows what was stored.
 
-use crate::config::{CONFIG_FILE, CollectorConfig};
+use crate::config::CollectorConfig;
+use crate::datadir::{init_data_dir, write_bundle};
 use crate::listing::asset_table;
-use crate::pki::{Authority, PkiPaths, ServerNames};
 use crate::server::Collector;
 use anyhow::Context;
 use shoko_agent::identity::Identity;
@@ -16,57 +16,6 @@ use std::time::Duration;
 
 /// Agent id of the demo's sensor.
 pub const DEMO_AGENT: &str = "demo-sensor";
-
-/// Creates the data directory's PKI and configuration unless they exist.
-pub fn init_data_dir(data: &Path, cfg: &CollectorConfig, extra_names: &[String]) -> anyhow::Result<bool> {
-    let paths = PkiPaths::new(data);
-    if paths.ca_key().exists() {
-        return Ok(false);
-    }
-    std::fs::create_dir_all(data).with_context(|| data.display().to_string())?;
-    Authority::create(&paths, &ServerNames::with_defaults(extra_names))?;
-    let cfg_path = data.join(CONFIG_FILE);
-    if !cfg_path.exists() {
-        std::fs::write(&cfg_path, cfg.to_commented_toml()).with_context(|| cfg_path.display().to_string())?;
-    }
-    Ok(true)
-}
-
-/// Issues an agent certificate and writes its bundle to `out`.
-pub fn write_bundle(
-    data: &Path,
-    agent_id: &str,
-    collector: &str,
-    server_name: &str,
-    out: &Path,
-) -> anyhow::Result<()> {
-    let authority = Authority::load(&PkiPaths::new(data))?;
-    let (cert, key, record) = authority.issue_agent(agent_id)?;
-    std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
-    crate::pki::write_atomic(&out.join("agent.crt"), cert.as_bytes(), false)?;
-    crate::pki::write_atomic(&out.join("agent.key"), key.as_bytes(), true)?;
-    std::fs::copy(PkiPaths::new(data).ca_cert(), out.join("ca.crt")).context("copying the CA certificate")?;
-    let identity = shoko_agent::identity::IdentityFile {
-        agent_id: agent_id.to_owned(),
-        collector: collector.to_owned(),
-        server_name: server_name.to_owned(),
-        certificate: "agent.crt".into(),
-        key: "agent.key".into(),
-        ca: "ca.crt".into(),
-    };
-    let text = format!(
-        "# shoko agent identity bundle, issued {} (certificate serial {}).\n{}",
-        record.issued_at,
-        record.serial,
-        toml::to_string(&identity)?
-    );
-    crate::pki::write_atomic(
-        &out.join(shoko_agent::identity::IDENTITY_FILE),
-        text.as_bytes(),
-        false,
-    )?;
-    Ok(())
-}
 
 /// Runs the demo in `data`; with `serve`, keeps the collector up afterwards until Ctrl-C.
 pub async fn run(data: &Path, http: Option<String>) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod config;
+pub mod datadir;
 pub mod demo;
 pub mod fuse;
 pub mod ingest;

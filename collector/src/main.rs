@@ -9,7 +9,7 @@ use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::Collector;
 use shoko_collector::store::Store;
 use shoko_collector::store::sqlite::SqliteStore;
-use shoko_collector::{config, demo};
+use shoko_collector::{config, datadir, demo};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -123,7 +123,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init { data, sans } => {
-            if !demo::init_data_dir(&data, &CollectorConfig::default(), &sans)? {
+            if !datadir::init_data_dir(&data, &CollectorConfig::default(), &sans)? {
                 anyhow::bail!("{} is already initialised", data.display());
             }
             println!(
@@ -142,7 +142,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let cfg = CollectorConfig::load(&data)?;
             let collector = collector.unwrap_or(cfg.advertise);
-            demo::write_bundle(&data, &agent_id, &collector, &server_name, &out)?;
+            datadir::write_bundle(&data, &agent_id, &collector, &server_name, &out)?;
             println!(
                 "enrolled agent {agent_id:?}: bundle written to {} (collector {collector})",
                 out.display()

@@ -88,19 +88,16 @@ impl DataDir {
 
     /// Runs `enroll` for `agent_id`; returns the bundle directory.
     pub fn enroll(&self, agent_id: &str) -> PathBuf {
+        self.enroll_for(agent_id, &[])
+    }
+
+    /// Runs `enroll` for `agent_id` with extra arguments (e.g. `--collector HOST:PORT`).
+    pub fn enroll_for(&self, agent_id: &str, extra: &[&str]) -> PathBuf {
         let out = self.dir.path().join("bundles").join(agent_id);
-        run_ok(
-            "shoko-collector",
-            &[
-                "enroll",
-                "--data",
-                &self.path(),
-                "--agent-id",
-                agent_id,
-                "--out",
-                &out.display().to_string(),
-            ],
-        );
+        let (out_s, data) = (out.display().to_string(), self.path());
+        let mut args = vec!["enroll", "--data", &data, "--agent-id", agent_id, "--out", &out_s];
+        args.extend_from_slice(extra);
+        run_ok("shoko-collector", &args);
         out
     }
 }
@@ -118,6 +115,11 @@ pub struct CollectorProcess {
 impl CollectorProcess {
     /// Starts `serve` on ephemeral loopback ports and waits until it listens.
     pub fn start(data: &DataDir) -> Self {
+        Self::start_on(data, "127.0.0.1:0")
+    }
+
+    /// Starts `serve` with agents listening on `listen` (HTTP on an ephemeral port).
+    pub fn start_on(data: &DataDir, listen: &str) -> Self {
         let mut child = Command::new(bin("shoko-collector"))
             .args([
                 "--log-format",
@@ -128,7 +130,7 @@ impl CollectorProcess {
                 "--data",
                 &data.path(),
             ])
-            .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(["--listen", listen, "--http", "127.0.0.1:0"])
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -218,6 +220,24 @@ impl Drop for CollectorProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `f` every 50 ms until it returns true; fails after `secs` seconds naming `what`.
+pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -178,7 +178,7 @@ impl Inventory {
                 if is_unicast_host(&ip.src) {
                     self.bind(ip.src, d.src_mac, d.vlan, cx.ts, wire);
                 }
-                self.learn_service(ip.src, ip.dst, &ip.transport, cx);
+                self.learn_service(ip.src, &ip.transport, cx);
             }
             Net::Other { .. } => {}
         }
@@ -253,7 +253,7 @@ impl Inventory {
         }
     }
 
-    fn learn_service(&mut self, src: IpAddr, dst: IpAddr, l4: &L4<'_>, cx: &FrameContext<'_>) {
+    fn learn_service(&mut self, src: IpAddr, l4: &L4<'_>, cx: &FrameContext<'_>) {
         let (server, transport, port, by_handshake) = match *l4 {
             L4::Tcp {
                 sport, dport, flags, ..
@@ -279,7 +279,6 @@ impl Inventory {
             },
             L4::Other => return,
         };
-        let _ = dst;
         if !is_unicast_host(&server) {
             return;
         }

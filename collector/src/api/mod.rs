@@ -1,5 +1,5 @@
-//! The HTTP API (JSON): `GET /api/v1/assets`, `GET /api/v1/status`, plus `GET /healthz` and
-//! `GET /metrics`.
+//! The HTTP API (JSON): `GET /api/v1/assets`, `GET /api/v1/agents`, `GET /api/v1/status`, plus
+//! `GET /healthz` and `GET /metrics`.
 
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -23,6 +23,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/assets", get(assets))
+        .route("/api/v1/agents", get(agents))
         .route("/api/v1/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
@@ -52,6 +53,10 @@ where
 
 async fn assets(State(s): State<ApiState>) -> Response {
     query(s, |st| st.assets()).await
+}
+
+async fn agents(State(s): State<ApiState>) -> Response {
+    query(s, |st| st.agents()).await
 }
 
 async fn status(State(s): State<ApiState>) -> Response {

@@ -75,6 +75,21 @@ pub struct ServiceView {
     pub last_seen: Timestamp,
 }
 
+/// An agent that has delivered batches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentView {
+    /// Agent id.
+    pub agent_id: String,
+    /// First batch received.
+    pub first_seen: Timestamp,
+    /// Last batch received.
+    pub last_seen: Timestamp,
+    /// Highest batch sequence number stored.
+    pub highest_seq: u64,
+    /// Batches stored.
+    pub batches: u64,
+}
+
 /// Counts for a summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StoreCounts {
@@ -96,6 +111,8 @@ pub trait Store: Send + Sync {
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;
     /// All assets, ordered by id.
     fn assets(&self) -> Result<Vec<AssetView>, StoreError>;
+    /// Agents that delivered, ordered by id.
+    fn agents(&self) -> Result<Vec<AgentView>, StoreError>;
     /// Row counts.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
 }

@@ -1,7 +1,7 @@
 //! The embedded SQLite engine: one database file per data directory, WAL journal, full fsync on
 //! commit (a batch is acknowledged only after its transaction is durable), versioned migrations.
 
-use super::{AssetView, IngestOutcome, ServiceView, Store, StoreCounts, StoreError};
+use super::{AgentView, AssetView, IngestOutcome, ServiceView, Store, StoreCounts, StoreError};
 use crate::fuse::{self, AssetKey};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use shoko_proto::{AssetRef, Envelope, ObservationBody, Timestamp, Transport};
@@ -411,6 +411,27 @@ impl Store for SqliteStore {
             });
         }
         Ok(assets)
+    }
+
+    fn agents(&self) -> Result<Vec<AgentView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| {
+            Ok(AgentView {
+                agent_id: r.get(0)?,
+                first_seen: ts(r.get(1)?),
+                last_seen: ts(r.get(2)?),
+                highest_seq: r.get::<_, i64>(3)? as u64,
+                batches: r.get::<_, i64>(4)? as u64,
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
