@@ -1,7 +1,7 @@
 //! Log set-up shared by the shoko binaries: `tracing` to stderr, as text or JSON lines, filtered by
 //! `--log-level` or the `RUST_LOG` environment variable.
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 /// Log output format.
@@ -12,6 +12,24 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// The logging flags every shoko binary takes.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "info")]
+    pub log_level: String,
+}
+
+impl LogArgs {
+    /// Installs the global subscriber these flags ask for.
+    pub fn init(&self) {
+        init(self.log_format, &self.log_level);
+    }
 }
 
 /// Installs the global subscriber. `RUST_LOG` wins over `level` when set.

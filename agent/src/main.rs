@@ -6,7 +6,7 @@ use shoko_agent::analyze::{FileStats, InventoryDocument};
 use shoko_agent::capture::file::CaptureFileError;
 use shoko_agent::config::AgentConfig;
 use shoko_agent::identity::Identity;
-use shoko_agent::logging::{self, LogFormat};
+use shoko_agent::logging::LogArgs;
 use shoko_agent::pipeline::{Sensor, SensorLimits};
 use shoko_agent::uplink::{Uplink, UplinkConfig, UplinkError};
 use shoko_proto::{Observation, ObservationBody, ParserRef, Provenance, Source, Timestamp};
@@ -41,12 +41,8 @@ file; 4 collector unreachable or not all batches acknowledged; 5 collector refus
 6 invalid configuration or identity bundle."
 )]
 struct Cli {
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
-    #[arg(long, global = true, default_value = "info")]
-    log_level: String,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -87,7 +83,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format, &cli.log_level);
+    cli.log.init();
     match cli.command {
         Command::Analyze { pcap, json } => analyze(&pcap, &json),
         Command::Send {

@@ -157,7 +157,7 @@ impl SensorOutput {
                     bytes: a.bytes,
                 }),
             });
-            for (ip, s) in &a.services {
+            for s in &a.services {
                 out.push(Observation {
                     provenance: prov(
                         "service",
@@ -170,7 +170,7 @@ impl SensorOutput {
                     body: ObservationBody::Service(Service {
                         asset: AssetRef {
                             mac: a.mac,
-                            ip: Some(*ip),
+                            ip: Some(s.ip),
                             vlan: a.vlans.first().copied(),
                             host_id: None,
                         },

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use shoko_agent::logging::{self, LogFormat};
+use shoko_agent::logging::LogArgs;
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::listing::asset_table;
 use shoko_collector::pki::{Authority, PkiPaths};
@@ -24,12 +24,8 @@ inventory and serves it over an HTTP API.\n\nQuick start: `shoko-collector demo`
     after_help = "Exit codes: 0 success; 1 error (the message says which file or setting); 2 usage error."
 )]
 struct Cli {
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
-    #[arg(long, global = true, default_value = "info")]
-    log_level: String,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,7 +102,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format, &cli.log_level);
+    cli.log.init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

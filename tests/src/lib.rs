@@ -64,6 +64,31 @@ pub fn run_ok(name: &str, args: &[&str]) -> Output {
     out
 }
 
+/// Runs `shoko-agent send` of `pcap` to the collector at `ingest` with a 20 s delivery timeout.
+pub fn agent_send(bundle: &Path, ingest: SocketAddr, pcap: &Path) -> Output {
+    run(
+        "shoko-agent",
+        &[
+            "send",
+            "--identity",
+            &bundle.display().to_string(),
+            "--collector",
+            &ingest.to_string(),
+            "--pcap",
+            &pcap.display().to_string(),
+            "--timeout",
+            "20",
+        ],
+    )
+}
+
+/// Writes the synthetic plant capture into `dir`; returns its path.
+pub fn synth_capture(dir: &Path) -> PathBuf {
+    let path = dir.join("plant.pcap");
+    shoko_agent::synth::write_plant_pcap(std::fs::File::create(&path).unwrap()).unwrap();
+    path
+}
+
 /// A data directory initialised with `shoko-collector init`, with agents enrolled on demand.
 pub struct DataDir {
     /// Keeps the directory alive.

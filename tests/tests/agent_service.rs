@@ -13,8 +13,7 @@ fn agent_service_survives_a_late_and_restarted_collector() {
     let listen = format!("127.0.0.1:{port}");
     let bundle = data.enroll_for("svc-01", &["--collector", &listen]);
     let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("plant.pcap");
-    shoko_agent::synth::write_plant_pcap(std::fs::File::create(&pcap).unwrap()).unwrap();
+    let pcap = synth_capture(dir.path());
     let config = dir.path().join("agent.toml");
     std::fs::write(
         &config,

@@ -3,41 +3,19 @@
 
 use shoko_proto::{Envelope, ErrorCode, Message, Observation, PROTOCOL_VERSION, Timestamp};
 use shoko_tests::*;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn synth_capture(dir: &Path) -> String {
-    let path = dir.join("plant.pcap");
-    shoko_agent::synth::write_plant_pcap(std::fs::File::create(&path).unwrap()).unwrap();
-    path.display().to_string()
-}
-
-fn send(bundle: &Path, collector: &CollectorProcess, pcap: &str) -> std::process::Output {
-    run(
-        "shoko-agent",
-        &[
-            "send",
-            "--identity",
-            &bundle.display().to_string(),
-            "--collector",
-            &collector.ingest.to_string(),
-            "--pcap",
-            pcap,
-            "--timeout",
-            "20",
-        ],
-    )
-}
 
 fn plant_observations(n: usize) -> Vec<Observation> {
     let dir = tempfile::tempdir().unwrap();
     let pcap = synth_capture(dir.path());
     let mut sensor = shoko_agent::pipeline::Sensor::new(Default::default());
-    sensor.process_file(Path::new(&pcap)).unwrap();
+    sensor.process_file(&pcap).unwrap();
     let mut obs = sensor
         .output()
-        .to_observations(&shoko_proto::Source::CaptureFile { path: pcap });
+        .to_observations(&shoko_proto::Source::CaptureFile {
+            path: pcap.display().to_string(),
+        });
     obs.truncate(n);
     obs
 }
@@ -105,7 +83,7 @@ async fn certificate_from_another_ca_is_refused() {
     // The intruder trusts the real collector CA but holds a certificate from its own CA.
     std::fs::copy(data.dir.path().join("pki/ca.crt"), intruder.join("ca.crt")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = send(&intruder, &collector, &synth_capture(dir.path()));
+    let out = agent_send(&intruder, collector.ingest, &synth_capture(dir.path()));
     assert_eq!(
         out.status.code(),
         Some(5),
@@ -128,7 +106,7 @@ async fn revoked_agent_is_refused_without_restart() {
     let collector = CollectorProcess::start(&data);
     let dir = tempfile::tempdir().unwrap();
     let pcap = synth_capture(dir.path());
-    assert!(send(&bundle, &collector, &pcap).status.success());
+    assert!(agent_send(&bundle, collector.ingest, &pcap).status.success());
 
     // A session opened before the revocation is cut at its next batch.
     let mut open = RawSession::connect(collector.ingest, client_config(&bundle))
@@ -153,7 +131,7 @@ async fn revoked_agent_is_refused_without_restart() {
     collector.wait_refusal("revoked");
 
     // New connections are refused in the TLS handshake; the agent exits with code 5.
-    let out = send(&bundle, &collector, &pcap);
+    let out = agent_send(&bundle, collector.ingest, &pcap);
     assert_eq!(
         out.status.code(),
         Some(5),
@@ -263,7 +241,7 @@ async fn oversized_garbage_and_unknown_versions_are_refused_without_harm() {
     // Still serving honest agents.
     let dir = tempfile::tempdir().unwrap();
     assert!(
-        send(&bundle, &collector, &synth_capture(dir.path()))
+        agent_send(&bundle, collector.ingest, &synth_capture(dir.path()))
             .status
             .success()
     );

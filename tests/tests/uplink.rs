@@ -39,18 +39,8 @@ fn agent_process_delivers_mb2_modbus_servers_to_collector_process() {
     let bundle = data.enroll("sensor-01");
     let collector = CollectorProcess::start(&data);
     let pcap = dev_capture("ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap");
-    run_ok(
-        "shoko-agent",
-        &[
-            "send",
-            "--identity",
-            &bundle.display().to_string(),
-            "--collector",
-            &collector.ingest.to_string(),
-            "--pcap",
-            &pcap.display().to_string(),
-        ],
-    );
+    let out = agent_send(&bundle, collector.ingest, &pcap);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let assets = collector.get_json("/api/v1/assets");
     let expected: BTreeSet<String> = MB2_MODBUS_SERVERS.iter().map(|s| s.to_string()).collect();
     assert_eq!(modbus_servers(&assets), expected);
@@ -74,18 +64,8 @@ fn agent_process_delivers_mb2_modbus_servers_to_collector_process() {
 
     // Sending the same capture again stores a second batch (new sequence number), but fuses into the
     // same assets.
-    run_ok(
-        "shoko-agent",
-        &[
-            "send",
-            "--identity",
-            &bundle.display().to_string(),
-            "--collector",
-            &collector.ingest.to_string(),
-            "--pcap",
-            &pcap.display().to_string(),
-        ],
-    );
+    let out = agent_send(&bundle, collector.ingest, &pcap);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(collector.get_json("/api/v1/status")["batches"], 2);
     assert_eq!(collector.get_json("/api/v1/assets").as_array().unwrap().len(), 52);
     let metrics = ureq::get(&format!("http://{}/metrics", collector.http))

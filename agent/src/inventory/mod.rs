@@ -64,6 +64,8 @@ struct IpEntry {
 /// A service offered by an IP.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceRecord {
+    /// The IP offering it.
+    pub ip: IpAddr,
     /// Transport.
     pub transport: Transport,
     /// Port.
@@ -74,8 +76,8 @@ pub struct ServiceRecord {
     pub detected_by: &'static str,
     /// First time the service was seen answering.
     pub first_seen: Timestamp,
-    /// The frame that showed the service (bounded copy).
-    #[serde(skip)]
+    /// The frame that showed the service (bounded copy); serialised as its SHA-256.
+    #[serde(serialize_with = "frame_digest")]
     pub evidence: EvidenceFrame,
 }
 
@@ -100,10 +102,19 @@ pub struct Inventory {
     drops: InventoryDrops,
 }
 
-/// One discovered asset, ready for output.
+fn frame_digest<S: serde::Serializer>(f: &EvidenceFrame, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&f.sha256)
+}
+
+fn mac_list<S: serde::Serializer>(m: &Option<MacAddr>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(m.iter())
+}
+
+/// One discovered asset, ready for output (serialised as in the inventory document).
 #[derive(Debug, Clone, Serialize)]
 pub struct AssetRecord {
-    /// The asset's own MAC (none for routed assets).
+    /// The asset's own MAC (none for routed assets); serialised as the list `macs`.
+    #[serde(rename = "macs", serialize_with = "mac_list")]
     pub mac: Option<MacAddr>,
     /// Its IPs.
     pub ips: Vec<IpAddr>,
@@ -120,7 +131,7 @@ pub struct AssetRecord {
     /// Bytes sent.
     pub bytes: u64,
     /// Services offered (by any of its IPs).
-    pub services: Vec<(IpAddr, ServiceRecord)>,
+    pub services: Vec<ServiceRecord>,
 }
 
 /// Context of one frame handed to the inventory.
@@ -297,6 +308,7 @@ impl Inventory {
         self.services.insert(
             key,
             ServiceRecord {
+                ip: server,
                 transport,
                 port,
                 protocol: protocol.map(str::to_owned),
@@ -361,11 +373,11 @@ impl Inventory {
         }
         for ((ip, _, _), s) in &self.services {
             if let Some(&i) = index.get(ip) {
-                out[i].services.push((*ip, s.clone()));
+                out[i].services.push(s.clone());
             }
         }
         for a in &mut out {
-            a.services.sort_by_key(|(ip, s)| (*ip, s.transport, s.port));
+            a.services.sort_by_key(|s| (s.ip, s.transport, s.port));
         }
         out.sort_by(|a, b| (a.ips.first(), a.mac).cmp(&(b.ips.first(), b.mac)));
         out

@@ -5,7 +5,8 @@ use crate::pki::tls::{PeerIdentity, peer_identity};
 use crate::store::IngestOutcome;
 use futures_util::{SinkExt, StreamExt};
 use shoko_proto::{
-    CodecError, ErrorCode, Message, MessageCodec, SUPPORTED_PROTOCOL_VERSIONS, Timestamp, negotiate_version,
+    CodecError, Envelope, ErrorCode, Message, MessageCodec, SUPPORTED_PROTOCOL_VERSIONS, Timestamp,
+    negotiate_version,
 };
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -15,6 +16,252 @@ use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
 
 type Conn = Framed<TlsStream<TcpStream>, MessageCodec>;
+
+/// Why a session is refused: the code sent to the agent, a metric/log label and a sentence.
+struct Refusal {
+    code: ErrorCode,
+    label: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, label: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            label,
+            message: message.into(),
+        }
+    }
+
+    fn from_codec(e: &CodecError, context: &str) -> Self {
+        let (code, label) = match e {
+            CodecError::FrameTooLarge { .. } => (ErrorCode::FrameTooLarge, "frame_too_large"),
+            CodecError::Malformed(_) => (ErrorCode::Malformed, "malformed_frame"),
+            CodecError::Io(_) => (ErrorCode::Malformed, "io_error"),
+        };
+        Refusal::new(code, label, format!("{context}{e}"))
+    }
+}
+
+/// One session's connection and who is on the other end.
+struct Session<'a> {
+    conn: Conn,
+    ctx: &'a IngestContext,
+    peer: SocketAddr,
+    id: PeerIdentity,
+}
+
+impl Session<'_> {
+    /// Logs and counts a refusal, tells the agent, and closes the connection.
+    async fn refuse(mut self, r: Refusal) {
+        warn!(peer = %self.peer, agent_id = %self.id.agent_id, reason = r.label, "session refused: {}", r.message);
+        self.ctx.metrics.refuse(r.label);
+        let _ = self
+            .conn
+            .send(&Message::Error {
+                code: r.code,
+                message: r.message,
+            })
+            .await;
+        let _ = SinkExt::<&Message>::close(&mut self.conn).await;
+    }
+
+    /// Reads and answers the hello; returns the negotiated version. `Err(None)`: the agent left.
+    async fn hello(&mut self) -> Result<u16, Option<Refusal>> {
+        let first = tokio::time::timeout(self.ctx.limits.handshake_timeout, self.conn.next()).await;
+        let (agent_id, versions) = match first {
+            Err(_) => {
+                return Err(Some(Refusal::new(
+                    ErrorCode::ProtocolViolation,
+                    "hello_timeout",
+                    "no hello in time",
+                )));
+            }
+            Ok(None) => return Err(None),
+            Ok(Some(Err(e))) => return Err(Some(Refusal::from_codec(&e, "reading hello: "))),
+            Ok(Some(Ok(Message::Hello {
+                agent_id,
+                protocol_versions,
+                ..
+            }))) => (agent_id, protocol_versions),
+            Ok(Some(Ok(other))) => {
+                let msg = format!("expected hello, got {}", other.name());
+                return Err(Some(Refusal::new(
+                    ErrorCode::ProtocolViolation,
+                    "protocol_violation",
+                    msg,
+                )));
+            }
+        };
+        if agent_id != self.id.agent_id {
+            let msg = format!(
+                "hello names agent {agent_id:?} but the certificate is agent {:?}",
+                self.id.agent_id
+            );
+            return Err(Some(Refusal::new(
+                ErrorCode::AgentIdMismatch,
+                "agent_id_mismatch",
+                msg,
+            )));
+        }
+        let Some(version) = negotiate_version(SUPPORTED_PROTOCOL_VERSIONS, &versions) else {
+            let msg = format!(
+                "no common protocol version: agent speaks {versions:?}, collector speaks {SUPPORTED_PROTOCOL_VERSIONS:?}"
+            );
+            return Err(Some(Refusal::new(
+                ErrorCode::UnsupportedVersion,
+                "unsupported_version",
+                msg,
+            )));
+        };
+        let store = self.ctx.store.clone();
+        let owned = self.id.agent_id.clone();
+        let highest = match tokio::task::spawn_blocking(move || store.highest_seq(&owned)).await {
+            Ok(Ok(h)) => h,
+            other => {
+                let msg = format!("store unavailable: {other:?}");
+                return Err(Some(Refusal::new(
+                    ErrorCode::Unavailable,
+                    "store_unavailable",
+                    msg,
+                )));
+            }
+        };
+        let welcome = Message::Welcome {
+            protocol_version: version,
+            collector_version: env!("CARGO_PKG_VERSION").into(),
+            highest_stored_seq: highest,
+        };
+        self.conn.send(&welcome).await.map_err(|_| None)?;
+        Ok(version)
+    }
+
+    /// Checks a batch before it is stored.
+    fn check(&self, batch: &Envelope, version: u16) -> Result<(), Refusal> {
+        if batch.agent_id != self.id.agent_id {
+            let msg = format!(
+                "batch names agent {:?} but the certificate is agent {:?}",
+                batch.agent_id, self.id.agent_id
+            );
+            return Err(Refusal::new(ErrorCode::AgentIdMismatch, "agent_id_mismatch", msg));
+        }
+        if batch.protocol_version != version {
+            let msg = format!(
+                "batch in protocol version {} in a version {version} session",
+                batch.protocol_version
+            );
+            return Err(Refusal::new(
+                ErrorCode::ProtocolViolation,
+                "protocol_violation",
+                msg,
+            ));
+        }
+        if let Err(e) = batch.validate() {
+            let msg = format!("batch {}: {e}", batch.seq);
+            return Err(Refusal::new(ErrorCode::InvalidBatch, "invalid_batch", msg));
+        }
+        if self.ctx.tls.current().revoked.contains(&self.id.serial) {
+            let msg = format!(
+                "certificate {} of agent {} was revoked",
+                self.id.serial, self.id.agent_id
+            );
+            return Err(Refusal::new(ErrorCode::Revoked, "revoked", msg));
+        }
+        Ok(())
+    }
+
+    /// Stores a checked batch; returns its ack.
+    async fn store(&self, batch: Envelope) -> Result<Message, Refusal> {
+        let (seq, count) = (batch.seq, batch.observations.len() as u64);
+        let store = self.ctx.store.clone();
+        let outcome = tokio::task::spawn_blocking(move || store.ingest(&batch, Timestamp::now())).await;
+        let metrics = &self.ctx.metrics;
+        let agent = &self.id.agent_id;
+        match outcome {
+            Ok(Ok(IngestOutcome::Stored { highest })) => {
+                metrics.batches_stored.inc();
+                metrics.observations_stored.inc_by(count);
+                debug!(agent_id = %agent, seq, observations = count, "batch stored");
+                Ok(Message::Ack {
+                    seq,
+                    highest_stored_seq: highest,
+                    duplicate: false,
+                })
+            }
+            Ok(Ok(IngestOutcome::Duplicate { highest })) => {
+                metrics.batches_duplicate.inc();
+                info!(agent_id = %agent, seq, "re-sent batch acknowledged without storing it again");
+                Ok(Message::Ack {
+                    seq,
+                    highest_stored_seq: highest,
+                    duplicate: true,
+                })
+            }
+            Ok(Err(e)) => Err(Refusal::new(
+                ErrorCode::Unavailable,
+                "store_unavailable",
+                format!("cannot store batch {seq}: {e}"),
+            )),
+            Err(e) => Err(Refusal::new(
+                ErrorCode::Internal,
+                "internal",
+                format!("cannot store batch {seq}: {e}"),
+            )),
+        }
+    }
+
+    /// Stores batches and acknowledges them until the session ends.
+    async fn batches(mut self, version: u16) {
+        let (peer, agent) = (self.peer, self.id.agent_id.clone());
+        loop {
+            let frame = match tokio::time::timeout(self.ctx.limits.idle_timeout, self.conn.next()).await {
+                Err(_) => {
+                    info!(%peer, agent_id = %agent, "session closed after idle timeout");
+                    let _ = SinkExt::<&Message>::close(&mut self.conn).await;
+                    return;
+                }
+                Ok(None) => {
+                    debug!(%peer, agent_id = %agent, "session closed by agent");
+                    return;
+                }
+                Ok(Some(Err(CodecError::Io(e)))) => {
+                    debug!(%peer, agent_id = %agent, error = %e, "session ended");
+                    return;
+                }
+                Ok(Some(Err(e))) => return self.refuse(Refusal::from_codec(&e, "")).await,
+                Ok(Some(Ok(m))) => m,
+            };
+            let started = Instant::now();
+            let batch = match frame {
+                Message::Batch(b) => b,
+                other => {
+                    let msg = format!("unexpected {} during session", other.name());
+                    return self
+                        .refuse(Refusal::new(
+                            ErrorCode::ProtocolViolation,
+                            "protocol_violation",
+                            msg,
+                        ))
+                        .await;
+                }
+            };
+            if let Err(r) = self.check(&batch, version) {
+                return self.refuse(r).await;
+            }
+            let ack = match self.store(batch).await {
+                Ok(ack) => ack,
+                Err(r) => return self.refuse(r).await,
+            };
+            if self.conn.send(&ack).await.is_err() {
+                return;
+            }
+            self.ctx
+                .metrics
+                .ingest_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
+    }
+}
 
 /// A short label and a sentence for a failed handshake.
 fn classify_handshake(e: &std::io::Error) -> (&'static str, String) {
@@ -37,21 +284,6 @@ fn classify_handshake(e: &std::io::Error) -> (&'static str, String) {
         Some(other) => ("tls_error", format!("TLS error: {other}")),
         None => ("tls_error", format!("TLS handshake failed: {e}")),
     }
-}
-
-async fn refuse(
-    conn: &mut Conn,
-    ctx: &IngestContext,
-    peer: SocketAddr,
-    agent: &str,
-    code: ErrorCode,
-    label: &str,
-    message: String,
-) {
-    warn!(%peer, agent_id = agent, reason = label, "session refused: {message}");
-    ctx.metrics.refuse(label);
-    let _ = conn.send(&Message::Error { code, message }).await;
-    let _ = SinkExt::<&Message>::close(conn).await;
 }
 
 /// Runs one connection to its end.
@@ -77,310 +309,42 @@ pub async fn handle(stream: TcpStream, peer: SocketAddr, ctx: &IngestContext) {
         Some(cert) => peer_identity(cert),
         None => Err("client presented no certificate".into()),
     };
-    let mut conn = Framed::new(stream, MessageCodec::new(ctx.limits.max_frame_len));
-    let identity = match identity {
-        Ok(i) => i,
+    let conn = Framed::new(stream, MessageCodec::new(ctx.limits.max_frame_len));
+    let (id, refusal) = match identity {
+        Ok(id) => (id, None),
         Err(message) => {
-            refuse(
-                &mut conn,
-                ctx,
-                peer,
-                "?",
-                ErrorCode::ProtocolViolation,
-                "bad_certificate",
-                message,
+            let unknown = PeerIdentity {
+                agent_id: "?".into(),
+                serial: String::new(),
+            };
+            (
+                unknown,
+                Some(Refusal::new(
+                    ErrorCode::ProtocolViolation,
+                    "bad_certificate",
+                    message,
+                )),
             )
-            .await;
-            return;
         }
     };
-    if tls.revoked.contains(&identity.serial) {
-        let msg = format!(
-            "certificate {} of agent {} is revoked",
-            identity.serial, identity.agent_id
-        );
-        refuse(
-            &mut conn,
-            ctx,
-            peer,
-            &identity.agent_id,
-            ErrorCode::Revoked,
-            "revoked",
-            msg,
-        )
-        .await;
-        return;
+    let refusal = refusal.or_else(|| {
+        tls.revoked.contains(&id.serial).then(|| {
+            let msg = format!("certificate {} of agent {} is revoked", id.serial, id.agent_id);
+            Refusal::new(ErrorCode::Revoked, "revoked", msg)
+        })
+    });
+    let mut session = Session { conn, ctx, peer, id };
+    if let Some(r) = refusal {
+        return session.refuse(r).await;
     }
-    let Some(version) = hello(&mut conn, ctx, peer, &identity).await else {
-        return;
+    let version = match session.hello().await {
+        Ok(v) => v,
+        Err(Some(r)) => return session.refuse(r).await,
+        Err(None) => return,
     };
     ctx.metrics.sessions.inc();
     ctx.metrics.sessions_open.inc();
-    info!(%peer, agent_id = %identity.agent_id, protocol_version = version, "session open");
-    batches(&mut conn, ctx, peer, &identity, version).await;
+    info!(%peer, agent_id = %session.id.agent_id, protocol_version = version, "session open");
+    session.batches(version).await;
     ctx.metrics.sessions_open.dec();
-}
-
-/// Reads and answers the hello; returns the negotiated version.
-async fn hello(conn: &mut Conn, ctx: &IngestContext, peer: SocketAddr, id: &PeerIdentity) -> Option<u16> {
-    let agent = id.agent_id.as_str();
-    let first = tokio::time::timeout(ctx.limits.handshake_timeout, conn.next()).await;
-    let (agent_id, versions) = match first {
-        Err(_) => {
-            refuse(
-                conn,
-                ctx,
-                peer,
-                agent,
-                ErrorCode::ProtocolViolation,
-                "hello_timeout",
-                "no hello in time".into(),
-            )
-            .await;
-            return None;
-        }
-        Ok(None) => return None,
-        Ok(Some(Err(e))) => {
-            let (code, label) = codec_refusal(&e);
-            refuse(conn, ctx, peer, agent, code, label, format!("reading hello: {e}")).await;
-            return None;
-        }
-        Ok(Some(Ok(Message::Hello {
-            agent_id,
-            protocol_versions,
-            ..
-        }))) => (agent_id, protocol_versions),
-        Ok(Some(Ok(other))) => {
-            let msg = format!("expected hello, got {}", other.name());
-            refuse(
-                conn,
-                ctx,
-                peer,
-                agent,
-                ErrorCode::ProtocolViolation,
-                "protocol_violation",
-                msg,
-            )
-            .await;
-            return None;
-        }
-    };
-    if agent_id != id.agent_id {
-        let msg = format!(
-            "hello names agent {agent_id:?} but the certificate is agent {:?}",
-            id.agent_id
-        );
-        refuse(
-            conn,
-            ctx,
-            peer,
-            agent,
-            ErrorCode::AgentIdMismatch,
-            "agent_id_mismatch",
-            msg,
-        )
-        .await;
-        return None;
-    }
-    let Some(version) = negotiate_version(SUPPORTED_PROTOCOL_VERSIONS, &versions) else {
-        let msg = format!(
-            "no common protocol version: agent speaks {versions:?}, collector speaks {SUPPORTED_PROTOCOL_VERSIONS:?}"
-        );
-        refuse(
-            conn,
-            ctx,
-            peer,
-            agent,
-            ErrorCode::UnsupportedVersion,
-            "unsupported_version",
-            msg,
-        )
-        .await;
-        return None;
-    };
-    let store = ctx.store.clone();
-    let owned = id.agent_id.clone();
-    let highest = match tokio::task::spawn_blocking(move || store.highest_seq(&owned)).await {
-        Ok(Ok(h)) => h,
-        other => {
-            let msg = format!("store unavailable: {other:?}");
-            refuse(
-                conn,
-                ctx,
-                peer,
-                agent,
-                ErrorCode::Unavailable,
-                "store_unavailable",
-                msg,
-            )
-            .await;
-            return None;
-        }
-    };
-    let welcome = Message::Welcome {
-        protocol_version: version,
-        collector_version: env!("CARGO_PKG_VERSION").into(),
-        highest_stored_seq: highest,
-    };
-    conn.send(&welcome).await.ok()?;
-    Some(version)
-}
-
-fn codec_refusal(e: &CodecError) -> (ErrorCode, &'static str) {
-    match e {
-        CodecError::FrameTooLarge { .. } => (ErrorCode::FrameTooLarge, "frame_too_large"),
-        CodecError::Malformed(_) => (ErrorCode::Malformed, "malformed_frame"),
-        CodecError::Io(_) => (ErrorCode::Malformed, "io_error"),
-    }
-}
-
-/// Stores batches and acknowledges them until the session ends.
-async fn batches(conn: &mut Conn, ctx: &IngestContext, peer: SocketAddr, id: &PeerIdentity, version: u16) {
-    let agent = id.agent_id.as_str();
-    loop {
-        let frame = match tokio::time::timeout(ctx.limits.idle_timeout, conn.next()).await {
-            Err(_) => {
-                info!(%peer, agent_id = agent, "session closed after idle timeout");
-                let _ = SinkExt::<&Message>::close(conn).await;
-                return;
-            }
-            Ok(None) => {
-                debug!(%peer, agent_id = agent, "session closed by agent");
-                return;
-            }
-            Ok(Some(Err(CodecError::Io(e)))) => {
-                debug!(%peer, agent_id = agent, error = %e, "session ended");
-                return;
-            }
-            Ok(Some(Err(e))) => {
-                let (code, label) = codec_refusal(&e);
-                refuse(conn, ctx, peer, agent, code, label, e.to_string()).await;
-                return;
-            }
-            Ok(Some(Ok(m))) => m,
-        };
-        let batch = match frame {
-            Message::Batch(b) => b,
-            other => {
-                let msg = format!("unexpected {} during session", other.name());
-                refuse(
-                    conn,
-                    ctx,
-                    peer,
-                    agent,
-                    ErrorCode::ProtocolViolation,
-                    "protocol_violation",
-                    msg,
-                )
-                .await;
-                return;
-            }
-        };
-        let started = Instant::now();
-        if batch.agent_id != id.agent_id {
-            let msg = format!(
-                "batch names agent {:?} but the certificate is agent {:?}",
-                batch.agent_id, id.agent_id
-            );
-            refuse(
-                conn,
-                ctx,
-                peer,
-                agent,
-                ErrorCode::AgentIdMismatch,
-                "agent_id_mismatch",
-                msg,
-            )
-            .await;
-            return;
-        }
-        if batch.protocol_version != version {
-            let msg = format!(
-                "batch in protocol version {} in a version {version} session",
-                batch.protocol_version
-            );
-            refuse(
-                conn,
-                ctx,
-                peer,
-                agent,
-                ErrorCode::ProtocolViolation,
-                "protocol_violation",
-                msg,
-            )
-            .await;
-            return;
-        }
-        if let Err(e) = batch.validate() {
-            refuse(
-                conn,
-                ctx,
-                peer,
-                agent,
-                ErrorCode::InvalidBatch,
-                "invalid_batch",
-                format!("batch {}: {e}", batch.seq),
-            )
-            .await;
-            return;
-        }
-        if ctx.tls.current().revoked.contains(&id.serial) {
-            let msg = format!("certificate {} of agent {agent} was revoked", id.serial);
-            refuse(conn, ctx, peer, agent, ErrorCode::Revoked, "revoked", msg).await;
-            return;
-        }
-        let seq = batch.seq;
-        let count = batch.observations.len() as u64;
-        let store = ctx.store.clone();
-        let outcome = tokio::task::spawn_blocking(move || store.ingest(&batch, Timestamp::now())).await;
-        let ack = match outcome {
-            Ok(Ok(IngestOutcome::Stored { highest })) => {
-                ctx.metrics.batches_stored.inc();
-                ctx.metrics.observations_stored.inc_by(count);
-                debug!(agent_id = agent, seq, observations = count, "batch stored");
-                Message::Ack {
-                    seq,
-                    highest_stored_seq: highest,
-                    duplicate: false,
-                }
-            }
-            Ok(Ok(IngestOutcome::Duplicate { highest })) => {
-                ctx.metrics.batches_duplicate.inc();
-                info!(
-                    agent_id = agent,
-                    seq, "re-sent batch acknowledged without storing it again"
-                );
-                Message::Ack {
-                    seq,
-                    highest_stored_seq: highest,
-                    duplicate: true,
-                }
-            }
-            Ok(Err(e)) => {
-                let msg = format!("cannot store batch {seq}: {e}");
-                refuse(
-                    conn,
-                    ctx,
-                    peer,
-                    agent,
-                    ErrorCode::Unavailable,
-                    "store_unavailable",
-                    msg,
-                )
-                .await;
-                return;
-            }
-            Err(e) => {
-                let msg = format!("cannot store batch {seq}: {e}");
-                refuse(conn, ctx, peer, agent, ErrorCode::Internal, "internal", msg).await;
-                return;
-            }
-        };
-        if conn.send(&ack).await.is_err() {
-            return;
-        }
-        ctx.metrics
-            .ingest_seconds
-            .observe(started.elapsed().as_secs_f64());
-    }
 }

@@ -14,7 +14,8 @@ const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sq
 
 /// SQLite store.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    /// The one writing connection; `None` for a store opened read-only.
+    writer: Option<Mutex<Connection>>,
     reader: Mutex<Connection>,
 }
 
@@ -37,13 +38,9 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
         migrate(&mut writer)?;
-        let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
-        reader
-            .busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(db)?;
         Ok(SqliteStore {
-            writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            writer: Some(Mutex::new(writer)),
+            reader: Mutex::new(open_reader(path)?),
         })
     }
 
@@ -55,12 +52,8 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let reader = || {
-            let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
-            c.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
-            Ok::<_, StoreError>(c)
-        };
-        let version: i64 = reader()?
+        let reader = open_reader(path)?;
+        let version: i64 = reader
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db)?;
         if version as usize != MIGRATIONS.len() {
@@ -71,10 +64,16 @@ impl SqliteStore {
             )));
         }
         Ok(SqliteStore {
-            writer: Mutex::new(reader()?),
-            reader: Mutex::new(reader()?),
+            writer: None,
+            reader: Mutex::new(reader),
         })
     }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+    c.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
+    Ok(c)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -228,7 +227,11 @@ fn fuse_observation(
 
 impl Store for SqliteStore {
     fn ingest(&self, batch: &Envelope, received_at: Timestamp) -> Result<IngestOutcome, StoreError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("store opened read-only".into()))?;
+        let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -447,5 +450,100 @@ impl Store for SqliteStore {
             observations: n("SELECT COUNT(*) FROM observations")?,
             assets: n("SELECT COUNT(*) FROM assets")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoko_proto::{AssetSighting, Observation, ParserRef, Provenance, Source};
+
+    fn batch(seq: u64, mac: &str) -> Envelope {
+        Envelope {
+            protocol_version: 1,
+            agent_id: "a1".into(),
+            seq,
+            sent_at: Timestamp(5),
+            observations: vec![Observation {
+                provenance: Provenance {
+                    source: Source::Agent,
+                    parser: ParserRef::new("test", "1"),
+                    observed_at: Timestamp(10),
+                    evidence: Default::default(),
+                },
+                body: ObservationBody::AssetSighting(AssetSighting {
+                    mac: Some(mac.parse().unwrap()),
+                    ips: vec!["10.0.0.1".parse().unwrap()],
+                    first_seen: Timestamp(10),
+                    last_seen: Timestamp(20),
+                    ..Default::default()
+                }),
+            }],
+        }
+    }
+
+    #[test]
+    fn batches_are_stored_once_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store
+                .ingest(&batch(1, "00:00:bc:00:00:01"), Timestamp(1))
+                .unwrap(),
+            IngestOutcome::Stored { highest: 1 }
+        );
+        assert_eq!(
+            store
+                .ingest(&batch(1, "00:00:bc:00:00:01"), Timestamp(2))
+                .unwrap(),
+            IngestOutcome::Duplicate { highest: 1 }
+        );
+        // Out of order: a lower sequence arriving late is stored, the highest stays.
+        assert_eq!(
+            store
+                .ingest(&batch(3, "00:00:bc:00:00:02"), Timestamp(3))
+                .unwrap(),
+            IngestOutcome::Stored { highest: 3 }
+        );
+        assert_eq!(
+            store
+                .ingest(&batch(2, "00:00:bc:00:00:01"), Timestamp(4))
+                .unwrap(),
+            IngestOutcome::Stored { highest: 3 }
+        );
+        drop(store);
+        let ro = SqliteStore::open_read_only(&path).unwrap();
+        assert_eq!(
+            ro.counts().unwrap(),
+            StoreCounts {
+                agents: 1,
+                batches: 3,
+                observations: 3,
+                assets: 2
+            }
+        );
+        assert_eq!(ro.highest_seq("a1").unwrap(), 3);
+        let assets = ro.assets().unwrap();
+        assert_eq!(
+            assets[0].ips,
+            vec!["10.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert!(
+            matches!(ro.ingest(&batch(4, "00:00:bc:00:00:01"), Timestamp(5)), Err(StoreError::Database(m)) if m == "store opened read-only")
+        );
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(SqliteStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let e = SqliteStore::open(&path).err().unwrap().to_string();
+        assert!(e.contains("schema version 99 is newer than this build"), "{e}");
     }
 }
