@@ -2,10 +2,11 @@
 //! `{"assets": [...], "flows": [...], "events": [...], "stats": {...}}`.
 //! Its schema is described in `deploy/docs/inventory-schema.md`.
 
+use crate::findings::EventRecord;
 use crate::inventory::AssetRecord;
 use crate::pipeline::{SensorOutput, SensorStats};
 use serde::Serialize;
-use shoko_proto::{FlowSummary, ProtocolEvent};
+use shoko_proto::FlowSummary;
 
 /// Version of the document's schema.
 pub const INVENTORY_SCHEMA_VERSION: u32 = 1;
@@ -20,7 +21,7 @@ pub struct InventoryDocument {
     /// Flows.
     pub flows: Vec<FlowSummary>,
     /// Protocol events.
-    pub events: Vec<ProtocolEvent>,
+    pub events: Vec<EventRecord>,
     /// Counters.
     pub stats: StatsDoc,
 }
@@ -55,7 +56,7 @@ impl InventoryDocument {
             schema_version: INVENTORY_SCHEMA_VERSION,
             assets: out.assets,
             flows: out.flows,
-            events: Vec::new(),
+            events: out.events,
             stats: StatsDoc {
                 files,
                 sensor: out.stats,

@@ -7,6 +7,8 @@ pub mod analyze;
 pub mod capture;
 pub mod config;
 pub mod decode;
+pub mod dissect;
+pub mod findings;
 pub mod flow;
 pub mod identity;
 pub mod inventory;

@@ -57,6 +57,9 @@ enum Command {
         /// Where to write the inventory document; `-` for standard output.
         #[arg(long, default_value = "-")]
         json: String,
+        /// Also write the flows as a Zeek conn.log (TSV) to this file.
+        #[arg(long)]
+        conn_log: Option<PathBuf>,
     },
     /// Analyse capture files and deliver the observations to a collector, then exit.
     Send {
@@ -85,7 +88,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.log.init();
     match cli.command {
-        Command::Analyze { pcap, json } => analyze(&pcap, &json),
+        Command::Analyze { pcap, json, conn_log } => analyze(&pcap, &json, conn_log.as_deref()),
         Command::Send {
             identity,
             collector,
@@ -131,13 +134,25 @@ fn sense(files: &[PathBuf]) -> Result<(Sensor, Vec<FileStats>), CaptureFileError
     Ok((sensor, stats))
 }
 
-fn analyze(files: &[PathBuf], json: &str) -> ExitCode {
+fn analyze(files: &[PathBuf], json: &str, conn_log: Option<&Path>) -> ExitCode {
     let started = Instant::now();
-    let (sensor, stats) = match sense(files) {
+    let opened = Timestamp::now();
+    let (mut sensor, stats) = match sense(files) {
         Ok(r) => r,
         Err(e) => return fail(exit::INPUT, e),
     };
-    let doc = InventoryDocument::new(sensor.output(), stats, started.elapsed().as_millis() as u64);
+    let output = sensor.output();
+    if let Some(path) = conn_log {
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            shoko_agent::flow::conn_log::write(&mut w, &output.flows, opened)?;
+            w.flush()
+        });
+        if let Err(e) = written {
+            return fail(1, format!("writing {}: {e}", path.display()));
+        }
+    }
+    let doc = InventoryDocument::new(output, stats, started.elapsed().as_millis() as u64);
     let written = if json == "-" {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &doc)
@@ -162,7 +177,7 @@ fn analyze(files: &[PathBuf], json: &str) -> ExitCode {
 fn observations_of(files: &[PathBuf]) -> Result<Vec<Observation>, CaptureFileError> {
     let mut all = Vec::new();
     for path in files {
-        let (sensor, _) = sense(std::slice::from_ref(path))?;
+        let (mut sensor, _) = sense(std::slice::from_ref(path))?;
         let source = Source::CaptureFile {
             path: path.display().to_string(),
         };
@@ -243,7 +258,7 @@ async fn run(config: &Path) -> ExitCode {
     let mut packets = 0;
     for file in &cfg.capture.files {
         match sense(std::slice::from_ref(file)) {
-            Ok((sensor, _)) => {
+            Ok((mut sensor, _)) => {
                 let out = sensor.output();
                 packets += out.stats.packets;
                 let source = Source::CaptureFile {

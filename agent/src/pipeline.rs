@@ -1,14 +1,16 @@
-//! The sensor pipeline: capture -> decode -> flow table and inventory -> observations.
+//! The sensor pipeline: capture -> decode -> inventory, dissectors and flow table -> observations.
 
 use crate::capture::Packet;
 use crate::capture::file::{CaptureFile, CaptureFileError};
 use crate::decode::{self, DecodeError};
-use crate::flow::FlowTable;
-use crate::inventory::{AssetRecord, FrameContext, Inventory, InventoryDrops, InventoryLimits};
+use crate::dissect;
+use crate::findings::{EventRecord, FindingDrops, FindingLimits, Findings, FrameRef, Seen};
+use crate::flow::{FlowLimits, FlowStats, FlowTable};
+use crate::inventory::{AssetRecord, FrameContext, Inventory, InventoryDrops, InventoryLimits, roles};
 use serde::Serialize;
 use shoko_proto::{
-    AssetRef, AssetSighting, Evidence, FlowSummary, Observation, ObservationBody, ParserRef, Provenance,
-    Service, Source, Timestamp,
+    AssetRef, AssetSighting, Evidence, FlowSummary, IdentityClaim, Observation, ObservationBody, ParserRef,
+    Provenance, Service, SoftwareItem, Source, Timestamp,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,21 +19,14 @@ use std::path::Path;
 pub const SENSOR_PARSER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Bounds of the sensor's tables.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SensorLimits {
     /// Inventory bounds.
     pub inventory: InventoryLimits,
-    /// Most flows tracked.
-    pub max_flows: usize,
-}
-
-impl Default for SensorLimits {
-    fn default() -> Self {
-        SensorLimits {
-            inventory: InventoryLimits::default(),
-            max_flows: 1_000_000,
-        }
-    }
+    /// Flow table bounds and timeouts.
+    pub flows: FlowLimits,
+    /// Findings bounds.
+    pub findings: FindingLimits,
 }
 
 /// Counters of one sensor run.
@@ -45,10 +40,12 @@ pub struct SensorStats {
     pub decode_errors: u64,
     /// Frames of unsupported link types, by link type.
     pub unsupported_link_types: BTreeMap<u32, u64>,
-    /// Packets of flows not tracked because the flow table was full.
-    pub flows_dropped: u64,
+    /// Flow table counters.
+    pub flows: FlowStats,
     /// Entries the inventory bounds refused.
     pub inventory_dropped: InventoryDrops,
+    /// Findings the bounds refused.
+    pub findings_dropped: FindingDrops,
     /// Capture time of the first frame.
     pub first_packet: Option<Timestamp>,
     /// Capture time of the last frame.
@@ -59,6 +56,7 @@ pub struct SensorStats {
 pub struct Sensor {
     inventory: Inventory,
     flows: FlowTable,
+    findings: Findings,
     stats: SensorStats,
 }
 
@@ -69,6 +67,8 @@ pub struct SensorOutput {
     pub assets: Vec<AssetRecord>,
     /// Flow summaries.
     pub flows: Vec<FlowSummary>,
+    /// Protocol events.
+    pub events: Vec<EventRecord>,
     /// Counters.
     pub stats: SensorStats,
 }
@@ -78,7 +78,8 @@ impl Sensor {
     pub fn new(limits: SensorLimits) -> Self {
         Sensor {
             inventory: Inventory::new(limits.inventory),
-            flows: FlowTable::new(limits.max_flows),
+            flows: FlowTable::new(limits.flows),
+            findings: Findings::new(limits.findings),
             stats: SensorStats::default(),
         }
     }
@@ -99,10 +100,24 @@ impl Sensor {
                     raw: pkt.data,
                 };
                 self.inventory.observe(&d, &cx);
-                self.flows.observe(&d, pkt.ts);
+                let f = FrameRef {
+                    ts: pkt.ts,
+                    linktype: pkt.linktype,
+                    orig_len: pkt.orig_len,
+                    raw: pkt.data,
+                };
+                dissect::frame(&d, &f, &mut self.findings);
+                self.flows.observe(&d, &f, &mut self.findings);
             }
             Err(DecodeError::UnsupportedLinkType(lt)) => {
-                *s.unsupported_link_types.entry(lt).or_default() += 1;
+                let count = s.unsupported_link_types.entry(lt).or_default();
+                if *count == 0 {
+                    tracing::warn!(
+                        linktype = lt,
+                        "frames of an unsupported link type are counted and skipped"
+                    );
+                }
+                *count += 1;
             }
             Err(DecodeError::Malformed(_)) => s.decode_errors += 1,
         }
@@ -120,16 +135,40 @@ impl Sensor {
         self.stats.packets
     }
 
-    /// The findings so far.
-    pub fn output(&self) -> SensorOutput {
+    /// Flows held in the flow table now.
+    pub fn open_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Ends the input: every open flow is finished. Returns the findings.
+    pub fn output(&mut self) -> SensorOutput {
+        self.flows.flush();
+        let mut flows = self.flows.drain_finished();
+        for f in &mut flows {
+            if let Some((found, _)) = self.findings.services.get(&(f.resp.ip, f.transport, f.resp.port)) {
+                f.app_protocol = Some(found.protocol.clone());
+            }
+        }
+        let mut assets = self.inventory.assets(&self.findings);
+        roles::assign_roles(&mut assets, &flows);
+        roles::classify(&mut assets, &flows);
         let mut stats = self.stats.clone();
-        stats.flows_dropped = self.flows.dropped();
+        stats.flows = self.flows.stats();
         stats.inventory_dropped = self.inventory.drops();
+        stats.findings_dropped = self.findings.drops();
         SensorOutput {
-            assets: self.inventory.assets(),
-            flows: self.flows.summaries(),
+            assets,
+            flows,
+            events: self.findings.events.clone(),
             stats,
         }
+    }
+}
+
+fn evidence(seen: &Seen) -> Evidence {
+    Evidence {
+        frames: seen.frames.clone(),
+        files: vec![],
     }
 }
 
@@ -142,8 +181,14 @@ impl SensorOutput {
             observed_at: at,
             evidence,
         };
-        let mut out = Vec::with_capacity(self.assets.len() * 2 + self.flows.len());
+        let mut out = Vec::with_capacity(self.assets.len() * 3 + self.flows.len() + self.events.len());
         for a in &self.assets {
+            let asset = AssetRef {
+                mac: a.mac,
+                ip: a.ips.first().copied(),
+                vlan: a.vlans.first().copied(),
+                host_id: None,
+            };
             out.push(Observation {
                 provenance: prov("inventory", a.last_seen, Evidence::default()),
                 body: ObservationBody::AssetSighting(AssetSighting {
@@ -158,27 +203,44 @@ impl SensorOutput {
                 }),
             });
             for s in &a.services {
+                let frames = Evidence {
+                    frames: vec![s.evidence.clone()],
+                    files: vec![],
+                };
                 out.push(Observation {
-                    provenance: prov(
-                        "service",
-                        s.first_seen,
-                        Evidence {
-                            frames: vec![s.evidence.clone()],
-                            files: vec![],
-                        },
-                    ),
+                    provenance: prov("service", s.first_seen, frames),
                     body: ObservationBody::Service(Service {
                         asset: AssetRef {
-                            mac: a.mac,
                             ip: Some(s.ip),
-                            vlan: a.vlans.first().copied(),
-                            host_id: None,
+                            ..asset.clone()
                         },
                         transport: s.transport,
                         port: s.port,
                         protocol: s.protocol.clone(),
-                        banner: None,
+                        banner: s.banner.clone(),
                         detected_by: Some(s.detected_by.to_owned()),
+                    }),
+                });
+            }
+            for i in &a.identities {
+                out.push(Observation {
+                    provenance: prov(&i.identity.protocol, i.seen.first_seen, evidence(&i.seen)),
+                    body: ObservationBody::IdentityClaim(IdentityClaim {
+                        asset: asset.clone(),
+                        identity: i.identity.clone(),
+                    }),
+                });
+            }
+            for s in &a.software {
+                out.push(Observation {
+                    provenance: prov(s.software.source, s.seen.first_seen, evidence(&s.seen)),
+                    body: ObservationBody::SoftwareItem(SoftwareItem {
+                        asset: asset.clone(),
+                        name: s.software.name.clone(),
+                        version: s.software.version.clone(),
+                        source: s.software.source.to_owned(),
+                        package_manager: None,
+                        purl: None,
                     }),
                 });
             }
@@ -187,6 +249,12 @@ impl SensorOutput {
             out.push(Observation {
                 provenance: prov("flow", f.last_seen, Evidence::default()),
                 body: ObservationBody::FlowSummary(f.clone()),
+            });
+        }
+        for e in &self.events {
+            out.push(Observation {
+                provenance: prov(&e.event.protocol, e.seen.first_seen, evidence(&e.seen)),
+                body: ObservationBody::ProtocolEvent(e.event.clone()),
             });
         }
         out

@@ -111,18 +111,25 @@ pub struct AssetSighting {
 pub struct IdentityClaim {
     /// The device.
     pub asset: AssetRef,
+    /// What it is said to be.
+    pub identity: Identity,
+}
+
+/// What a device is, as one protocol or source tells it. Every field is optional but `protocol`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+pub struct Identity {
     /// The protocol or source that carried the claim (`cip`, `s7comm`, `lldp`, `dhcp` ...).
     pub protocol: String,
     /// Vendor name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
-    /// Product name or family.
+    /// Product name, family or description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
     /// Model or order number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Firmware version.
+    /// Firmware or software version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firmware: Option<String>,
     /// Hardware revision.
@@ -131,15 +138,47 @@ pub struct IdentityClaim {
     /// Serial number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial: Option<String>,
-    /// Device or station name.
+    /// Device, host or station name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Device type (PLC, communications adapter, switch ...).
+    /// Device type (PLC, communications adapter, switch, IP phone ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
     /// Confidence in the claim, 0-100.
     #[serde(default)]
     pub confidence: u8,
+    /// Further protocol-specific facts (`dhcp_prl`, `ja4`, `sys_object_id`, `os` ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Identity {
+    /// An empty claim of `protocol` with `confidence`.
+    pub fn new(protocol: impl Into<String>, confidence: u8) -> Self {
+        Identity {
+            protocol: protocol.into(),
+            confidence,
+            ..Default::default()
+        }
+    }
+
+    /// Every non-empty value of the claim, for searching.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.vendor,
+            &self.product,
+            &self.model,
+            &self.firmware,
+            &self.hardware_revision,
+            &self.serial,
+            &self.name,
+            &self.device_type,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(self.attributes.values().map(String::as_str))
+    }
 }
 
 /// A software item on a device.
@@ -249,6 +288,15 @@ pub struct FlowSummary {
     /// Zeek-style connection history (`ShADadFf` ...), for TCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<String>,
+    /// Transport payload bytes from originator to responder.
+    #[serde(default)]
+    pub orig_payload_bytes: u64,
+    /// Transport payload bytes from responder to originator.
+    #[serde(default)]
+    pub resp_payload_bytes: u64,
+    /// Zeek-style connection state (`S0`, `SF`, `REJ`, `RSTO`, `OTH` ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 /// A network interface of a host.

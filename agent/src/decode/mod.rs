@@ -40,6 +40,17 @@ pub enum Net<'a> {
     Arp(Arp),
     /// IPv4 or IPv6.
     Ip(Ip<'a>),
+    /// An IEEE 802.3 frame with an LLC header (and SNAP, when DSAP and SSAP are 0xAA): CDP, STP ...
+    Llc {
+        /// Destination service access point.
+        dsap: u8,
+        /// Source service access point.
+        ssap: u8,
+        /// SNAP organisation code and protocol id.
+        snap: Option<([u8; 3], u16)>,
+        /// Payload after the LLC/SNAP header.
+        payload: &'a [u8],
+    },
     /// A layer-2 protocol the decoder does not open; the EtherType and payload are kept for
     /// dissectors (LLDP, PROFINET, GOOSE ...).
     Other {
@@ -220,6 +231,7 @@ fn from_sliced(s: SlicedPacket<'_>) -> Decoded<'_> {
                 transport: transport(s.transport.as_ref(), p.fragmented),
             })
         }
+        None if ether_type <= 1500 => llc(ether_type, payload),
         None => Net::Other { ether_type, payload },
     };
     Decoded {
@@ -227,6 +239,29 @@ fn from_sliced(s: SlicedPacket<'_>) -> Decoded<'_> {
         dst_mac,
         vlan,
         net,
+    }
+}
+
+/// An 802.3 frame: `length` bytes of LLC (and maybe SNAP) header and data; padding is cut off.
+fn llc(length: u16, payload: &[u8]) -> Net<'_> {
+    let data = &payload[..payload.len().min(usize::from(length))];
+    match data {
+        [0xaa, 0xaa, 0x03, o1, o2, o3, p1, p2, rest @ ..] => Net::Llc {
+            dsap: 0xaa,
+            ssap: 0xaa,
+            snap: Some(([*o1, *o2, *o3], u16::from_be_bytes([*p1, *p2]))),
+            payload: rest,
+        },
+        [dsap, ssap, _ctrl, rest @ ..] => Net::Llc {
+            dsap: *dsap,
+            ssap: *ssap,
+            snap: None,
+            payload: rest,
+        },
+        _ => Net::Other {
+            ether_type: length,
+            payload,
+        },
     }
 }
 

@@ -6,10 +6,13 @@
 
 pub mod ports;
 
+pub mod roles;
+
 use crate::decode::{Decoded, Net, Transport as L4, tcp_flags};
+use crate::findings::{Findings, IdentityRecord, SoftwareRecord, Subject};
 use serde::Serialize;
 use shoko_proto::{EvidenceFrame, MacAddr, Timestamp, Transport};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 /// Bounds of the inventory tables.
@@ -74,6 +77,8 @@ pub struct ServiceRecord {
     pub protocol: Option<String>,
     /// `port` or `content`.
     pub detected_by: &'static str,
+    /// Banner or version string the service announced.
+    pub banner: Option<String>,
     /// First time the service was seen answering.
     pub first_seen: Timestamp,
     /// The frame that showed the service (bounded copy); serialised as its SHA-256.
@@ -130,8 +135,48 @@ pub struct AssetRecord {
     pub packets: u64,
     /// Bytes sent.
     pub bytes: u64,
+    /// Vendor of the MAC's organisationally unique identifier (IEEE registry).
+    pub vendor: Option<String>,
+    /// Coarse device class (`plc`, `hmi-scada`, `network-device`, `it-host` ...).
+    pub class: Option<&'static str>,
+    /// Why the class was chosen.
+    pub class_reasons: Vec<String>,
+    /// Application protocols and the roles the asset plays in them (`modbus: [server]`).
+    pub protocols: BTreeMap<String, BTreeSet<&'static str>>,
+    /// Identity claims about the asset, from every protocol that made one.
+    pub identities: Vec<IdentityRecord>,
+    /// Software seen on the asset.
+    pub software: Vec<SoftwareRecord>,
     /// Services offered (by any of its IPs).
     pub services: Vec<ServiceRecord>,
+}
+
+impl AssetRecord {
+    fn new(
+        mac: Option<MacAddr>,
+        ips: Vec<IpAddr>,
+        vlans: Vec<u16>,
+        first: Timestamp,
+        last: Timestamp,
+    ) -> Self {
+        AssetRecord {
+            mac,
+            ips,
+            vlans,
+            router: false,
+            first_seen: first,
+            last_seen: last,
+            packets: 0,
+            bytes: 0,
+            vendor: None,
+            class: None,
+            class_reasons: Vec::new(),
+            protocols: BTreeMap::new(),
+            identities: Vec::new(),
+            software: Vec::new(),
+            services: Vec::new(),
+        }
+    }
 }
 
 /// Context of one frame handed to the inventory.
@@ -191,7 +236,7 @@ impl Inventory {
                 }
                 self.learn_service(ip.src, &ip.transport, cx);
             }
-            Net::Other { .. } => {}
+            Net::Other { .. } | Net::Llc { .. } => {}
         }
     }
 
@@ -313,71 +358,147 @@ impl Inventory {
                 port,
                 protocol: protocol.map(str::to_owned),
                 detected_by: "port",
+                banner: None,
                 first_seen: cx.ts,
                 evidence: EvidenceFrame::capture(cx.ts, cx.linktype, cx.orig_len, cx.raw),
             },
         );
     }
 
-    /// The assets found so far.
-    pub fn assets(&self) -> Vec<AssetRecord> {
+    /// The assets found so far, with what the dissectors found about them.
+    pub fn assets(&self, findings: &Findings) -> Vec<AssetRecord> {
         let routers: BTreeSet<MacAddr> = self
             .macs
             .iter()
             .filter(|(_, e)| e.ips.len() > self.limits.max_ips_per_mac)
             .map(|(m, _)| *m)
             .collect();
-        let mut by_mac: HashMap<MacAddr, AssetRecord> = HashMap::new();
-        let mut routed = Vec::new();
+        let mut out: Vec<AssetRecord> = Vec::with_capacity(self.macs.len());
+        let mut by_mac: HashMap<MacAddr, usize> = HashMap::new();
         for (mac, e) in &self.macs {
-            by_mac.insert(
-                *mac,
-                AssetRecord {
-                    mac: Some(*mac),
-                    ips: Vec::new(),
-                    vlans: e.vlans.iter().copied().collect(),
-                    router: routers.contains(mac),
-                    first_seen: e.first_seen,
-                    last_seen: e.last_seen,
-                    packets: e.packets,
-                    bytes: e.bytes,
-                    services: Vec::new(),
-                },
+            let mut a = AssetRecord::new(
+                Some(*mac),
+                Vec::new(),
+                e.vlans.iter().copied().collect(),
+                e.first_seen,
+                e.last_seen,
             );
+            a.router = routers.contains(mac);
+            (a.packets, a.bytes) = (e.packets, e.bytes);
+            by_mac.insert(*mac, out.len());
+            out.push(a);
         }
+        let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
         for (ip, e) in &self.ips {
             // A router keeps the IPs it announced itself in ARP; the IPs it forwards are routed.
             let owner = e.arp_owner.or(e.mac.filter(|m| !routers.contains(m)));
-            match owner.and_then(|m| by_mac.get_mut(&m)) {
-                Some(a) => a.ips.push(*ip),
-                None => routed.push(AssetRecord {
-                    mac: None,
-                    ips: vec![*ip],
-                    vlans: e.vlan.into_iter().collect(),
-                    router: false,
-                    first_seen: e.first_seen,
-                    last_seen: e.last_seen,
-                    packets: e.packets,
-                    bytes: e.bytes,
-                    services: Vec::new(),
+            let i = match owner.and_then(|m| by_mac.get(&m)) {
+                Some(&i) => i,
+                None => {
+                    let mut a = AssetRecord::new(
+                        None,
+                        Vec::new(),
+                        e.vlan.into_iter().collect(),
+                        e.first_seen,
+                        e.last_seen,
+                    );
+                    (a.packets, a.bytes) = (e.packets, e.bytes);
+                    out.push(a);
+                    out.len() - 1
+                }
+            };
+            out[i].ips.push(*ip);
+            by_ip.insert(*ip, i);
+        }
+        // Addresses a device announced as its own (LLDP/CDP management address, DHCP lease).
+        for (mac, ips) in &findings.addresses {
+            let Some(&i) = by_mac.get(mac) else { continue };
+            for ip in ips {
+                if let std::collections::hash_map::Entry::Vacant(v) = by_ip.entry(*ip) {
+                    v.insert(i);
+                    out[i].ips.push(*ip);
+                }
+            }
+        }
+        for ((ip, transport, port), s) in &self.services {
+            if let Some(&i) = by_ip.get(ip) {
+                out[i].services.push(ServiceRecord {
+                    ip: *ip,
+                    transport: *transport,
+                    port: *port,
+                    ..s.clone()
+                });
+            }
+        }
+        let mut locate = |who: &Subject, out: &mut Vec<AssetRecord>| -> Option<usize> {
+            match who {
+                Subject::Mac(m) => Some(*by_mac.entry(*m).or_insert_with(|| {
+                    out.push(AssetRecord::new(
+                        Some(*m),
+                        Vec::new(),
+                        Vec::new(),
+                        Timestamp(0),
+                        Timestamp(0),
+                    ));
+                    out.len() - 1
+                })),
+                Subject::Ip(ip) => by_ip.get(ip).copied(),
+            }
+        };
+        for ((who, id), seen) in &findings.identities {
+            if let Some(i) = locate(who, &mut out) {
+                out[i].identities.push(IdentityRecord {
+                    identity: id.clone(),
+                    seen: seen.clone(),
+                });
+            }
+        }
+        for ((who, sw), seen) in &findings.software {
+            if let Some(i) = locate(who, &mut out) {
+                out[i].software.push(SoftwareRecord {
+                    software: sw.clone(),
+                    seen: seen.clone(),
+                });
+            }
+        }
+        for ((ip, transport, port), (found, seen)) in &findings.services {
+            let (Some(i), Some(first_frame)) = (locate(&Subject::Ip(*ip), &mut out), seen.frames.first())
+            else {
+                continue;
+            };
+            let services = &mut out[i].services;
+            match services
+                .iter_mut()
+                .find(|s| s.ip == *ip && s.transport == *transport && s.port == *port)
+            {
+                Some(s) => {
+                    s.protocol = Some(found.protocol.clone());
+                    s.detected_by = "content";
+                    s.banner = found.banner.clone().or(s.banner.take());
+                }
+                None => services.push(ServiceRecord {
+                    ip: *ip,
+                    transport: *transport,
+                    port: *port,
+                    protocol: Some(found.protocol.clone()),
+                    detected_by: "content",
+                    banner: found.banner.clone(),
+                    first_seen: seen.first_seen,
+                    evidence: first_frame.clone(),
                 }),
             }
         }
-        let mut out: Vec<AssetRecord> = by_mac.into_values().chain(routed).collect();
-        let mut index: HashMap<IpAddr, usize> = HashMap::new();
-        for (i, a) in out.iter_mut().enumerate() {
-            a.ips.sort();
-            for ip in &a.ips {
-                index.insert(*ip, i);
-            }
-        }
-        for ((ip, _, _), s) in &self.services {
-            if let Some(&i) = index.get(ip) {
-                out[i].services.push(s.clone());
-            }
-        }
         for a in &mut out {
+            a.ips.sort();
             a.services.sort_by_key(|s| (s.ip, s.transport, s.port));
+            a.identities.sort_by(|x, y| {
+                (&x.identity.protocol, x.seen.first_seen).cmp(&(&y.identity.protocol, y.seen.first_seen))
+            });
+            a.software.sort_by(|x, y| x.software.cmp(&y.software));
+            a.vendor = a
+                .mac
+                .filter(|m| !m.is_local() && !m.is_multicast())
+                .and_then(|m| oui_data::lookup(&m.to_string()).map(|r| r.organization().to_owned()));
         }
         out.sort_by(|a, b| (a.ips.first(), a.mac).cmp(&(b.ips.first(), b.mac)));
         out
