@@ -52,6 +52,21 @@ pub struct SensorStats {
     pub last_packet: Option<Timestamp>,
 }
 
+/// Entries held in each bounded table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSizes {
+    /// Open flows.
+    pub flows: usize,
+    /// Bytes reserved by stream reassembly.
+    pub stream_bytes: usize,
+    /// MAC addresses.
+    pub macs: usize,
+    /// IP addresses.
+    pub ips: usize,
+    /// Services.
+    pub services: usize,
+}
+
 /// The sensor: feed it packets, then take its findings.
 pub struct Sensor {
     inventory: Inventory,
@@ -135,9 +150,16 @@ impl Sensor {
         self.stats.packets
     }
 
-    /// Flows held in the flow table now.
-    pub fn open_flows(&self) -> usize {
-        self.flows.len()
+    /// Sizes of the bounded tables now.
+    pub fn table_sizes(&self) -> TableSizes {
+        let (macs, ips, services) = self.inventory.sizes();
+        TableSizes {
+            flows: self.flows.len(),
+            stream_bytes: self.flows.stream_bytes(),
+            macs,
+            ips,
+            services,
+        }
     }
 
     /// Ends the input: every open flow is finished. Returns the findings.

@@ -310,12 +310,15 @@ impl FlowTable {
         }
     }
 
-    /// True when a new flow may be added, after expiring idle flows if the table is full.
+    /// True when a new flow may be added. A full table is swept for idle flows at most once per
+    /// second of capture time, so a flood of new flows cannot turn every packet into a full scan.
     fn make_room(&mut self, now: Timestamp) -> bool {
         if self.flows.len() < self.limits.max_flows {
             return true;
         }
-        self.sweep(now);
+        if self.last_sweep.is_none_or(|t| now.0 - t.0 >= SECOND || now.0 < t.0) {
+            self.sweep(now);
+        }
         self.flows.len() < self.limits.max_flows
     }
 

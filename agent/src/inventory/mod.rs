@@ -209,6 +209,11 @@ impl Inventory {
         }
     }
 
+    /// Entries held: (MACs, IPs, services).
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        (self.macs.len(), self.ips.len(), self.services.len())
+    }
+
     /// Counters of what the bounds refused.
     pub fn drops(&self) -> InventoryDrops {
         self.drops
