@@ -24,7 +24,12 @@ fn load(files: &[PathBuf]) -> Vec<Frame> {
     for f in files {
         let file = CaptureFile::open(f).unwrap_or_else(|e| panic!("{e}"));
         file.read_all(&mut |p| {
-            frames.push(Frame { ts: p.ts, linktype: p.linktype, orig_len: p.orig_len, data: p.data.to_vec() })
+            frames.push(Frame {
+                ts: p.ts,
+                linktype: p.linktype,
+                orig_len: p.orig_len,
+                data: p.data.to_vec(),
+            })
         })
         .unwrap();
     }
@@ -41,15 +46,28 @@ fn main() {
     files.sort();
     let frames = load(&files);
     let bytes: usize = frames.iter().map(|f| f.data.len()).sum();
-    let rounds: usize = std::env::var("SHOKO_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    println!("pipeline benchmark: {} files, {} frames, {:.1} MB in memory", files.len(), frames.len(), bytes as f64 / 1e6);
+    let rounds: usize = std::env::var("SHOKO_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    println!(
+        "pipeline benchmark: {} files, {} frames, {:.1} MB in memory",
+        files.len(),
+        frames.len(),
+        bytes as f64 / 1e6
+    );
     let mut best = f64::MAX;
     let mut assets = 0;
     for _ in 0..rounds {
         let mut sensor = Sensor::new(SensorLimits::default());
         let start = Instant::now();
         for f in &frames {
-            sensor.process(&Packet { ts: f.ts, linktype: f.linktype, orig_len: f.orig_len, data: &f.data });
+            sensor.process(&Packet {
+                ts: f.ts,
+                linktype: f.linktype,
+                orig_len: f.orig_len,
+                data: &f.data,
+            });
         }
         let out = sensor.output();
         let secs = start.elapsed().as_secs_f64();
@@ -57,7 +75,12 @@ fn main() {
         best = best.min(secs);
     }
     let pps = frames.len() as f64 / best;
-    println!("shoko:  {:>8.1} ms best of {rounds}  {:>6.2} Mpps  {:>7.1} MB/s  ({assets} assets)", best * 1e3, pps / 1e6, bytes as f64 / best / 1e6);
+    println!(
+        "shoko:  {:>8.1} ms best of {rounds}  {:>6.2} Mpps  {:>7.1} MB/s  ({assets} assets)",
+        best * 1e3,
+        pps / 1e6,
+        bytes as f64 / best / 1e6
+    );
     let tshark = Command::new("tshark").arg("--version").output().is_ok();
     if !tshark {
         println!("tshark: not installed; no baseline");
@@ -77,6 +100,14 @@ fn main() {
         tbest = tbest.min(start.elapsed().as_secs_f64());
     }
     let tpps = frames.len() as f64 / tbest;
-    println!("tshark: {:>8.1} ms best of {}  {:>6.2} Mpps", tbest * 1e3, rounds.min(3), tpps / 1e6);
-    println!("ratio:  shoko is {:.1}x tshark's rate on the same frames", pps / tpps);
+    println!(
+        "tshark: {:>8.1} ms best of {}  {:>6.2} Mpps",
+        tbest * 1e3,
+        rounds.min(3),
+        tpps / 1e6
+    );
+    println!(
+        "ratio:  shoko is {:.1}x tshark's rate on the same frames",
+        pps / tpps
+    );
 }

@@ -36,6 +36,22 @@ pub struct StatsDoc {
     pub sensor: SensorStats,
     /// Wall-clock time of the analysis in milliseconds.
     pub elapsed_ms: u64,
+    /// Kernel counters of a live capture (absent for files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelStats>,
+}
+
+/// Kernel counters of a live capture ring.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelStats {
+    /// The interface.
+    pub interface: String,
+    /// Frames the kernel saw for the socket (including drops).
+    pub packets: u64,
+    /// Frames dropped because the ring was full.
+    pub drops: u64,
+    /// Times the ring froze for lack of free blocks.
+    pub freezes: u64,
 }
 
 /// What reading one file gave.
@@ -61,6 +77,7 @@ impl InventoryDocument {
                 files,
                 sensor: out.stats,
                 elapsed_ms,
+                kernel: None,
             },
         }
     }

@@ -12,6 +12,7 @@ pub mod findings;
 pub mod flow;
 pub mod identity;
 pub mod inventory;
+pub mod live;
 pub mod logging;
 pub mod pipeline;
 pub mod synth;

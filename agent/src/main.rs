@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use shoko_agent::analyze::{FileStats, InventoryDocument};
+use shoko_agent::analyze::{FileStats, InventoryDocument, KernelStats};
+use shoko_agent::capture::afpacket::RingConfig;
 use shoko_agent::capture::file::CaptureFileError;
 use shoko_agent::config::AgentConfig;
 use shoko_agent::identity::Identity;
@@ -37,7 +38,7 @@ mod exit {
 its configured sources), finds assets, services and flows, and delivers them as evidence to a \
 shoko collector over mutually authenticated TLS 1.3. It never transmits on a monitored network.",
     after_help = "Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 unreadable capture \
-file; 4 collector unreachable or not all batches acknowledged; 5 collector refused this agent; \
+file or interface that cannot be captured; 4 collector unreachable or not all batches acknowledged; 5 collector refused this agent; \
 6 invalid configuration or identity bundle."
 )]
 struct Cli {
@@ -60,6 +61,30 @@ enum Command {
         /// Also write the flows as a Zeek conn.log (TSV) to this file.
         #[arg(long)]
         conn_log: Option<PathBuf>,
+    },
+    /// Capture live from an interface for a while (receive-only) and write the inventory document.
+    Capture {
+        /// Interface to capture on (a SPAN/mirror port).
+        #[arg(long)]
+        interface: String,
+        /// Seconds to capture.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        /// Where to write the inventory document; `-` for standard output.
+        #[arg(long, default_value = "-")]
+        json: String,
+        /// Also write the flows as a Zeek conn.log (TSV) to this file.
+        #[arg(long)]
+        conn_log: Option<PathBuf>,
+        /// Do not put the interface in promiscuous mode.
+        #[arg(long)]
+        no_promiscuous: bool,
+        /// Ring block size in bytes (a multiple of the page size).
+        #[arg(long, default_value_t = 1 << 20)]
+        block_size: u32,
+        /// Number of ring blocks.
+        #[arg(long, default_value_t = 64)]
+        block_count: u32,
     },
     /// Analyse capture files and deliver the observations to a collector, then exit.
     Send {
@@ -89,6 +114,29 @@ fn main() -> ExitCode {
     cli.log.init();
     match cli.command {
         Command::Analyze { pcap, json, conn_log } => analyze(&pcap, &json, conn_log.as_deref()),
+        Command::Capture {
+            interface,
+            duration,
+            json,
+            conn_log,
+            no_promiscuous,
+            block_size,
+            block_count,
+        } => {
+            let ring = RingConfig {
+                block_size,
+                block_count,
+                promiscuous: !no_promiscuous,
+                ..Default::default()
+            };
+            capture(
+                &interface,
+                &ring,
+                Duration::from_secs(duration),
+                &json,
+                conn_log.as_deref(),
+            )
+        }
         Command::Send {
             identity,
             collector,
@@ -141,6 +189,56 @@ fn analyze(files: &[PathBuf], json: &str, conn_log: Option<&Path>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(exit::INPUT, e),
     };
+    write_document(&mut sensor, stats, None, started, opened, json, conn_log)
+}
+
+fn capture(
+    interface: &str,
+    ring: &RingConfig,
+    duration: Duration,
+    json: &str,
+    conn_log: Option<&Path>,
+) -> ExitCode {
+    let started = Instant::now();
+    let opened = Timestamp::now();
+    let mut sensor = Sensor::new(SensorLimits::default());
+    let kernel = match shoko_agent::live::capture_for(interface, ring, duration, &mut sensor) {
+        Ok(k) => k,
+        Err(e) => return fail(exit::INPUT, e),
+    };
+    info!(
+        interface,
+        packets = kernel.packets,
+        drops = kernel.drops,
+        "live capture finished"
+    );
+    let kernel = KernelStats {
+        interface: interface.to_owned(),
+        packets: kernel.packets,
+        drops: kernel.drops,
+        freezes: kernel.freezes,
+    };
+    write_document(
+        &mut sensor,
+        Vec::new(),
+        Some(kernel),
+        started,
+        opened,
+        json,
+        conn_log,
+    )
+}
+
+/// Writes the inventory document (and the conn.log, when asked) of a finished sensor run.
+fn write_document(
+    sensor: &mut Sensor,
+    stats: Vec<FileStats>,
+    kernel: Option<KernelStats>,
+    started: Instant,
+    opened: Timestamp,
+    json: &str,
+    conn_log: Option<&Path>,
+) -> ExitCode {
     let output = sensor.output();
     if let Some(path) = conn_log {
         let written = std::fs::File::create(path).and_then(|f| {
@@ -152,7 +250,8 @@ fn analyze(files: &[PathBuf], json: &str, conn_log: Option<&Path>) -> ExitCode {
             return fail(1, format!("writing {}: {e}", path.display()));
         }
     }
-    let doc = InventoryDocument::new(output, stats, started.elapsed().as_millis() as u64);
+    let mut doc = InventoryDocument::new(output, stats, started.elapsed().as_millis() as u64);
+    doc.stats.kernel = kernel;
     let written = if json == "-" {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &doc)

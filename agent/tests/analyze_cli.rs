@@ -152,3 +152,46 @@ fn truncated_file_is_used_up_to_the_damage() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("capture file damaged"));
 }
+
+#[test]
+fn conn_log_of_mb2_matches_tshark_conversations() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("conn.log");
+    let pcap = shared("dev/ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap");
+    let out = analyze(&[
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--json",
+        "/dev/null",
+        "--conn-log",
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "#separator \\x09");
+    assert_eq!(lines[4], "#path\tconn");
+    assert_eq!(
+        lines[6],
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents"
+    );
+    assert!(lines.last().unwrap().starts_with("#close\t"));
+    let rows: Vec<Vec<&str>> = lines
+        .iter()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.iter().all(|r| r.len() == 21));
+    // `tshark -n -q -z conv,tcp` and `-z conv,udp` on mb2.pcap list 80 and 3 conversations.
+    let count = |p: &str| rows.iter().filter(|r| r[6] == p).count();
+    assert_eq!((count("tcp"), count("udp"), count("icmp")), (80, 3, 2));
+    let row = rows
+        .iter()
+        .find(|r| r[2] == "141.81.0.10" && r[3] == "60689")
+        .unwrap();
+    assert_eq!(
+        row[4..].join(" "),
+        "141.81.0.86 502 tcp modbus 5.558624 378 955 OTH - - 0 DadAFfR 19 1138 17 1635 -"
+    );
+    assert!(row[1].starts_with('C') && row[1].len() == 18);
+}

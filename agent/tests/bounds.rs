@@ -29,8 +29,18 @@ fn syn(frame: &mut [u8; 54], src_mac: [u8; 6], src_ip: u32, sport: u16) {
 #[test]
 fn a_million_flows_and_100k_macs_stay_within_bounds() {
     let limits = SensorLimits {
-        inventory: InventoryLimits { max_macs: 10_000, max_ips: 20_000, max_services: 1_000, max_ips_per_mac: 4 },
-        flows: FlowLimits { max_flows: 50_000, max_finished: 10_000, max_stream_bytes: 4 << 20, ..Default::default() },
+        inventory: InventoryLimits {
+            max_macs: 10_000,
+            max_ips: 20_000,
+            max_services: 1_000,
+            max_ips_per_mac: 4,
+        },
+        flows: FlowLimits {
+            max_flows: 50_000,
+            max_finished: 10_000,
+            max_stream_bytes: 4 << 20,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let mut sensor = Sensor::new(limits);
@@ -43,16 +53,32 @@ fn a_million_flows_and_100k_macs_stay_within_bounds() {
         state ^= state << 17;
         let m = (state % 100_000) as u32; // one of 100k MACs
         let mac = [0x02, 0x42, (m >> 16) as u8, (m >> 8) as u8, m as u8, 0x01];
-        syn(&mut frame, mac, 0x0a00_0000 | (i as u32 & 0x00ff_ffff), (state >> 20) as u16 | 1024);
+        syn(
+            &mut frame,
+            mac,
+            0x0a00_0000 | (i as u32 & 0x00ff_ffff),
+            (state >> 20) as u16 | 1024,
+        );
         // One second of capture time for the whole flood: no flow is idle long enough to expire.
         let ts = Timestamp(1_700_000_000_000_000_000 + i as i64 * 1000);
-        sensor.process(&Packet { ts, linktype: linktype::ETHERNET, orig_len: 54, data: &frame });
+        sensor.process(&Packet {
+            ts,
+            linktype: linktype::ETHERNET,
+            orig_len: 54,
+            data: &frame,
+        });
     }
     let sizes = sensor.table_sizes();
     let grown = rss_bytes().saturating_sub(before);
     assert_eq!(
         sizes,
-        TableSizes { flows: 50_000, stream_bytes: 4 << 20, macs: 10_000, ips: 20_000, services: 0 }
+        TableSizes {
+            flows: 50_000,
+            stream_bytes: 4 << 20,
+            macs: 10_000,
+            ips: 20_000,
+            services: 0
+        }
     );
     let out = sensor.output();
     let s = &out.stats;
@@ -60,7 +86,10 @@ fn a_million_flows_and_100k_macs_stay_within_bounds() {
     assert_eq!(s.flows.created, 50_000);
     assert_eq!(s.flows.dropped_packets, 950_000);
     assert_eq!(s.flows.streams_refused, 50_000 - (4 << 20) / (2 * 4096));
-    assert_eq!(s.flows.finished_dropped, 40_000, "10,000 finished flows kept, the rest counted");
+    assert_eq!(
+        s.flows.finished_dropped, 40_000,
+        "10,000 finished flows kept, the rest counted"
+    );
     assert!(s.inventory_dropped.macs > 0 && s.inventory_dropped.ips > 0);
     assert!(grown < 200 << 20, "RSS grew by {} MiB", grown >> 20);
     eprintln!("RSS grew by {} MiB under the flood", grown >> 20);

@@ -135,6 +135,31 @@ fn foreign_format_hint(magic: &[u8]) -> &'static str {
     }
 }
 
+/// Reads a capture held in memory (or any reader), detecting its format. `label` names it in errors.
+pub fn read_from(
+    label: &Path,
+    data: impl Read,
+    sink: &mut dyn FnMut(Packet<'_>),
+) -> Result<FileReadSummary, CaptureFileError> {
+    let mut reader = BufReader::with_capacity(1 << 16, data);
+    let head = std::io::BufRead::fill_buf(&mut reader).map_err(|source| CaptureFileError::Io {
+        path: label.to_owned(),
+        source,
+    })?;
+    let mut magic = [0u8; 4];
+    let got = head.len().min(4);
+    magic[..got].copy_from_slice(&head[..got]);
+    match detect_format(magic) {
+        Some(CaptureFormat::Pcap) => read_pcap(label, reader, sink),
+        Some(CaptureFormat::PcapNg) => read_pcapng(label, reader, sink),
+        None => Err(CaptureFileError::NotACapture {
+            path: label.to_owned(),
+            magic: hex_prefix(&magic[..got]),
+            hint: foreign_format_hint(&magic[..got]),
+        }),
+    }
+}
+
 fn hex_prefix(b: &[u8]) -> String {
     if b.is_empty() {
         return "nothing (empty file)".into();

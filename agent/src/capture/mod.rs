@@ -1,6 +1,7 @@
 //! Capture sources: where packets come from. Each source hands packets to a sink one at a time,
 //! borrowing its own buffer, so no packet is copied on the way in.
 
+pub mod afpacket;
 pub mod file;
 
 use shoko_proto::Timestamp;

@@ -102,14 +102,23 @@ mod tests {
     use shoko_proto::Timestamp;
 
     fn run(data: &[u8], port: u16) -> Findings {
-        let peer = |ip: [u8; 4], port| Peer { ip: ip.into(), port, mac: None };
+        let peer = |ip: [u8; 4], port| Peer {
+            ip: ip.into(),
+            port,
+            mac: None,
+        };
         let s = StreamView {
             client: peer([10, 0, 0, 1], 50000),
             server: peer([10, 0, 0, 2], port),
             from_client: true,
             data,
         };
-        let f = FrameRef { ts: Timestamp(0), linktype: 1, orig_len: 60, raw: &[0; 60] };
+        let f = FrameRef {
+            ts: Timestamp(0),
+            linktype: 1,
+            orig_len: 60,
+            raw: &[0; 60],
+        };
         let mut out = Findings::default();
         dissect(&s, &f, &mut out);
         out

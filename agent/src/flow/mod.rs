@@ -316,7 +316,10 @@ impl FlowTable {
         if self.flows.len() < self.limits.max_flows {
             return true;
         }
-        if self.last_sweep.is_none_or(|t| now.0 - t.0 >= SECOND || now.0 < t.0) {
+        if self
+            .last_sweep
+            .is_none_or(|t| now.0 - t.0 >= SECOND || now.0 < t.0)
+        {
             self.sweep(now);
         }
         self.flows.len() < self.limits.max_flows
