@@ -2,7 +2,8 @@
 
 use crate::capture::Packet;
 use crate::capture::file::{CaptureFile, CaptureFileError};
-use crate::decode::{self, DecodeError};
+use crate::decode::defrag::{DefragLimits, DefragStats, Defragmenter, FragKey};
+use crate::decode::{self, DecodeError, Decoded, Ip, Net};
 use crate::dissect;
 use crate::findings::{EventRecord, FindingDrops, FindingLimits, Findings, FrameRef, Seen};
 use crate::flow::{FlowLimits, FlowStats, FlowTable};
@@ -27,6 +28,8 @@ pub struct SensorLimits {
     pub flows: FlowLimits,
     /// Findings bounds.
     pub findings: FindingLimits,
+    /// IP reassembly bounds.
+    pub defrag: DefragLimits,
 }
 
 /// Counters of one sensor run.
@@ -42,6 +45,8 @@ pub struct SensorStats {
     pub unsupported_link_types: BTreeMap<u32, u64>,
     /// Flow table counters.
     pub flows: FlowStats,
+    /// IP reassembly counters.
+    pub defrag: DefragStats,
     /// Entries the inventory bounds refused.
     pub inventory_dropped: InventoryDrops,
     /// Findings the bounds refused.
@@ -72,6 +77,7 @@ pub struct Sensor {
     inventory: Inventory,
     flows: FlowTable,
     findings: Findings,
+    defrag: Defragmenter,
     stats: SensorStats,
 }
 
@@ -95,6 +101,7 @@ impl Sensor {
             inventory: Inventory::new(limits.inventory),
             flows: FlowTable::new(limits.flows),
             findings: Findings::new(limits.findings),
+            defrag: Defragmenter::new(limits.defrag),
             stats: SensorStats::default(),
         }
     }
@@ -121,8 +128,13 @@ impl Sensor {
                     orig_len: pkt.orig_len,
                     raw: pkt.data,
                 };
-                dissect::frame(&d, &f, &mut self.findings);
-                self.flows.observe(&d, &f, &mut self.findings);
+                match &d.net {
+                    Net::Ip(ip) if ip.frag.is_some() => self.reassemble(&d, ip, &f),
+                    _ => {
+                        dissect::frame(&d, &f, &mut self.findings);
+                        self.flows.observe(&d, &f, &mut self.findings);
+                    }
+                }
             }
             Err(DecodeError::UnsupportedLinkType(lt)) => {
                 let count = s.unsupported_link_types.entry(lt).or_default();
@@ -136,6 +148,40 @@ impl Sensor {
             }
             Err(DecodeError::Malformed(_)) => s.decode_errors += 1,
         }
+    }
+
+    /// Adds a fragment; a completed datagram goes on to the dissectors and the flow table as one
+    /// packet (its evidence is the last fragment's frame).
+    fn reassemble(&mut self, d: &Decoded<'_>, ip: &Ip<'_>, f: &FrameRef<'_>) {
+        let Some(frag) = ip.frag else { return };
+        let key = FragKey {
+            vlan: d.vlan,
+            src: ip.src,
+            dst: ip.dst,
+            proto: ip.proto,
+            id: frag.id,
+        };
+        let Some(payload) = self.defrag.add(key, frag.offset, frag.more, ip.payload, f.ts) else {
+            return;
+        };
+        let header = if ip.src.is_ipv4() { 20 } else { 40 };
+        let whole = Decoded {
+            src_mac: d.src_mac,
+            dst_mac: d.dst_mac,
+            vlan: d.vlan,
+            net: Net::Ip(Ip {
+                src: ip.src,
+                dst: ip.dst,
+                proto: ip.proto,
+                len: (header + payload.len()) as u32,
+                fragment: false,
+                frag: None,
+                payload: &payload,
+                transport: decode::transport_of_payload(ip.proto, &payload),
+            }),
+        };
+        dissect::frame(&whole, f, &mut self.findings);
+        self.flows.observe(&whole, f, &mut self.findings);
     }
 
     /// Reads a whole capture file. Returns the reason reading stopped early, if it did.
@@ -176,6 +222,7 @@ impl Sensor {
         roles::classify(&mut assets, &flows);
         let mut stats = self.stats.clone();
         stats.flows = self.flows.stats();
+        stats.defrag = self.defrag.stats();
         stats.inventory_dropped = self.inventory.drops();
         stats.findings_dropped = self.findings.drops();
         SensorOutput {

@@ -7,6 +7,8 @@ use shoko_proto::MacAddr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// TCP flag bits as in the header.
+pub mod defrag;
+
 pub mod tcp_flags {
     /// FIN.
     pub const FIN: u8 = 0x01;
@@ -87,8 +89,23 @@ pub struct Ip<'a> {
     pub len: u32,
     /// True when this is a fragment (the transport is then not decoded).
     pub fragment: bool,
+    /// Fragment identification, offset and more-fragments flag, for fragments.
+    pub frag: Option<FragInfo>,
+    /// The IP payload (after extension headers) as captured.
+    pub payload: &'a [u8],
     /// The transport layer.
     pub transport: Transport<'a>,
+}
+
+/// Where a fragment belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragInfo {
+    /// Identification field (IPv4) or fragment header identification (IPv6).
+    pub id: u32,
+    /// Offset of this fragment's data in bytes.
+    pub offset: usize,
+    /// More fragments follow.
+    pub more: bool,
 }
 
 /// The transport layer of an IP packet.
@@ -210,24 +227,44 @@ fn from_sliced(s: SlicedPacket<'_>) -> Decoded<'_> {
         Some(NetSlice::Ipv4(v4)) => {
             let h = v4.header();
             let p = v4.payload();
+            let frag = p.fragmented.then(|| FragInfo {
+                id: u32::from(h.identification()),
+                offset: usize::from(h.fragments_offset().value()) * 8,
+                more: h.more_fragments(),
+            });
             Net::Ip(Ip {
                 src: IpAddr::V4(h.source_addr()),
                 dst: IpAddr::V4(h.destination_addr()),
                 proto: p.ip_number.0,
                 len: u32::from(h.total_len()),
                 fragment: p.fragmented,
+                frag,
+                payload: p.payload,
                 transport: transport(s.transport.as_ref(), p.fragmented),
             })
         }
         Some(NetSlice::Ipv6(v6)) => {
             let h = v6.header();
             let p = v6.payload();
+            let frag = v6.extensions().clone().into_iter().find_map(|e| match e {
+                etherparse::Ipv6ExtensionSlice::Fragment(f) if f.is_fragmenting_payload() => {
+                    let h = f.to_header();
+                    Some(FragInfo {
+                        id: h.identification,
+                        offset: usize::from(h.fragment_offset.value()) * 8,
+                        more: h.more_fragments,
+                    })
+                }
+                _ => None,
+            });
             Net::Ip(Ip {
                 src: IpAddr::V6(Ipv6Addr::from(h.source())),
                 dst: IpAddr::V6(Ipv6Addr::from(h.destination())),
                 proto: p.ip_number.0,
                 len: 40 + u32::from(h.payload_length()),
                 fragment: p.fragmented,
+                frag,
+                payload: p.payload,
                 transport: transport(s.transport.as_ref(), p.fragmented),
             })
         }
@@ -275,6 +312,19 @@ fn arp<'a>(a: etherparse::ArpPacket) -> Option<Net<'a>> {
         sender_ip: Ipv4Addr::from(spa),
         target_ip: Ipv4Addr::from(tpa),
     }))
+}
+
+/// Decodes the transport header of a reassembled IP payload.
+pub fn transport_of_payload(proto: u8, payload: &[u8]) -> Transport<'_> {
+    match proto {
+        6 => etherparse::TcpSlice::from_slice(payload)
+            .map(|t| transport(Some(&TransportSlice::Tcp(t)), false))
+            .unwrap_or(Transport::Other),
+        17 => etherparse::UdpSlice::from_slice(payload)
+            .map(|u| transport(Some(&TransportSlice::Udp(u)), false))
+            .unwrap_or(Transport::Other),
+        _ => Transport::Other,
+    }
 }
 
 fn transport<'a>(t: Option<&TransportSlice<'a>>, fragmented: bool) -> Transport<'a> {
