@@ -1,7 +1,7 @@
 //! Cisco Discovery Protocol (802.3 LLC/SNAP, OUI 00-00-0c, PID 0x2000): device id, platform,
 //! software version, addresses, native VLAN.
 
-use super::describe::fill_from_description;
+use super::describe::{bit_names, fill_from_description};
 use super::reader::{Reader, text};
 use crate::findings::{Findings, FrameRef, Subject};
 use shoko_proto::{Identity, MacAddr};
@@ -17,13 +17,7 @@ fn capabilities(bits: u32) -> Option<String> {
         "igmp",
         "repeater",
     ];
-    let v: Vec<&str> = NAMES
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| bits & (1 << i) != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    (!v.is_empty()).then(|| v.join(","))
+    bit_names(bits, &NAMES)
 }
 
 /// Parses one CDP packet (after the SNAP header) sent by `src`.

@@ -5,6 +5,17 @@
 
 use shoko_proto::Identity;
 
+/// Names of the bits set in `bits` (bit i named `names[i]`), comma-separated; `None` when none is.
+pub fn bit_names(bits: u32, names: &[&str]) -> Option<String> {
+    let v: Vec<&str> = names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    (!v.is_empty()).then(|| v.join(","))
+}
+
 /// The token after `marker` (up to a comma, space or line end).
 fn after<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
     let i = s.find(marker)? + marker.len();

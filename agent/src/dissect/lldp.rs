@@ -1,7 +1,7 @@
 //! LLDP (IEEE 802.1AB, EtherType 0x88cc): chassis, port, system name and description, capabilities,
 //! management address, and LLDP-MED inventory (TIA-1057) of the sending device.
 
-use super::describe::fill_from_description;
+use super::describe::{bit_names, fill_from_description};
 use super::reader::{Reader, text};
 use crate::findings::{Findings, FrameRef, Subject};
 use shoko_proto::{Identity, MacAddr};
@@ -24,13 +24,7 @@ fn capabilities(bits: u16) -> Option<String> {
         "s-vlan",
         "two-port-mac-relay",
     ];
-    let v: Vec<&str> = NAMES
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| bits & (1 << i) != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    (!v.is_empty()).then(|| v.join(","))
+    bit_names(u32::from(bits), &NAMES)
 }
 
 fn mac_or_text(subtype: u8, value: &[u8]) -> Option<String> {

@@ -267,6 +267,7 @@ impl FlowTable {
         }
         dir_flags.add(flags);
         entry.history.segment(flags, payload.len(), from_orig);
+        let resp = entry.resp(&key);
         let Some(streams) = entry.streams.as_mut() else {
             return;
         };
@@ -283,7 +284,6 @@ impl FlowTable {
             }
             Added::Nothing => {}
             Added::Data => {
-                let resp = if entry.orig == key.lo { key.hi } else { key.lo };
                 let view = StreamView {
                     client: Peer {
                         ip: entry.orig.0,
