@@ -23,7 +23,8 @@ pub struct FrameRef<'a> {
 }
 
 impl FrameRef<'_> {
-    fn evidence(&self) -> EvidenceFrame {
+    /// Evidence for this frame: its digest and a bounded copy.
+    pub fn evidence(&self) -> EvidenceFrame {
         EvidenceFrame::capture(self.ts, self.linktype, self.orig_len, self.raw)
     }
 }
@@ -145,8 +146,6 @@ pub type ServiceKey = (IpAddr, Transport, u16);
 /// A service recognised by its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceFinding {
-    /// MAC the server was seen with.
-    pub mac: Option<MacAddr>,
     /// Application protocol.
     pub protocol: String,
     /// Banner or version string announced, if any.
@@ -266,12 +265,10 @@ impl Findings {
     }
 
     /// Records a service recognised from its content; a later banner fills in a missing one.
-    #[allow(clippy::too_many_arguments)]
     pub fn service(
         &mut self,
         f: &FrameRef<'_>,
         ip: IpAddr,
-        mac: Option<MacAddr>,
         transport: Transport,
         port: u16,
         protocol: &str,
@@ -287,7 +284,6 @@ impl Findings {
             self.drops.services += 1;
         } else {
             let finding = ServiceFinding {
-                mac,
                 protocol: protocol.to_owned(),
                 banner,
             };

@@ -28,8 +28,6 @@ pub struct IdentityFile {
 /// A loaded identity bundle with its paths resolved.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// The bundle directory.
-    pub dir: PathBuf,
     /// The description, with absolute paths.
     pub file: IdentityFile,
 }
@@ -72,9 +70,6 @@ impl Identity {
                 *p = dir.join(&*p);
             }
         }
-        Ok(Identity {
-            dir: dir.to_owned(),
-            file,
-        })
+        Ok(Identity { file })
     }
 }

@@ -7,7 +7,7 @@ use crate::decode::{self, DecodeError, Decoded, Ip, Net};
 use crate::dissect;
 use crate::findings::{EventRecord, FindingDrops, FindingLimits, Findings, FrameRef, Seen};
 use crate::flow::{FlowLimits, FlowStats, FlowTable};
-use crate::inventory::{AssetRecord, FrameContext, Inventory, InventoryDrops, InventoryLimits, roles};
+use crate::inventory::{AssetRecord, Inventory, InventoryDrops, InventoryLimits, roles};
 use serde::Serialize;
 use shoko_proto::{
     AssetRef, AssetSighting, Evidence, FlowSummary, IdentityClaim, Observation, ObservationBody, ParserRef,
@@ -115,19 +115,13 @@ impl Sensor {
         s.last_packet = Some(s.last_packet.map_or(pkt.ts, |t| t.max(pkt.ts)));
         match decode::decode(pkt) {
             Ok(d) => {
-                let cx = FrameContext {
-                    ts: pkt.ts,
-                    linktype: pkt.linktype,
-                    orig_len: pkt.orig_len,
-                    raw: pkt.data,
-                };
-                self.inventory.observe(&d, &cx);
                 let f = FrameRef {
                     ts: pkt.ts,
                     linktype: pkt.linktype,
                     orig_len: pkt.orig_len,
                     raw: pkt.data,
                 };
+                self.inventory.observe(&d, &f);
                 match &d.net {
                     Net::Ip(ip) if ip.frag.is_some() => self.reassemble(&d, ip, &f),
                     _ => {
@@ -174,7 +168,6 @@ impl Sensor {
                 dst: ip.dst,
                 proto: ip.proto,
                 len: (header + payload.len()) as u32,
-                fragment: false,
                 frag: None,
                 payload: &payload,
                 transport: decode::transport_of_payload(ip.proto, &payload),
@@ -228,7 +221,7 @@ impl Sensor {
         SensorOutput {
             assets,
             flows,
-            events: self.findings.events.clone(),
+            events: std::mem::take(&mut self.findings.events),
             stats,
         }
     }

@@ -9,7 +9,6 @@ use etherparse::PacketBuilder;
 use pcap_file::DataLink;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use std::io::Write;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// A device of the synthetic plant.
@@ -346,9 +345,4 @@ pub fn write_plant_pcap(out: impl Write) -> pcap_file::PcapResult<usize> {
         w.write_packet(&PcapPacket::new(*ts, data.len() as u32, data))?;
     }
     Ok(frames.len())
-}
-
-/// The IPv4 address of a device, for display and tests.
-pub fn ipv4(d: &Device) -> Ipv4Addr {
-    Ipv4Addr::from(d.ip)
 }

@@ -244,8 +244,8 @@ pub struct Service {
     pub detected_by: Option<String>,
 }
 
-/// One endpoint of a flow.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// One endpoint of a flow (or of a TCP stream handed to the dissectors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Endpoint {
     /// IP address.
     pub ip: IpAddr,

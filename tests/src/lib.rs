@@ -314,6 +314,18 @@ impl RawSession {
         s.flush().await.unwrap();
     }
 
+    /// Connects as `agent_id`, says hello in protocol version 1 and expects a welcome; returns the
+    /// session and the collector's highest stored sequence number for the agent.
+    pub async fn open(addr: SocketAddr, config: Arc<rustls::ClientConfig>, agent_id: &str) -> (Self, u64) {
+        let mut s = Self::connect(addr, config).await.unwrap();
+        match s.hello(agent_id, &[1]).await {
+            Some(Message::Welcome {
+                highest_stored_seq, ..
+            }) => (s, highest_stored_seq),
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+    }
+
     /// Sends the hello of `agent_id` with protocol `versions`.
     pub async fn hello(&mut self, agent_id: &str, versions: &[u16]) -> Option<Message> {
         self.send(&Message::Hello {

@@ -109,16 +109,8 @@ async fn revoked_agent_is_refused_without_restart() {
     assert!(agent_send(&bundle, collector.ingest, &pcap).status.success());
 
     // A session opened before the revocation is cut at its next batch.
-    let mut open = RawSession::connect(collector.ingest, client_config(&bundle))
-        .await
-        .unwrap();
-    assert!(matches!(
-        open.hello("a1", &[1]).await,
-        Some(Message::Welcome {
-            highest_stored_seq: 1,
-            ..
-        })
-    ));
+    let (mut open, highest) = RawSession::open(collector.ingest, client_config(&bundle), "a1").await;
+    assert_eq!(highest, 1);
 
     let out = run_ok(
         "shoko-collector",
@@ -164,10 +156,7 @@ async fn claiming_another_agent_id_is_refused() {
         "{line}"
     );
 
-    let mut s = RawSession::connect(collector.ingest, client_config(&bundle))
-        .await
-        .unwrap();
-    assert!(matches!(s.hello("a1", &[1]).await, Some(Message::Welcome { .. })));
+    let (mut s, _) = RawSession::open(collector.ingest, client_config(&bundle), "a1").await;
     s.send(&batch("a2", 1, plant_observations(2))).await;
     assert_eq!(error_code(s.recv().await), ErrorCode::AgentIdMismatch);
     collector.wait_log("batch agent id mismatch", |v| {
@@ -196,17 +185,11 @@ async fn oversized_garbage_and_unknown_versions_are_refused_without_harm() {
 
     let round = async |i: usize| {
         // A frame announcing 4 GiB: refused from its length prefix.
-        let mut s = RawSession::connect(collector.ingest, config.clone())
-            .await
-            .unwrap();
-        assert!(matches!(s.hello("a1", &[1]).await, Some(Message::Welcome { .. })));
+        let (mut s, _) = RawSession::open(collector.ingest, config.clone(), "a1").await;
         s.write_raw(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]).await;
         assert_eq!(error_code(s.recv().await), ErrorCode::FrameTooLarge);
         // A well-framed body that is not MessagePack.
-        let mut s = RawSession::connect(collector.ingest, config.clone())
-            .await
-            .unwrap();
-        assert!(matches!(s.hello("a1", &[1]).await, Some(Message::Welcome { .. })));
+        let (mut s, _) = RawSession::open(collector.ingest, config.clone(), "a1").await;
         let mut junk = vec![0, 0, 0x10, 0];
         junk.extend((0..4096u32).map(|x| (x.wrapping_mul(2_654_435_761) >> 13) as u8 | 0xc1));
         s.write_raw(&junk).await;
@@ -255,16 +238,8 @@ async fn batch_resent_after_a_lost_ack_is_stored_once() {
     let collector = CollectorProcess::start(&data);
     let observations = plant_observations(3);
 
-    let mut s = RawSession::connect(collector.ingest, client_config(&bundle))
-        .await
-        .unwrap();
-    assert!(matches!(
-        s.hello("a1", &[1]).await,
-        Some(Message::Welcome {
-            highest_stored_seq: 0,
-            ..
-        })
-    ));
+    let (mut s, highest) = RawSession::open(collector.ingest, client_config(&bundle), "a1").await;
+    assert_eq!(highest, 0);
     s.send(&batch("a1", 1, observations.clone())).await;
     drop(s); // the connection dies before the ack is read
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -273,16 +248,8 @@ async fn batch_resent_after_a_lost_ack_is_stored_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let mut s = RawSession::connect(collector.ingest, client_config(&bundle))
-        .await
-        .unwrap();
-    assert!(matches!(
-        s.hello("a1", &[1]).await,
-        Some(Message::Welcome {
-            highest_stored_seq: 1,
-            ..
-        })
-    ));
+    let (mut s, highest) = RawSession::open(collector.ingest, client_config(&bundle), "a1").await;
+    assert_eq!(highest, 1);
     s.send(&batch("a1", 1, observations)).await;
     assert_eq!(
         s.recv().await,

@@ -22,11 +22,11 @@ fuzz_target!(|data: &[u8]| {
         5 => netbios::dissect_datagram(payload, &f, &mut out),
         6 => dns::dissect(payload, "dns", &f, &mut out),
         7 => {
-            let ends = snmp::Endpoints { src: (ip, Some(mac)), dst: (ip, None), from_agent: sel & 0x80 != 0 };
+            let ends = snmp::Endpoints { src: ip, dst: ip, from_agent: sel & 0x80 != 0 };
             snmp::dissect(payload, &ends, &f, &mut out)
         }
-        8 => udp_misc::ntp(payload, (ip, Some(mac)), &f, &mut out),
+        8 => udp_misc::ntp(payload, ip, &f, &mut out),
         9 => udp_misc::ssdp(payload, ip, &f, &mut out),
-        _ => udp_misc::syslog(payload, (ip, None), &f, &mut out),
+        _ => udp_misc::syslog(payload, ip, &f, &mut out),
     }
 });

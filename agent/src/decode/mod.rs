@@ -87,9 +87,8 @@ pub struct Ip<'a> {
     pub proto: u8,
     /// Total length of the IP packet as on the wire.
     pub len: u32,
-    /// True when this is a fragment (the transport is then not decoded).
-    pub fragment: bool,
-    /// Fragment identification, offset and more-fragments flag, for fragments.
+    /// Fragment identification, offset and more-fragments flag, for fragments (whose transport
+    /// is then not decoded).
     pub frag: Option<FragInfo>,
     /// The IP payload (after extension headers) as captured.
     pub payload: &'a [u8],
@@ -237,7 +236,6 @@ fn from_sliced(s: SlicedPacket<'_>) -> Decoded<'_> {
                 dst: IpAddr::V4(h.destination_addr()),
                 proto: p.ip_number.0,
                 len: u32::from(h.total_len()),
-                fragment: p.fragmented,
                 frag,
                 payload: p.payload,
                 transport: transport(s.transport.as_ref(), p.fragmented),
@@ -262,7 +260,6 @@ fn from_sliced(s: SlicedPacket<'_>) -> Decoded<'_> {
                 dst: IpAddr::V6(Ipv6Addr::from(h.destination())),
                 proto: p.ip_number.0,
                 len: 40 + u32::from(h.payload_length()),
-                fragment: p.fragmented,
                 frag,
                 payload: p.payload,
                 transport: transport(s.transport.as_ref(), p.fragmented),

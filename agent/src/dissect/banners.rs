@@ -2,7 +2,7 @@
 //! User-Agent headers, FTP/SMTP greetings, Telnet negotiation, and the VNC (RFB) version.
 
 use super::reader::text;
-use super::{Peer, StreamView, Want};
+use super::{StreamView, Want};
 use crate::findings::{Findings, FrameRef, Software, Subject};
 use shoko_proto::Transport;
 
@@ -26,8 +26,8 @@ pub fn product_version(s: &str) -> (String, Option<String>) {
 }
 
 fn service(s: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings, protocol: &str, banner: Option<String>) {
-    let Peer { ip, mac, port } = s.server;
-    out.service(f, ip, mac, Transport::Tcp, port, protocol, banner);
+    let (ip, port) = (s.server.ip, s.server.port);
+    out.service(f, ip, Transport::Tcp, port, protocol, banner);
 }
 
 /// SSH identification string (`SSH-2.0-OpenSSH_9.2p1 Debian-2`), either side.

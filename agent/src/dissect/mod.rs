@@ -22,7 +22,7 @@ pub mod udp_misc;
 
 use crate::decode::{Decoded, Net, Transport as L4};
 use crate::findings::{Findings, FrameRef};
-use shoko_proto::MacAddr;
+use shoko_proto::Endpoint;
 use std::net::IpAddr;
 
 /// LLDP EtherType.
@@ -30,24 +30,13 @@ const ETHERTYPE_LLDP: u16 = 0x88cc;
 /// Cisco SNAP organisation and CDP protocol id.
 const CDP_SNAP: ([u8; 3], u16) = ([0x00, 0x00, 0x0c], 0x2000);
 
-/// One side of a TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer {
-    /// IP address.
-    pub ip: IpAddr,
-    /// Port.
-    pub port: u16,
-    /// MAC address it was seen with (a router's for routed peers).
-    pub mac: Option<MacAddr>,
-}
-
 /// The reassembled start of one direction of a TCP connection.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamView<'a> {
     /// The side that opened the connection.
-    pub client: Peer,
+    pub client: Endpoint,
     /// The side that accepted it.
-    pub server: Peer,
+    pub server: Endpoint,
     /// True when `data` flows from client to server.
     pub from_client: bool,
     /// The first bytes of that direction, in order.
@@ -56,7 +45,7 @@ pub struct StreamView<'a> {
 
 impl StreamView<'_> {
     /// The side that sent `data`.
-    pub fn sender(&self) -> &Peer {
+    pub fn sender(&self) -> &Endpoint {
         if self.from_client {
             &self.client
         } else {
@@ -138,17 +127,17 @@ fn udp(
         dns::dissect(payload, "llmnr", f, out);
     } else if on(161) {
         let ends = snmp::Endpoints {
-            src: (src, d.src_mac),
-            dst: (dst, d.dst_mac),
+            src,
+            dst,
             from_agent: sport == 161,
         };
         snmp::dissect(payload, &ends, f, out);
     } else if on(123) {
-        udp_misc::ntp(payload, (src, d.src_mac), f, out);
+        udp_misc::ntp(payload, src, f, out);
     } else if on(1900) {
         udp_misc::ssdp(payload, src, f, out);
     } else if dport == 514 {
-        udp_misc::syslog(payload, (dst, d.dst_mac), f, out);
+        udp_misc::syslog(payload, dst, f, out);
     }
 }
 

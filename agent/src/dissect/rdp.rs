@@ -64,30 +64,14 @@ pub fn dissect(s: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) -> Want
                     .insert("rdp_requested_protocols".into(), protocols(requested));
             }
             out.identity(f, Subject::Ip(s.client.ip), id);
-            out.service(
-                f,
-                s.server.ip,
-                s.server.mac,
-                Transport::Tcp,
-                s.server.port,
-                "rdp",
-                None,
-            );
+            out.service(f, s.server.ip, Transport::Tcp, s.server.port, "rdp", None);
         }
         (0xd0, false) => {
             let banner = (after.len() >= 8 && after[0] == 2).then(|| {
                 let selected = u32::from_le_bytes([after[4], after[5], after[6], after[7]]);
                 format!("RDP, selected {}", protocols(selected))
             });
-            out.service(
-                f,
-                s.server.ip,
-                s.server.mac,
-                Transport::Tcp,
-                s.server.port,
-                "rdp",
-                banner,
-            );
+            out.service(f, s.server.ip, Transport::Tcp, s.server.port, "rdp", banner);
         }
         _ => {}
     }
@@ -97,12 +81,12 @@ pub fn dissect(s: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) -> Want
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::Peer;
     use crate::findings::Findings;
+    use shoko_proto::Endpoint;
     use shoko_proto::Timestamp;
 
     fn run(data: &[u8], port: u16) -> Findings {
-        let peer = |ip: [u8; 4], port| Peer {
+        let peer = |ip: [u8; 4], port| Endpoint {
             ip: ip.into(),
             port,
             mac: None,

@@ -45,15 +45,7 @@ pub fn dissect(s: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) -> Want
         _ => return Want::Done,
     };
     if let Some(b) = banner {
-        out.service(
-            f,
-            s.server.ip,
-            s.server.mac,
-            Transport::Tcp,
-            s.server.port,
-            "smb",
-            Some(b),
-        );
+        out.service(f, s.server.ip, Transport::Tcp, s.server.port, "smb", Some(b));
     }
     Want::Done
 }

@@ -4,7 +4,7 @@
 use super::describe::fill_from_description;
 use super::reader::text;
 use crate::findings::{Findings, FrameRef, Subject};
-use shoko_proto::{Identity, MacAddr, Transport};
+use shoko_proto::{Identity, Transport};
 use std::net::IpAddr;
 
 /// One BER element: tag and contents; returns it and the rest.
@@ -56,10 +56,10 @@ pub fn oid(b: &[u8]) -> Option<String> {
 
 /// What a packet says about an SNMP agent.
 pub struct Endpoints {
-    /// Sender IP and MAC.
-    pub src: (IpAddr, Option<MacAddr>),
-    /// Receiver IP and MAC.
-    pub dst: (IpAddr, Option<MacAddr>),
+    /// Sender.
+    pub src: IpAddr,
+    /// Receiver.
+    pub dst: IpAddr,
     /// True when the sender is the agent (source port 161).
     pub from_agent: bool,
 }
@@ -78,17 +78,9 @@ pub fn dissect(payload: &[u8], ends: &Endpoints, f: &FrameRef<'_>, out: &mut Fin
         Some(3) => "v3",
         _ => return,
     };
-    let (agent_ip, agent_mac) = if ends.from_agent { ends.src } else { ends.dst };
+    let agent_ip = if ends.from_agent { ends.src } else { ends.dst };
     if version == "v3" {
-        out.service(
-            f,
-            agent_ip,
-            agent_mac,
-            Transport::Udp,
-            161,
-            "snmp",
-            Some("SNMPv3".into()),
-        );
+        out.service(f, agent_ip, Transport::Udp, 161, "snmp", Some("SNMPv3".into()));
         return;
     }
     let Some((0x04, community, rest)) = tlv(rest) else {
@@ -97,7 +89,7 @@ pub fn dissect(payload: &[u8], ends: &Endpoints, f: &FrameRef<'_>, out: &mut Fin
     let community = text(community, 64).unwrap_or_default();
     let banner = format!("SNMP{version} (community \"{community}\" in cleartext)");
     if ends.from_agent || matches!(rest.first(), Some(0xa0 | 0xa1 | 0xa3 | 0xa5)) {
-        out.service(f, agent_ip, agent_mac, Transport::Udp, 161, "snmp", Some(banner));
+        out.service(f, agent_ip, Transport::Udp, 161, "snmp", Some(banner));
     }
     // GetResponse PDU: request id, error status, error index, varbinds.
     let Some((0xa2, pdu, _)) = tlv(rest) else { return };
@@ -138,7 +130,7 @@ pub fn dissect(payload: &[u8], ends: &Endpoints, f: &FrameRef<'_>, out: &mut Fin
         id.attributes.insert("system_description".into(), d);
     }
     if id.name.is_some() || !id.attributes.is_empty() {
-        out.identity(f, Subject::Ip(ends.src.0), id);
+        out.identity(f, Subject::Ip(ends.src), id);
     }
 }
 

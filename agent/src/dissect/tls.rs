@@ -243,7 +243,6 @@ pub fn dissect(s: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) -> Want
             out.service(
                 f,
                 s.server.ip,
-                s.server.mac,
                 Transport::Tcp,
                 s.server.port,
                 protocol,

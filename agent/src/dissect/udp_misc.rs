@@ -2,11 +2,11 @@
 
 use super::reader::text;
 use crate::findings::{Findings, FrameRef, Software, Subject};
-use shoko_proto::{MacAddr, Transport};
+use shoko_proto::Transport;
 use std::net::IpAddr;
 
 /// An NTP server answering (mode 4) or broadcasting (mode 5) from `src`.
-pub fn ntp(payload: &[u8], src: (IpAddr, Option<MacAddr>), f: &FrameRef<'_>, out: &mut Findings) {
+pub fn ntp(payload: &[u8], src: IpAddr, f: &FrameRef<'_>, out: &mut Findings) {
     if payload.len() < 48 {
         return;
     }
@@ -23,7 +23,7 @@ pub fn ntp(payload: &[u8], src: (IpAddr, Option<MacAddr>), f: &FrameRef<'_>, out
         format!("{}.{}.{}.{}", refid[0], refid[1], refid[2], refid[3])
     };
     let banner = format!("NTPv{version} stratum {stratum}, reference {reference}");
-    out.service(f, src.0, src.1, Transport::Udp, 123, "ntp", Some(banner));
+    out.service(f, src, Transport::Udp, 123, "ntp", Some(banner));
 }
 
 /// The SERVER header of an SSDP announcement or answer names the device's UPnP stack.
@@ -50,7 +50,7 @@ pub fn ssdp(payload: &[u8], src: IpAddr, f: &FrameRef<'_>, out: &mut Findings) {
 }
 
 /// A syslog message (`<PRI>...`) sent to `dst` shows a log receiver there.
-pub fn syslog(payload: &[u8], dst: (IpAddr, Option<MacAddr>), f: &FrameRef<'_>, out: &mut Findings) {
+pub fn syslog(payload: &[u8], dst: IpAddr, f: &FrameRef<'_>, out: &mut Findings) {
     let pri_ok = payload.first() == Some(&b'<')
         && payload
             .iter()
@@ -59,6 +59,6 @@ pub fn syslog(payload: &[u8], dst: (IpAddr, Option<MacAddr>), f: &FrameRef<'_>, 
             .position(|&c| c == b'>')
             .is_some_and(|i| i > 0);
     if pri_ok {
-        out.service(f, dst.0, dst.1, Transport::Udp, 514, "syslog", None);
+        out.service(f, dst, Transport::Udp, 514, "syslog", None);
     }
 }

@@ -10,7 +10,7 @@ pub mod stream;
 pub mod tcp;
 
 use crate::decode::{Decoded, Net, Transport as L4, tcp_flags};
-use crate::dissect::{self, Peer, StreamView};
+use crate::dissect::{self, StreamView};
 use crate::findings::{Findings, FrameRef};
 use crate::inventory::ports;
 use serde::Serialize;
@@ -201,7 +201,7 @@ impl FlowTable {
             self.stats.dropped_packets += 1;
             return;
         }
-        let tcp = ip.proto == 6 && !ip.fragment;
+        let tcp = ip.proto == 6 && ip.frag.is_none();
         let wants_stream =
             tcp && self.stream_bytes + 2 * self.limits.stream_budget <= self.limits.max_stream_bytes;
         let entry = self.flows.entry(key).or_insert_with(|| FlowEntry {
@@ -285,12 +285,12 @@ impl FlowTable {
             Added::Nothing => {}
             Added::Data => {
                 let view = StreamView {
-                    client: Peer {
+                    client: Endpoint {
                         ip: entry.orig.0,
                         port: entry.orig.1,
                         mac: entry.orig_mac,
                     },
-                    server: Peer {
+                    server: Endpoint {
                         ip: resp.0,
                         port: resp.1,
                         mac: entry.resp_mac,
@@ -400,13 +400,6 @@ impl FlowTable {
     /// Takes the finished flows, oldest first.
     pub fn drain_finished(&mut self) -> Vec<FlowSummary> {
         let mut out = std::mem::take(&mut self.finished);
-        out.sort_by(|a, b| (a.first_seen, &a.orig, &a.resp).cmp(&(b.first_seen, &b.orig, &b.resp)));
-        out
-    }
-
-    /// Summaries of the flows still open, oldest first (without ending them).
-    pub fn open_summaries(&self) -> Vec<FlowSummary> {
-        let mut out: Vec<_> = self.flows.iter().map(|(k, e)| summarize(k, e)).collect();
         out.sort_by(|a, b| (a.first_seen, &a.orig, &a.resp).cmp(&(b.first_seen, &b.orig, &b.resp)));
         out
     }

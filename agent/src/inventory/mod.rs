@@ -9,7 +9,7 @@ pub mod ports;
 pub mod roles;
 
 use crate::decode::{Decoded, Net, Transport as L4, tcp_flags};
-use crate::findings::{Findings, IdentityRecord, SoftwareRecord, Subject};
+use crate::findings::{Findings, FrameRef, IdentityRecord, SoftwareRecord, Subject};
 use serde::Serialize;
 use shoko_proto::{EvidenceFrame, MacAddr, Timestamp, Transport};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -179,18 +179,6 @@ impl AssetRecord {
     }
 }
 
-/// Context of one frame handed to the inventory.
-pub struct FrameContext<'a> {
-    /// Capture time.
-    pub ts: Timestamp,
-    /// Link type.
-    pub linktype: u32,
-    /// Length on the wire.
-    pub orig_len: u32,
-    /// The raw frame (for evidence).
-    pub raw: &'a [u8],
-}
-
 fn is_unicast_host(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -220,7 +208,7 @@ impl Inventory {
     }
 
     /// Learns from one decoded frame.
-    pub fn observe(&mut self, d: &Decoded<'_>, cx: &FrameContext<'_>) {
+    pub fn observe(&mut self, d: &Decoded<'_>, cx: &FrameRef<'_>) {
         let wire = u64::from(cx.orig_len);
         if let Some(mac) = d.src_mac.filter(|m| !m.is_multicast() && !m.is_zero()) {
             self.touch_mac(mac, d.vlan, cx.ts, wire);
@@ -314,7 +302,7 @@ impl Inventory {
         }
     }
 
-    fn learn_service(&mut self, src: IpAddr, l4: &L4<'_>, cx: &FrameContext<'_>) {
+    fn learn_service(&mut self, src: IpAddr, l4: &L4<'_>, cx: &FrameRef<'_>) {
         let (server, transport, port, by_handshake) = match *l4 {
             L4::Tcp {
                 sport, dport, flags, ..
@@ -365,7 +353,7 @@ impl Inventory {
                 detected_by: "port",
                 banner: None,
                 first_seen: cx.ts,
-                evidence: EvidenceFrame::capture(cx.ts, cx.linktype, cx.orig_len, cx.raw),
+                evidence: cx.evidence(),
             },
         );
     }
@@ -425,14 +413,9 @@ impl Inventory {
                 }
             }
         }
-        for ((ip, transport, port), s) in &self.services {
-            if let Some(&i) = by_ip.get(ip) {
-                out[i].services.push(ServiceRecord {
-                    ip: *ip,
-                    transport: *transport,
-                    port: *port,
-                    ..s.clone()
-                });
+        for s in self.services.values() {
+            if let Some(&i) = by_ip.get(&s.ip) {
+                out[i].services.push(s.clone());
             }
         }
         let mut locate = |who: &Subject, out: &mut Vec<AssetRecord>| -> Option<usize> {

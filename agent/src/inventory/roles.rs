@@ -80,12 +80,74 @@ pub fn assign_roles(assets: &mut [AssetRecord], flows: &[FlowSummary]) {
     }
 }
 
-fn with_role<'a>(a: &'a AssetRecord, set: &[&str], role: &str) -> BTreeSet<&'a str> {
+/// The protocols of `set` in which the asset plays `role`, in name order.
+fn with_role<'a>(a: &'a AssetRecord, set: &[&str], role: &str) -> Vec<&'a str> {
     a.protocols
         .iter()
         .filter(|(p, roles)| set.contains(&p.as_str()) && roles.contains(role))
         .map(|(p, _)| p.as_str())
         .collect()
+}
+
+/// The class of one asset and the reasons for it; `None` when nothing decides.
+fn class_of(
+    a: &AssetRecord,
+    polled: &HashMap<IpAddr, BTreeSet<IpAddr>>,
+) -> Option<(&'static str, Vec<String>)> {
+    let net_caps: Vec<&str> = a
+        .identities
+        .iter()
+        .filter(|i| matches!(i.identity.protocol.as_str(), "lldp" | "cdp"))
+        .filter_map(|i| i.identity.device_type.as_deref())
+        .filter(|t| {
+            ["bridge", "router", "switch", "repeater", "wlan-ap"]
+                .iter()
+                .any(|c| t.contains(c))
+        })
+        .collect();
+    if a.router || !net_caps.is_empty() {
+        let mut reasons = Vec::new();
+        if a.router {
+            reasons.push("forwards traffic of several IP addresses".to_string());
+        }
+        reasons.extend(
+            net_caps
+                .iter()
+                .map(|c| format!("announces capabilities {c} in LLDP/CDP")),
+        );
+        return Some(("network-device", reasons));
+    }
+    let ied = with_role(a, IED_PROTOCOLS, "server");
+    if !ied.is_empty() {
+        return Some((
+            "ied",
+            ied.iter().map(|p| format!("serves or publishes {p}")).collect(),
+        ));
+    }
+    let served = with_role(a, CONTROLLER_PROTOCOLS, "server");
+    if !served.is_empty() {
+        return Some(("plc", served.iter().map(|p| format!("serves {p}")).collect()));
+    }
+    let polls = with_role(a, CONTROLLER_PROTOCOLS, "client");
+    if !polls.is_empty() {
+        let count = a
+            .ips
+            .iter()
+            .filter_map(|ip| polled.get(ip))
+            .map(BTreeSet::len)
+            .sum::<usize>();
+        let mut reasons: Vec<String> = polls
+            .iter()
+            .map(|p| format!("polls controllers over {p}"))
+            .collect();
+        reasons.push(format!("talks to {count} controller(s)"));
+        return Some(("hmi-scada", reasons));
+    }
+    let it = a.protocols.keys().any(|p| IT_PROTOCOLS.contains(&p.as_str()))
+        || a.identities
+            .iter()
+            .any(|i| i.identity.protocol.starts_with("netbios") || i.identity.protocol == "dhcp");
+    it.then(|| ("it-host", vec!["uses or offers IT protocols only".to_string()]))
 }
 
 /// Chooses each asset's class and says why.
@@ -102,59 +164,9 @@ pub fn classify(assets: &mut [AssetRecord], flows: &[FlowSummary]) {
         }
     }
     for a in assets.iter_mut() {
-        let mut reasons = Vec::new();
-        let net_caps: Vec<&str> = a
-            .identities
-            .iter()
-            .filter(|i| matches!(i.identity.protocol.as_str(), "lldp" | "cdp"))
-            .filter_map(|i| i.identity.device_type.as_deref())
-            .filter(|t| {
-                ["bridge", "router", "switch", "repeater", "wlan-ap"]
-                    .iter()
-                    .any(|c| t.contains(c))
-            })
-            .collect();
-        let class = if a.router || !net_caps.is_empty() {
-            if a.router {
-                reasons.push("forwards traffic of several IP addresses".to_string());
-            }
-            for c in net_caps {
-                reasons.push(format!("announces capabilities {c} in LLDP/CDP"));
-            }
-            "network-device"
-        } else if !with_role(a, IED_PROTOCOLS, "server").is_empty() {
-            for p in with_role(a, IED_PROTOCOLS, "server") {
-                reasons.push(format!("serves or publishes {p}"));
-            }
-            "ied"
-        } else if !with_role(a, CONTROLLER_PROTOCOLS, "server").is_empty() {
-            for p in with_role(a, CONTROLLER_PROTOCOLS, "server") {
-                reasons.push(format!("serves {p}"));
-            }
-            "plc"
-        } else if !with_role(a, CONTROLLER_PROTOCOLS, "client").is_empty() {
-            let count = a
-                .ips
-                .iter()
-                .filter_map(|ip| polled.get(ip))
-                .map(BTreeSet::len)
-                .sum::<usize>();
-            for p in with_role(a, CONTROLLER_PROTOCOLS, "client") {
-                reasons.push(format!("polls controllers over {p}"));
-            }
-            reasons.push(format!("talks to {count} controller(s)"));
-            "hmi-scada"
-        } else if a.protocols.keys().any(|p| IT_PROTOCOLS.contains(&p.as_str()))
-            || a.identities
-                .iter()
-                .any(|i| i.identity.protocol.starts_with("netbios") || i.identity.protocol == "dhcp")
-        {
-            reasons.push("uses or offers IT protocols only".to_string());
-            "it-host"
-        } else {
-            continue;
-        };
-        a.class = Some(class);
-        a.class_reasons = reasons;
+        if let Some((class, reasons)) = class_of(a, &polled) {
+            a.class = Some(class);
+            a.class_reasons = reasons;
+        }
     }
 }
