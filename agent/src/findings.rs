@@ -163,8 +163,10 @@ pub struct FindingLimits {
     pub max_services: usize,
     /// Most announced addresses.
     pub max_addresses: usize,
-    /// Most protocol events kept.
+    /// Most distinct protocol events kept.
     pub max_events: usize,
+    /// Most roles, tally counters and watched values (each).
+    pub max_details: usize,
 }
 
 impl Default for FindingLimits {
@@ -175,6 +177,7 @@ impl Default for FindingLimits {
             max_services: 100_000,
             max_addresses: 100_000,
             max_events: 100_000,
+            max_details: 100_000,
         }
     }
 }
@@ -192,6 +195,8 @@ pub struct FindingDrops {
     pub addresses: u64,
     /// Events refused.
     pub events: u64,
+    /// Roles, tallies and watched values refused.
+    pub details: u64,
 }
 
 /// Everything dissectors found.
@@ -207,10 +212,20 @@ pub struct Findings {
     /// IPs a device announced as its own (LLDP/CDP management address, DHCP).
     pub addresses: HashMap<MacAddr, BTreeSet<IpAddr>>,
     address_count: usize,
-    /// Protocol events in capture order.
+    /// Protocol events in order of first occurrence; a repeat of the same event counts up.
     pub events: Vec<EventRecord>,
+    event_index: HashMap<ProtocolEvent, usize>,
+    /// Roles a subject plays in a protocol beyond client/server (`master`, `publisher` ...).
+    pub roles: HashMap<(Subject, &'static str), BTreeSet<&'static str>>,
+    /// Counters per (subject, protocol, category, code): function codes, unit ids, ASDU types ...
+    pub tallies: HashMap<Tally, u64>,
+    /// Last value seen per watched key (configuration revisions), to notice changes.
+    watched: HashMap<(Subject, String), u64>,
     drops: FindingDrops,
 }
+
+/// What a tally counts: (subject, protocol, category, code).
+pub type Tally = (Subject, &'static str, &'static str, u32);
 
 fn upsert<K: std::hash::Hash + Eq>(
     map: &mut HashMap<K, Seen>,
@@ -302,15 +317,61 @@ impl Findings {
         }
     }
 
-    /// Records a protocol event.
+    /// Records a protocol event; the same event again (same kind, parties and details) counts up.
     pub fn event(&mut self, f: &FrameRef<'_>, event: ProtocolEvent) {
-        if self.events.len() >= self.limits.max_events {
+        if let Some(&i) = self.event_index.get(&event) {
+            self.events[i].seen.again(f);
+        } else if self.events.len() >= self.limits.max_events {
             self.drops.events += 1;
         } else {
+            self.event_index.insert(event.clone(), self.events.len());
             self.events.push(EventRecord {
                 event,
                 seen: Seen::new(f),
             });
         }
+    }
+
+    /// Takes the events found so far.
+    pub fn take_events(&mut self) -> Vec<EventRecord> {
+        self.event_index.clear();
+        std::mem::take(&mut self.events)
+    }
+
+    /// Records that `who` plays `role` in `protocol`.
+    pub fn role(&mut self, who: Subject, protocol: &'static str, role: &'static str) {
+        if let Some(set) = self.roles.get_mut(&(who, protocol)) {
+            set.insert(role);
+        } else if self.roles.len() >= self.limits.max_details {
+            self.drops.details += 1;
+        } else {
+            self.roles.insert((who, protocol), BTreeSet::from([role]));
+        }
+    }
+
+    /// Counts one occurrence of `code` in `category` of `protocol` for `who`.
+    pub fn tally(&mut self, who: Subject, protocol: &'static str, category: &'static str, code: u32) {
+        let key = (who, protocol, category, code);
+        if let Some(n) = self.tallies.get_mut(&key) {
+            *n += 1;
+        } else if self.tallies.len() >= self.limits.max_details {
+            self.drops.details += 1;
+        } else {
+            self.tallies.insert(key, 1);
+        }
+    }
+
+    /// Remembers `value` for `(who, key)`; returns the previous value when it differs.
+    pub fn watch(&mut self, who: Subject, key: &str, value: u64) -> Option<u64> {
+        if let Some(old) = self.watched.get_mut(&(who, key.to_owned())) {
+            let before = std::mem::replace(old, value);
+            return (before != value).then_some(before);
+        }
+        if self.watched.len() >= self.limits.max_details {
+            self.drops.details += 1;
+        } else {
+            self.watched.insert((who, key.to_owned()), value);
+        }
+        None
     }
 }

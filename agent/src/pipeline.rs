@@ -221,7 +221,7 @@ impl Sensor {
         SensorOutput {
             assets,
             flows,
-            events: std::mem::take(&mut self.findings.events),
+            events: self.findings.take_events(),
             stats,
         }
     }

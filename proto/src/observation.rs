@@ -399,7 +399,7 @@ pub enum Severity {
 }
 
 /// Something a protocol showed happening.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProtocolEvent {
     /// Protocol (`modbus`, `s7comm`, `pn_dcp` ...).
     pub protocol: String,

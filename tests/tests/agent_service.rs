@@ -69,8 +69,9 @@ fn agent_service_survives_a_late_and_restarted_collector() {
     let batches = a["batches"].as_u64().unwrap();
     // Every batch numbered 1..=highest is stored once: no gap, no duplicate.
     assert_eq!(a["highest_seq"].as_u64().unwrap(), batches);
-    // One batch of the capture's 26 observations, then one telemetry observation per batch.
+    // One batch of the capture's 29 observations (assets, services, flows, the Modbus and
+    // EtherNet/IP identities), then one telemetry observation per batch.
     let status = collector.get_json("/api/v1/status");
-    assert_eq!(status["observations"].as_u64().unwrap(), 26 + (batches - 1));
+    assert_eq!(status["observations"].as_u64().unwrap(), 29 + (batches - 1));
     assert_eq!(status["assets"], 12);
 }

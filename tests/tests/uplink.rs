@@ -90,7 +90,7 @@ fn demo_runs_and_stores_the_synthetic_plant() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("Stored: 12 assets, 26 observations in 1 batches from 1 agent(s)."),
+        text.contains("Stored: 12 assets, 29 observations in 1 batches from 1 agent(s)."),
         "{text}"
     );
     let listed = run_ok(
@@ -116,7 +116,7 @@ fn demo_runs_and_stores_the_synthetic_plant() {
     let expected: BTreeSet<String> = [
         "10.10.1.30 tcp/1433 mssql",
         "10.10.2.21 tcp/502 modbus",
-        "10.10.2.22 tcp/102 iso-tsap",
+        "10.10.2.22 tcp/102 s7comm",
         "10.10.2.23 udp/44818 enip",
     ]
     .iter()
@@ -147,6 +147,6 @@ fn demo_runs_and_stores_the_synthetic_plant() {
     assert!(
         String::from_utf8(again.stdout)
             .unwrap()
-            .contains("Stored: 12 assets, 52 observations in 2 batches from 1 agent(s).")
+            .contains("Stored: 12 assets, 58 observations in 2 batches from 1 agent(s).")
     );
 }

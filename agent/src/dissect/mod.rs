@@ -3,14 +3,18 @@
 //! into [`crate::findings::Findings`].
 //!
 //! Protocols are recognised by content where the content says so (SSH, HTTP, TLS, SMB, RDP, RFB,
-//! Telnet), by EtherType or SNAP id on layer 2 (LLDP, CDP), and by UDP port where the payload has
-//! no signature (DHCP, NetBIOS, DNS, SNMP, NTP, SSDP, syslog).
+//! Telnet, Niagara Fox), by EtherType or SNAP id on layer 2 (LLDP, CDP, PROFINET, GOOSE, SV), and
+//! by UDP port where the payload has no signature (DHCP, NetBIOS, DNS, SNMP, NTP, SSDP, syslog,
+//! and the industrial UDP protocols of [`ics`]). Industrial TCP protocols are framed per PDU by
+//! the flow table ([`crate::flow::pdu_stream`]).
 
 pub mod banners;
+pub mod ber;
 pub mod cdp;
 pub mod describe;
 pub mod dhcp;
 pub mod dns;
+pub mod ics;
 pub mod lldp;
 pub mod netbios;
 pub mod rdp;
@@ -22,11 +26,13 @@ pub mod udp_misc;
 
 use crate::decode::{Decoded, Net, Transport as L4};
 use crate::findings::{Findings, FrameRef};
-use shoko_proto::Endpoint;
+use shoko_proto::{Endpoint, Transport};
 use std::net::IpAddr;
 
 /// LLDP EtherType.
 const ETHERTYPE_LLDP: u16 = 0x88cc;
+/// PROFINET EtherType.
+const ETHERTYPE_PROFINET: u16 = 0x8892;
 /// Cisco SNAP organisation and CDP protocol id.
 const CDP_SNAP: ([u8; 3], u16) = ([0x00, 0x00, 0x0c], 0x2000);
 
@@ -39,6 +45,8 @@ pub struct StreamView<'a> {
     pub server: Endpoint,
     /// True when `data` flows from client to server.
     pub from_client: bool,
+    /// TCP for streams; UDP when an industrial dissector is handed a datagram.
+    pub transport: Transport,
     /// The first bytes of that direction, in order.
     pub data: &'a [u8],
 }
@@ -72,6 +80,22 @@ pub fn frame(d: &Decoded<'_>, f: &FrameRef<'_>, out: &mut Findings) {
         } => {
             if let Some(src) = d.src_mac {
                 lldp::dissect(payload, src, f, out);
+            }
+        }
+        Net::Other {
+            ether_type: ETHERTYPE_PROFINET,
+            payload,
+        } => {
+            if let (Some(src), Some(dst)) = (d.src_mac, d.dst_mac) {
+                ics::pn_dcp::dissect(payload, src, dst, f, out);
+            }
+        }
+        Net::Other {
+            ether_type: t @ (ics::goose::ETHERTYPE_GOOSE | ics::goose::ETHERTYPE_SV),
+            payload,
+        } => {
+            if let Some(src) = d.src_mac {
+                ics::goose::dissect(*t, payload, src, f, out);
             }
         }
         Net::Llc {
@@ -108,6 +132,16 @@ fn udp(
     f: &FrameRef<'_>,
     out: &mut Findings,
 ) {
+    let ends = |ip, port, mac| Endpoint { ip, port, mac };
+    if ics::udp(
+        ends(src, sport, d.src_mac),
+        ends(dst, dport, d.dst_mac),
+        payload,
+        f,
+        out,
+    ) {
+        return;
+    }
     let on = |p: u16| sport == p || dport == p;
     if on(67) || on(68) {
         dhcp::dissect(payload, f, out);
@@ -144,7 +178,7 @@ fn udp(
 /// Stream dissectors in the order they are tried; each answers `Done` at once when the bytes are
 /// not its protocol.
 type StreamDissector = fn(&StreamView<'_>, &FrameRef<'_>, &mut Findings) -> Want;
-const STREAM_DISSECTORS: [StreamDissector; 8] = [
+const STREAM_DISSECTORS: [StreamDissector; 9] = [
     banners::ssh,
     banners::http,
     tls::dissect,
@@ -153,6 +187,7 @@ const STREAM_DISSECTORS: [StreamDissector; 8] = [
     banners::rfb,
     smb::dissect,
     rdp::dissect,
+    ics::fox::dissect,
 ];
 
 /// Per-direction progress of the stream dissectors: bit i set once dissector i said `Done`.

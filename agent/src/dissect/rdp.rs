@@ -95,6 +95,7 @@ mod tests {
             client: peer([10, 0, 0, 1], 50000),
             server: peer([10, 0, 0, 2], port),
             from_client: true,
+            transport: shoko_proto::Transport::Tcp,
             data,
         };
         let f = FrameRef {

@@ -1,58 +1,12 @@
 //! SNMP (UDP 161/162): version, the community string of v1/v2c (a cleartext credential), and
 //! sysDescr / sysObjectID / sysName from responses.
 
+use super::ber::{integer, oid, tlv};
 use super::describe::fill_from_description;
 use super::reader::text;
 use crate::findings::{Findings, FrameRef, Subject};
 use shoko_proto::{Identity, Transport};
 use std::net::IpAddr;
-
-/// One BER element: tag and contents; returns it and the rest.
-fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *b.first()?;
-    let first = *b.get(1)?;
-    let (len, hdr) = if first & 0x80 == 0 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 3 {
-            return None;
-        }
-        let bytes = b.get(2..2 + n)?;
-        (bytes.iter().fold(0usize, |a, &x| a << 8 | usize::from(x)), 2 + n)
-    };
-    let body = b.get(hdr..hdr.checked_add(len)?)?;
-    Some((tag, body, &b[hdr + len..]))
-}
-
-fn integer(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 8 {
-        return None;
-    }
-    let mut v: i64 = if b[0] & 0x80 != 0 { -1 } else { 0 };
-    for &x in b {
-        v = v << 8 | i64::from(x);
-    }
-    Some(v)
-}
-
-/// Dotted form of a BER object identifier.
-pub fn oid(b: &[u8]) -> Option<String> {
-    let (&first, rest) = b.split_first()?;
-    let mut parts = vec![
-        (first / 40).min(2).to_string(),
-        (first - (first / 40).min(2) * 40).to_string(),
-    ];
-    let mut acc: u64 = 0;
-    for &x in rest {
-        acc = acc.checked_mul(128)? | u64::from(x & 0x7f);
-        if x & 0x80 == 0 {
-            parts.push(acc.to_string());
-            acc = 0;
-        }
-    }
-    Some(parts.join("."))
-}
 
 /// What a packet says about an SNMP agent.
 pub struct Endpoints {
@@ -131,24 +85,5 @@ pub fn dissect(payload: &[u8], ends: &Endpoints, f: &FrameRef<'_>, out: &mut Fin
     }
     if id.name.is_some() || !id.attributes.is_empty() {
         out.identity(f, Subject::Ip(ends.src), id);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ber_and_oids() {
-        assert_eq!(
-            oid(&[0x2b, 6, 1, 2, 1, 1, 1, 0]).as_deref(),
-            Some("1.3.6.1.2.1.1.1.0")
-        );
-        assert_eq!(
-            oid(&[0x2b, 6, 1, 4, 1, 0x82, 0x37]).as_deref(),
-            Some("1.3.6.1.4.1.311")
-        );
-        assert_eq!(tlv(&[0x04, 0x82, 0xff, 0xff]), None);
-        assert_eq!(integer(&[0xff]), Some(-1));
     }
 }

@@ -3,16 +3,20 @@
 //! TCP state and history. The originator is the side that sent the SYN, or else the first packet.
 //!
 //! TCP payload is reassembled in order for the first bytes of each direction and offered to the
-//! stream dissectors ([`crate::dissect::stream`]).
+//! stream dissectors ([`crate::dissect::stream`]); connections of an industrial protocol are
+//! framed PDU by PDU for their whole life ([`pdu_stream`]).
 
 pub mod conn_log;
+pub mod pdu_stream;
 pub mod stream;
 pub mod tcp;
 
 use crate::decode::{Decoded, Net, Transport as L4, tcp_flags};
-use crate::dissect::{self, StreamView};
+use crate::dissect::ics::framer::MAX_PDU;
+use crate::dissect::{self, StreamView, ics};
 use crate::findings::{Findings, FrameRef};
 use crate::inventory::ports;
+use pdu_stream::{PduStats, PduStream};
 use serde::Serialize;
 use shoko_proto::{Endpoint, FlowSummary, MacAddr, Timestamp, Transport};
 use std::collections::HashMap;
@@ -21,6 +25,8 @@ use stream::{Added, DirStream};
 use tcp::{DirFlags, History};
 
 const SECOND: i64 = 1_000_000_000;
+/// Payload segments of a TCP connection offered to industrial protocol detection.
+const MAX_DETECT_TRIES: u8 = 4;
 
 /// Bounds and timeouts of the flow table.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +81,8 @@ pub struct FlowStats {
     pub stream_gaps: u64,
     /// TCP flows not reassembled because the reassembly memory was full.
     pub streams_refused: u64,
+    /// Industrial-protocol PDU framing.
+    pub pdus: PduStats,
 }
 
 /// Bidirectional flow key: the two endpoints in canonical (sorted) order.
@@ -104,6 +112,10 @@ struct FlowEntry {
     history: History,
     /// Reassembly of [originator, responder] directions while dissectors still want bytes.
     streams: Option<Box<[DirStream; 2]>>,
+    /// PDU framing once the connection showed an industrial protocol.
+    pdus: Option<Box<PduStream>>,
+    /// Payload segments offered to industrial protocol detection so far.
+    detect_tries: u8,
 }
 
 impl FlowEntry {
@@ -220,6 +232,8 @@ impl FlowTable {
             resp_flags: DirFlags::default(),
             history: History::default(),
             streams: None,
+            pdus: None,
+            detect_tries: 0,
         });
         if is_new {
             self.stats.created += 1;
@@ -268,6 +282,43 @@ impl FlowTable {
         dir_flags.add(flags);
         entry.history.segment(flags, payload.len(), from_orig);
         let resp = entry.resp(&key);
+        if !payload.is_empty() {
+            if entry.pdus.is_none() && entry.detect_tries < MAX_DETECT_TRIES {
+                entry.detect_tries += 1;
+                if let Some(protocol) = ics::detect_tcp(payload, sport, dport) {
+                    let buffering = self.stream_bytes + 2 * MAX_PDU <= self.limits.max_stream_bytes;
+                    if buffering {
+                        self.stream_bytes += 2 * MAX_PDU;
+                    }
+                    self.stats.pdus.connections += 1;
+                    entry.pdus = Some(Box::new(PduStream::new(protocol, buffering)));
+                }
+            }
+            if let Some(p) = entry.pdus.as_mut() {
+                let orig = Endpoint {
+                    ip: entry.orig.0,
+                    port: entry.orig.1,
+                    mac: entry.orig_mac,
+                };
+                let responder = Endpoint {
+                    ip: resp.0,
+                    port: resp.1,
+                    mac: entry.resp_mac,
+                };
+                let syn = flags & tcp_flags::SYN != 0;
+                p.segment(
+                    orig,
+                    responder,
+                    from_orig,
+                    seq,
+                    syn,
+                    payload,
+                    f,
+                    findings,
+                    &mut self.stats.pdus,
+                );
+            }
+        }
         let Some(streams) = entry.streams.as_mut() else {
             return;
         };
@@ -296,6 +347,7 @@ impl FlowTable {
                         mac: entry.resp_mac,
                     },
                     from_client: from_orig,
+                    transport: Transport::Tcp,
                     data: &dir.buf,
                 };
                 dissect::stream(&view, f, findings, &mut dir.progress);
@@ -377,6 +429,9 @@ impl FlowTable {
         if e.streams.is_some() {
             self.stream_bytes -= 2 * self.limits.stream_budget;
         }
+        if e.pdus.as_ref().is_some_and(|p| p.buffering) {
+            self.stream_bytes -= 2 * MAX_PDU;
+        }
         let summary = summarize(k, &e);
         self.push_finished(summary);
     }
@@ -408,7 +463,11 @@ impl FlowTable {
 fn summarize(k: &FlowKey, e: &FlowEntry) -> FlowSummary {
     let resp = e.resp(k);
     let transport = transport_of(k.proto);
-    let app_protocol = ports::well_known(transport, resp.1)
+    let app_protocol = e
+        .pdus
+        .as_ref()
+        .map(|p| p.protocol())
+        .or_else(|| ports::well_known(transport, resp.1))
         .or_else(|| ports::well_known(transport, e.orig.1))
         .map(str::to_owned);
     let state = if k.proto == 6 {

@@ -149,6 +149,9 @@ pub struct AssetRecord {
     pub software: Vec<SoftwareRecord>,
     /// Services offered (by any of its IPs).
     pub services: Vec<ServiceRecord>,
+    /// Industrial protocol statistics: per protocol and category (function codes, unit ids,
+    /// link addresses, ASDU types ...), how often each code was seen.
+    pub protocol_stats: BTreeMap<&'static str, BTreeMap<&'static str, BTreeMap<u32, u64>>>,
 }
 
 impl AssetRecord {
@@ -175,6 +178,7 @@ impl AssetRecord {
             identities: Vec::new(),
             software: Vec::new(),
             services: Vec::new(),
+            protocol_stats: BTreeMap::new(),
         }
     }
 }
@@ -447,6 +451,27 @@ impl Inventory {
                     software: sw.clone(),
                     seen: seen.clone(),
                 });
+            }
+        }
+        for ((who, protocol), roles) in &findings.roles {
+            if let Some(i) = locate(who, &mut out) {
+                out[i]
+                    .protocols
+                    .entry((*protocol).to_owned())
+                    .or_default()
+                    .extend(roles);
+            }
+        }
+        for ((who, protocol, category, code), n) in &findings.tallies {
+            if let Some(i) = locate(who, &mut out) {
+                *out[i]
+                    .protocol_stats
+                    .entry(protocol)
+                    .or_default()
+                    .entry(category)
+                    .or_default()
+                    .entry(*code)
+                    .or_default() += n;
             }
         }
         for ((ip, transport, port), (found, seen)) in &findings.services {
