@@ -58,4 +58,51 @@ for dirpath, _, files in os.walk(root):
         if seq:
             write("pipeline", fn, seq)
             count += 1
+
+# Industrial targets: the payloads of each connection on the protocol's port, as the harness's
+# segments (a length byte whose top bit is the direction, then at most 127 bytes).
+TCP_TARGETS = {502: "ics_modbus", 44818: "ics_enip", 102: "ics_s7_mms", 20000: "ics_dnp3", 2404: "ics_iec104",
+               4840: "ics_opcua", 12001: "ics_opcua", 5094: "ics_hart", 9600: "ics_fins_tcp", 48898: "ics_ads",
+               4712: "ics_c37118", 5562: "ics_melsec"}
+UDP_TARGETS = {44818: "ics_enip_udp", 9600: "ics_fins", 48899: "ics_ads_discovery", 47808: "ics_bacnet"}
+
+
+def segments(payload, to_server):
+    out = b""
+    for i in range(0, len(payload), 127):
+        chunk = payload[i:i + 127]
+        out += bytes([len(chunk) | (0 if to_server else 0x80)]) + chunk
+    return out
+
+
+for dirpath, _, files in os.walk(root):
+    for fn in sorted(files):
+        streams = {}
+        for i, (lt, fr) in enumerate(frames(os.path.join(dirpath, fn))):
+            if lt != 1:
+                continue
+            etype = fr[12:14]
+            if etype in (b"\x88\x92", b"\x88\xb8", b"\x88\xba") and i < 64:
+                sel = {b"\x88\x92": 0, b"\x88\xb8": 1, b"\x88\xba": 2}[etype]
+                write("ics_layer2", f"{fn}-{i}", bytes([sel]) + fr[14:])
+            if etype != b"\x08\x00" or len(fr) < 34:
+                continue
+            l4 = 14 + (fr[14] & 0x0F) * 4
+            sport, dport = struct.unpack(">HH", fr[l4:l4 + 4])
+            if fr[23] == 17 and i < 256:
+                for port, to_server in ((dport, 0), (sport, 1)):
+                    if port in UDP_TARGETS:
+                        write(UDP_TARGETS[port], f"{fn}-{i}", bytes([to_server]) + fr[l4 + 8:])
+                        break
+            elif fr[23] == 6 and len(fr) > l4 + 13:
+                payload = fr[l4 + ((fr[l4 + 12] >> 4) * 4):]
+                for port, to_server in ((dport, True), (sport, False)):
+                    if port in TCP_TARGETS and payload:
+                        key = (TCP_TARGETS[port], min(sport, dport), max(sport, dport))
+                        if len(streams.get(key, b"")) < 8192:
+                            streams[key] = streams.get(key, b"") + segments(payload, to_server)
+                        break
+        for (target, a, b), blob in streams.items():
+            write(target, f"{fn}-{a}-{b}", blob)
+
 print(f"seeded corpora under {out} from {count} captures", file=sys.stderr)

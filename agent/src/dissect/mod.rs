@@ -3,7 +3,7 @@
 //! into [`crate::findings::Findings`].
 //!
 //! Protocols are recognised by content where the content says so (SSH, HTTP, TLS, SMB, RDP, RFB,
-//! Telnet, Niagara Fox), by EtherType or SNAP id on layer 2 (LLDP, CDP, PROFINET, GOOSE, SV), and
+//! Telnet, Niagara Fox, PC WORX, Crimson V3), by EtherType or SNAP id on layer 2 (LLDP, CDP, PROFINET, GOOSE, SV), and
 //! by UDP port where the payload has no signature (DHCP, NetBIOS, DNS, SNMP, NTP, SSDP, syslog,
 //! and the industrial UDP protocols of [`ics`]). Industrial TCP protocols are framed per PDU by
 //! the flow table ([`crate::flow::pdu_stream`]).
@@ -178,7 +178,7 @@ fn udp(
 /// Stream dissectors in the order they are tried; each answers `Done` at once when the bytes are
 /// not its protocol.
 type StreamDissector = fn(&StreamView<'_>, &FrameRef<'_>, &mut Findings) -> Want;
-const STREAM_DISSECTORS: [StreamDissector; 9] = [
+const STREAM_DISSECTORS: [StreamDissector; 11] = [
     banners::ssh,
     banners::http,
     tls::dissect,
@@ -188,6 +188,8 @@ const STREAM_DISSECTORS: [StreamDissector; 9] = [
     smb::dissect,
     rdp::dissect,
     ics::fox::dissect,
+    ics::pcworx::dissect,
+    ics::crimson::dissect,
 ];
 
 /// Per-direction progress of the stream dissectors: bit i set once dissector i said `Done`.

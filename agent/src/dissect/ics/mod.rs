@@ -12,6 +12,7 @@ pub mod ads;
 pub mod bacnet;
 pub mod c37118;
 pub mod cip;
+pub mod crimson;
 pub mod dnp3;
 pub mod enip;
 pub mod fins;
@@ -24,6 +25,7 @@ pub mod melsec;
 pub mod mms;
 pub mod modbus;
 pub mod opcua;
+pub mod pcworx;
 pub mod pn_dcp;
 pub mod s7;
 pub mod strings;
@@ -220,6 +222,18 @@ pub mod tests {
             transport: Transport::Tcp,
             data,
         }
+    }
+
+    /// What a stream-prefix dissector says and finds on `data` from the server on `port`.
+    pub fn stream_findings(
+        dissect: fn(&StreamView<'_>, &FrameRef<'_>, &mut Findings) -> crate::dissect::Want,
+        port: u16,
+        data: &[u8],
+    ) -> (crate::dissect::Want, Findings) {
+        let mut v = view(false, data);
+        v.server.port = port;
+        let mut out = Findings::default();
+        (dissect(&v, &frame_ref(), &mut out), out)
     }
 
     /// What a PDU dissector finds in one PDU.

@@ -4,7 +4,7 @@
 //! upload, delete and activation, variable writes and password functions. S7comm-plus (0x72)
 //! sessions are recognised and their readable identity strings kept.
 
-use super::strings::field;
+use super::strings::{field, printable_runs};
 use super::{event, ip_of};
 use crate::dissect::StreamView;
 use crate::dissect::reader::{Reader, text};
@@ -15,8 +15,12 @@ const JOB: u8 = 1;
 const ACK_DATA: u8 = 3;
 const USERDATA: u8 = 7;
 
-/// Dissects one S7comm PDU.
-pub fn dissect(v: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) {
+/// Longest SZL answer reassembled from userdata fragments.
+const MAX_SZL: usize = 16 * 1024;
+
+/// Dissects one S7comm PDU. `fragments` holds the data of an SZL answer sent in several userdata
+/// PDUs ("more data units follow") until its last one.
+pub fn dissect(v: &StreamView<'_>, f: &FrameRef<'_>, fragments: &mut Vec<u8>, out: &mut Findings) {
     let mut r = Reader::new(v.data);
     let (Some(0x32), Some(rosctr), Some(_), Some(_), Some(plen), Some(dlen)) =
         (r.u8(), r.u8(), r.u16be(), r.u16be(), r.u16be(), r.u16be())
@@ -44,7 +48,7 @@ pub fn dissect(v: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) {
     }
     match rosctr {
         JOB if v.from_client => job(v, f, params, out),
-        USERDATA => userdata(v, f, params, data, out),
+        USERDATA => userdata(v, f, params, data, fragments, out),
         _ => {}
     }
 }
@@ -90,7 +94,14 @@ fn job(v: &StreamView<'_>, f: &FrameRef<'_>, p: &[u8], out: &mut Findings) {
     event(v, f, out, "s7comm", kind, severity, &details);
 }
 
-fn userdata(v: &StreamView<'_>, f: &FrameRef<'_>, p: &[u8], data: &[u8], out: &mut Findings) {
+fn userdata(
+    v: &StreamView<'_>,
+    f: &FrameRef<'_>,
+    p: &[u8],
+    data: &[u8],
+    fragments: &mut Vec<u8>,
+    out: &mut Findings,
+) {
     let mut r = Reader::new(p);
     let (Some(_head), Some(_plen), Some(_method), Some(type_group), Some(sub)) =
         (r.take(3), r.u8(), r.u8(), r.u8(), r.u8())
@@ -111,7 +122,29 @@ fn userdata(v: &StreamView<'_>, f: &FrameRef<'_>, p: &[u8], data: &[u8], out: &m
         (5, 1, true) => event(v, f, out, "s7comm", "plc_password", Severity::Medium, &[]),
         (5, 2, true) => event(v, f, out, "s7comm", "clear_password", Severity::Medium, &[]),
         (7, 2, true) => event(v, f, out, "s7comm", "set_clock", Severity::Low, &[]),
-        (4, 1, false) => szl(v, f, data, out),
+        (4, 1, false) => {
+            // Response parameters: data unit reference, last-data-unit flag (0 = last), error.
+            let more = p.get(9).is_some_and(|&m| m != 0);
+            let first = fragments.is_empty();
+            let part = if first {
+                data
+            } else {
+                data.get(4..).unwrap_or_default()
+            };
+            if fragments.len() + part.len() > MAX_SZL {
+                fragments.clear();
+                return;
+            }
+            if more {
+                fragments.extend_from_slice(part);
+            } else if first {
+                szl(v, f, data, out);
+            } else {
+                fragments.extend_from_slice(part);
+                let whole = std::mem::take(fragments);
+                szl(v, f, &whole, out);
+            }
+        }
         _ => {}
     }
 }
@@ -259,7 +292,7 @@ pub fn plus(v: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) {
     }
     out.service(f, v.server.ip, Transport::Tcp, v.server.port, "s7comm-plus", None);
     let mut id = Identity::new("s7comm-plus", 60);
-    for s in printable_runs(v.data, 8).take(16) {
+    for s in printable_runs(v.data, 8, 16) {
         if s.starts_with("6ES7") || s.starts_with("6AV") {
             id.model.get_or_insert(s);
         } else if s.len() < 32 && s.starts_with('V') && s[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -273,17 +306,24 @@ pub fn plus(v: &StreamView<'_>, f: &FrameRef<'_>, out: &mut Findings) {
     }
 }
 
-/// Runs of at least `min` printable ASCII characters.
-fn printable_runs(b: &[u8], min: usize) -> impl Iterator<Item = String> + '_ {
-    b.split(|c| !(0x20..0x7f).contains(c))
-        .filter(move |run| run.len() >= min)
-        .map(|run| String::from_utf8_lossy(run).trim().to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::ics::tests::{findings_for_unit, view};
+    use crate::dissect::ics::tests::view;
+
+    fn findings_for_unit(
+        dissect: fn(&StreamView<'_>, &FrameRef<'_>, &mut Vec<u8>, &mut Findings),
+        v: &StreamView<'_>,
+    ) -> Findings {
+        let mut out = Findings::default();
+        dissect(
+            v,
+            &crate::dissect::ics::tests::frame_ref(),
+            &mut Vec::new(),
+            &mut out,
+        );
+        out
+    }
 
     fn userdata_response(szl_id: u16, entries: &[Vec<u8>]) -> Vec<u8> {
         let size = entries.first().map_or(0, Vec::len) as u16;
@@ -359,6 +399,41 @@ mod tests {
         let out = findings_for_unit(dissect, &view(false, &userdata_response(0x0424, &[mode])));
         let (_, id) = out.identities.keys().next().unwrap();
         assert_eq!(id.attributes["operating_mode"], "STOP (self initialization)");
+    }
+
+    #[test]
+    fn szl_answer_in_two_data_units_is_joined() {
+        let text = |i: u16, s: &str| {
+            let mut e = i.to_be_bytes().to_vec();
+            e.extend_from_slice(format!("{s:\0<32}").as_bytes());
+            e
+        };
+        let whole = userdata_response(0x001c, &[text(1, "PLC_9"), text(5, "S C-Y2")]);
+        // Split the data after the first entry; the second PDU says it is the last data unit.
+        let params_at = 10;
+        let data_at = params_at + 12;
+        let cut = data_at + 12 + 34;
+        let mut first = whole[..cut].to_vec();
+        first[params_at + 9] = 1; // more data units follow
+        let mut second = whole[..data_at].to_vec();
+        second.extend_from_slice(&[0xff, 0x09, 0, 34]);
+        second.extend_from_slice(&whole[cut..]);
+        for pdu in [&mut first, &mut second] {
+            let n = (pdu.len() - data_at) as u16;
+            pdu[8..10].copy_from_slice(&n.to_be_bytes());
+        }
+        let mut fragments = Vec::new();
+        let mut out = Findings::default();
+        let f = crate::dissect::ics::tests::frame_ref();
+        dissect(&view(false, &first), &f, &mut fragments, &mut out);
+        assert!(out.identities.is_empty());
+        dissect(&view(false, &second), &f, &mut fragments, &mut out);
+        let (_, id) = out.identities.keys().next().unwrap();
+        assert_eq!(
+            (id.name.as_deref(), id.serial.as_deref()),
+            (Some("PLC_9"), Some("S C-Y2"))
+        );
+        assert!(fragments.is_empty());
     }
 
     #[test]

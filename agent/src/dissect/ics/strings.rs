@@ -15,6 +15,16 @@ pub fn short_string(b: &[u8]) -> Option<(String, &[u8])> {
     Some((text(s, 256).unwrap_or_default(), &rest[usize::from(n)..]))
 }
 
+/// The printable runs of at least `min` characters between NULs or other non-printable bytes,
+/// trimmed, at most `max` of them.
+pub fn printable_runs(b: &[u8], min: usize, max: usize) -> Vec<String> {
+    b.split(|c| !(0x20..0x7f).contains(c))
+        .map(|run| String::from_utf8_lossy(run).trim().to_owned())
+        .filter(|run| run.len() >= min)
+        .take(max)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,5 +39,9 @@ mod tests {
         let (s, rest) = short_string(b"\x03abcde").unwrap();
         assert_eq!((s.as_str(), rest), ("abc", &b"de"[..]));
         assert_eq!(short_string(b"\x09ab"), None);
+        assert_eq!(
+            printable_runs(b"\0ILC 330 ETH\0\0ab\x013.95T\0", 3, 8),
+            ["ILC 330 ETH", "3.95T"]
+        );
     }
 }

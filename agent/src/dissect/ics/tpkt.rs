@@ -16,10 +16,12 @@ pub const TCP: TcpProtocol = TcpProtocol {
     dissect,
 };
 
-/// COTP segments being reassembled, per direction (client to server first).
+/// COTP segments being reassembled, per direction (client to server first), and the S7 SZL
+/// answer being joined from several userdata PDUs.
 #[derive(Debug, Default)]
 pub struct Reassembly {
     segments: [Vec<u8>; 2],
+    szl_fragments: Vec<u8>,
 }
 
 /// TPKT framing: version 3, reserved 0, a length that includes the 4-byte header.
@@ -52,7 +54,11 @@ pub fn dissect(v: &StreamView<'_>, f: &FrameRef<'_>, state: &mut State, out: &mu
         *state = State::Tpkt(Box::default());
     }
     let State::Tpkt(r) = state else { return };
-    let held = &mut r.segments[usize::from(!v.from_client)];
+    let Reassembly {
+        segments,
+        szl_fragments,
+    } = &mut **r;
+    let held = &mut segments[usize::from(!v.from_client)];
     if !eot {
         if held.len() + user.len() <= MAX_PDU {
             held.extend_from_slice(user);
@@ -71,7 +77,7 @@ pub fn dissect(v: &StreamView<'_>, f: &FrameRef<'_>, state: &mut State, out: &mu
     };
     let unit = StreamView { data: tsdu, ..*v };
     match tsdu.first() {
-        Some(0x32) => s7::dissect(&unit, f, out),
+        Some(0x32) => s7::dissect(&unit, f, szl_fragments, out),
         Some(0x72) => s7::plus(&unit, f, out),
         Some(_) => mms::dissect(&unit, f, out),
         None => {}

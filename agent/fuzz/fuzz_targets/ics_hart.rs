@@ -1,0 +1,4 @@
+//! Fuzz target: the HART-IP dissector (harness in `src/lib.rs`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| shoko_agent_fuzz::tcp("hart-ip", data));
