@@ -2,11 +2,12 @@
 //! addresses a device announced, protocol events), deduplicated, bounded, each with the frames
 //! that showed it.
 
+use foldhash::HashMap;
 use serde::Serialize;
 use shoko_proto::{
     AssetRef, EVIDENCE_MAX_FRAMES, EvidenceFrame, Identity, MacAddr, ProtocolEvent, Timestamp, Transport,
 };
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// The frame a finding comes from.

@@ -262,6 +262,13 @@ impl SensorOutput {
                     last_seen: a.last_seen,
                     packets: a.packets,
                     bytes: a.bytes,
+                    class: a.class.map(str::to_owned),
+                    class_reasons: a.class_reasons.clone(),
+                    protocols: a
+                        .protocols
+                        .iter()
+                        .map(|(p, roles)| (p.clone(), roles.iter().map(|r| (*r).to_owned()).collect()))
+                        .collect(),
                 }),
             });
             for s in &a.services {

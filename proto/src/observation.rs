@@ -104,6 +104,16 @@ pub struct AssetSighting {
     /// Bytes sent by the device.
     #[serde(default)]
     pub bytes: u64,
+    /// Coarse device class the sensor chose (`plc`, `ied`, `hmi-scada`, `network-device`,
+    /// `it-host`), with its reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Why the class was chosen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_reasons: Vec<String>,
+    /// Application protocols and the roles the device plays in them (`dnp3: [master]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub protocols: BTreeMap<String, Vec<String>>,
 }
 
 /// A claim about what a device is.

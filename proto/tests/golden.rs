@@ -87,6 +87,9 @@ fn observations() -> Vec<Observation> {
                 last_seen: ts(1_700_000_060),
                 packets: 42,
                 bytes: 4200,
+                class: Some("plc".into()),
+                class_reasons: vec!["serves s7comm".into()],
+                protocols: [("s7comm".to_owned(), vec!["server".to_owned()])].into(),
             }),
         ),
         o(

@@ -2,8 +2,8 @@
 //! at most `max_bytes` buffered in all, each datagram at most 65,535 bytes, and a reassembly not
 //! completed within `timeout` is dropped. Overlapping fragments keep the first data seen.
 
+use foldhash::HashMap;
 use shoko_proto::Timestamp;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Identifies the fragments of one datagram.

@@ -16,10 +16,10 @@ use crate::dissect::ics::framer::MAX_PDU;
 use crate::dissect::{self, StreamView, ics};
 use crate::findings::{Findings, FrameRef};
 use crate::inventory::ports;
+use foldhash::HashMap;
 use pdu_stream::{PduStats, PduStream};
 use serde::Serialize;
 use shoko_proto::{Endpoint, FlowSummary, MacAddr, Timestamp, Transport};
-use std::collections::HashMap;
 use std::net::IpAddr;
 use stream::{Added, DirStream};
 use tcp::{DirFlags, History};
@@ -153,7 +153,7 @@ impl FlowTable {
     pub fn new(limits: FlowLimits) -> Self {
         FlowTable {
             limits,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             finished: Vec::new(),
             stats: FlowStats::default(),
             stream_bytes: 0,

@@ -10,9 +10,10 @@ pub mod roles;
 
 use crate::decode::{Decoded, Net, Transport as L4, tcp_flags};
 use crate::findings::{Findings, FrameRef, IdentityRecord, SoftwareRecord, Subject};
+use foldhash::HashMap;
 use serde::Serialize;
 use shoko_proto::{EvidenceFrame, MacAddr, Timestamp, Transport};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// Bounds of the inventory tables.
@@ -371,7 +372,7 @@ impl Inventory {
             .map(|(m, _)| *m)
             .collect();
         let mut out: Vec<AssetRecord> = Vec::with_capacity(self.macs.len());
-        let mut by_mac: HashMap<MacAddr, usize> = HashMap::new();
+        let mut by_mac: HashMap<MacAddr, usize> = HashMap::default();
         for (mac, e) in &self.macs {
             let mut a = AssetRecord::new(
                 Some(*mac),
@@ -385,7 +386,7 @@ impl Inventory {
             by_mac.insert(*mac, out.len());
             out.push(a);
         }
-        let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
+        let mut by_ip: HashMap<IpAddr, usize> = HashMap::default();
         for (ip, e) in &self.ips {
             // A router keeps the IPs it announced itself in ARP; the IPs it forwards are routed.
             let owner = e.arp_owner.or(e.mac.filter(|m| !routers.contains(m)));

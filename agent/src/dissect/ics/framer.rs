@@ -81,6 +81,10 @@ impl Framer {
         }
         while !data.is_empty() {
             match frame(data) {
+                Frame::Len(0) => {
+                    done.bad = true; // a framing function must consume something
+                    return done;
+                }
                 Frame::Len(n) if n <= data.len() => {
                     each(&data[..n]);
                     done.pdus += 1;

@@ -92,6 +92,9 @@ pub fn dissect(v: &StreamView<'_>, f: &FrameRef<'_>, _: &mut State, out: &mut Fi
 }
 
 fn request(v: &StreamView<'_>, f: &FrameRef<'_>, unit: u8, fc: u8, pdu: &[u8], out: &mut Findings) {
+    if !matches!(fc, 5 | 6 | 8 | 15 | 16 | 21 | 22 | 23 | 90) {
+        return; // reads: counted, not events
+    }
     let mut r = Reader::new(pdu);
     let mut details = vec![("unit_id", unit.to_string()), ("function", fc.to_string())];
     let (kind, severity) = match fc {
