@@ -1,6 +1,8 @@
 //! `agent.toml`: settings of the long-running agent (`shoko-agent run`). An annotated example is in
 //! `deploy/agent.toml`.
 
+use crate::capture::afpacket::RingConfig;
+use crate::live::Backend;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -25,12 +27,83 @@ pub struct AgentConfig {
 }
 
 /// What the sensor captures.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureConfig {
     /// Capture files analysed once at start-up.
     #[serde(default)]
     pub files: Vec<PathBuf>,
+    /// Interfaces captured for as long as the agent runs.
+    #[serde(default)]
+    pub interfaces: Vec<InterfaceConfig>,
+    /// Seconds between reports of the live captures (assets, finished flows, events).
+    #[serde(default = "default_report_interval")]
+    pub report_interval_secs: u64,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            files: Vec::new(),
+            interfaces: Vec::new(),
+            report_interval_secs: default_report_interval(),
+        }
+    }
+}
+
+/// One live capture interface (a SPAN or mirror port).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceConfig {
+    /// Interface name.
+    pub name: String,
+    /// Capture backend.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Put the interface in promiscuous mode.
+    #[serde(default = "default_true")]
+    pub promiscuous: bool,
+    /// Ring block size in bytes (afpacket).
+    #[serde(default = "default_block_size")]
+    pub block_size: u32,
+    /// Ring block count (afpacket).
+    #[serde(default = "default_block_count")]
+    pub block_count: u32,
+    /// Milliseconds before the kernel hands over a partly filled block (afpacket).
+    #[serde(default = "default_block_timeout")]
+    pub block_timeout_ms: u32,
+    /// Fanout group id, to spread one interface over several agents (afpacket).
+    #[serde(default)]
+    pub fanout_group: Option<u16>,
+}
+
+impl InterfaceConfig {
+    /// The ring settings of this interface.
+    pub fn ring(&self) -> RingConfig {
+        RingConfig {
+            block_size: self.block_size,
+            block_count: self.block_count,
+            timeout_ms: self.block_timeout_ms,
+            promiscuous: self.promiscuous,
+            fanout_group: self.fanout_group,
+        }
+    }
+}
+
+fn default_report_interval() -> u64 {
+    60
+}
+fn default_true() -> bool {
+    true
+}
+fn default_block_size() -> u32 {
+    RingConfig::default().block_size
+}
+fn default_block_count() -> u32 {
+    RingConfig::default().block_count
+}
+fn default_block_timeout() -> u32 {
+    RingConfig::default().timeout_ms
 }
 
 /// Uplink tuning.
@@ -94,8 +167,17 @@ impl AgentConfig {
                 *f = base.join(&*f);
             }
         }
-        if cfg.telemetry_interval_secs == 0 {
-            anyhow::bail!("{}: telemetry_interval_secs must be at least 1", path.display());
+        if cfg.telemetry_interval_secs == 0 || cfg.capture.report_interval_secs == 0 {
+            anyhow::bail!(
+                "{}: telemetry_interval_secs and capture.report_interval_secs must be at least 1",
+                path.display()
+            );
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for i in &cfg.capture.interfaces {
+            if !names.insert(i.name.as_str()) {
+                anyhow::bail!("{}: interface {} is listed twice", path.display(), i.name);
+            }
         }
         Ok(cfg)
     }
@@ -111,6 +193,31 @@ mod tests {
         let cfg = AgentConfig::load(&p).unwrap();
         assert_eq!(cfg.telemetry_interval_secs, 60);
         assert_eq!(cfg.uplink.window, 8);
+        assert_eq!(cfg.capture.report_interval_secs, 60);
+        assert!(cfg.capture.interfaces.is_empty());
+    }
+
+    #[test]
+    fn interfaces_with_defaults_and_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.toml");
+        let one = "[[capture.interfaces]]\nname = \"eth1\"\n";
+        std::fs::write(
+            &p,
+            format!("identity = \"x\"\n{one}backend = \"pnet\"\nfanout_group = 7\n"),
+        )
+        .unwrap();
+        let cfg = AgentConfig::load(&p).unwrap();
+        let i = &cfg.capture.interfaces[0];
+        assert_eq!(
+            (i.name.as_str(), i.backend, i.promiscuous),
+            ("eth1", Backend::Pnet, true)
+        );
+        assert_eq!(i.ring().fanout_group, Some(7));
+        assert_eq!(i.ring().block_count, RingConfig::default().block_count);
+        std::fs::write(&p, format!("identity = \"x\"\n{one}{one}")).unwrap();
+        let e = AgentConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("eth1 is listed twice"), "{e}");
     }
 
     #[test]

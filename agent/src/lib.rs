@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod live;
 pub mod logging;
 pub mod pipeline;
+pub mod service;
 pub mod synth;
 pub mod telemetry;
 pub mod uplink;

@@ -5,12 +5,13 @@ use clap::{Parser, Subcommand};
 use shoko_agent::analyze::{FileStats, InventoryDocument, KernelStats};
 use shoko_agent::capture::afpacket::RingConfig;
 use shoko_agent::capture::file::CaptureFileError;
-use shoko_agent::config::AgentConfig;
 use shoko_agent::identity::Identity;
+use shoko_agent::live::{self, Backend};
 use shoko_agent::logging::LogArgs;
 use shoko_agent::pipeline::{Sensor, SensorLimits};
+use shoko_agent::service::RunError;
 use shoko_agent::uplink::{Uplink, UplinkConfig, UplinkError};
-use shoko_proto::{Observation, ObservationBody, ParserRef, Provenance, Source, Timestamp};
+use shoko_proto::{Observation, Source, Timestamp};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,6 +86,9 @@ enum Command {
         /// Number of ring blocks.
         #[arg(long, default_value_t = 64)]
         block_count: u32,
+        /// Capture backend: the TPACKET_V3 ring (Linux, with drop counters) or the portable one.
+        #[arg(long, value_enum, default_value_t = Backend::Afpacket)]
+        backend: Backend,
     },
     /// Analyse capture files and deliver the observations to a collector, then exit.
     Send {
@@ -101,7 +105,14 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
-    /// Run as a service: analyse configured sources, report telemetry, deliver to the collector.
+    /// List the network interfaces that can be captured (name, MAC, addresses, state).
+    Interfaces {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run as a service: capture configured interfaces and files, report telemetry, deliver to
+    /// the collector, until SIGTERM.
     Run {
         /// Configuration file (see deploy/agent.toml).
         #[arg(long)]
@@ -122,6 +133,7 @@ fn main() -> ExitCode {
             no_promiscuous,
             block_size,
             block_count,
+            backend,
         } => {
             let ring = RingConfig {
                 block_size,
@@ -131,6 +143,7 @@ fn main() -> ExitCode {
             };
             capture(
                 &interface,
+                backend,
                 &ring,
                 Duration::from_secs(duration),
                 &json,
@@ -143,7 +156,13 @@ fn main() -> ExitCode {
             pcap,
             timeout,
         } => runtime().block_on(send(&identity, collector, &pcap, Duration::from_secs(timeout))),
-        Command::Run { config } => runtime().block_on(run(&config)),
+        Command::Run { config } => match runtime().block_on(shoko_agent::service::run(&config)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ RunError::Config(_)) => fail(exit::CONFIG, e),
+            Err(e @ RunError::Interface { .. }) => fail(exit::INPUT, e),
+            Err(RunError::Uplink(e)) => uplink_error(e),
+        },
+        Command::Interfaces { json } => interfaces(json),
     }
 }
 
@@ -194,6 +213,7 @@ fn analyze(files: &[PathBuf], json: &str, conn_log: Option<&Path>) -> ExitCode {
 
 fn capture(
     interface: &str,
+    backend: Backend,
     ring: &RingConfig,
     duration: Duration,
     json: &str,
@@ -202,31 +222,25 @@ fn capture(
     let started = Instant::now();
     let opened = Timestamp::now();
     let mut sensor = Sensor::new(SensorLimits::default());
-    let kernel = match shoko_agent::live::capture_for(interface, ring, duration, &mut sensor) {
+    let kernel = match live::open(interface, backend, ring)
+        .and_then(|mut source| live::capture_for(source.as_mut(), duration, &mut sensor))
+    {
         Ok(k) => k,
-        Err(e) => return fail(exit::INPUT, e),
+        Err(e) => return fail(exit::INPUT, format!("{interface}: {e}")),
     };
     info!(
         interface,
-        packets = kernel.packets,
-        drops = kernel.drops,
+        packets = sensor.packets(),
+        drops = kernel.map(|k| k.drops),
         "live capture finished"
     );
-    let kernel = KernelStats {
+    let kernel = kernel.map(|k| KernelStats {
         interface: interface.to_owned(),
-        packets: kernel.packets,
-        drops: kernel.drops,
-        freezes: kernel.freezes,
-    };
-    write_document(
-        &mut sensor,
-        Vec::new(),
-        Some(kernel),
-        started,
-        opened,
-        json,
-        conn_log,
-    )
+        packets: k.packets,
+        drops: k.drops,
+        freezes: k.freezes,
+    });
+    write_document(&mut sensor, Vec::new(), kernel, started, opened, json, conn_log)
 }
 
 /// Writes the inventory document (and the conn.log, when asked) of a finished sensor run.
@@ -271,6 +285,31 @@ fn write_document(
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("writing {json}: {e:#}")),
     }
+}
+
+fn interfaces(json: bool) -> ExitCode {
+    let list = shoko_agent::capture::pnet::interfaces();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    println!("{:<16} {:<18} {:<6} ADDRESSES", "INTERFACE", "MAC", "STATE");
+    for i in &list {
+        let state = match (i.up, i.running) {
+            (true, true) => "up",
+            (true, false) => "no-carrier",
+            _ => "down",
+        };
+        let mac = i.mac.as_deref().unwrap_or("-");
+        println!(
+            "{:<16} {:<18} {:<6} {}",
+            i.name,
+            mac,
+            state,
+            i.addresses.join(" ")
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn observations_of(files: &[PathBuf]) -> Result<Vec<Observation>, CaptureFileError> {
@@ -332,76 +371,5 @@ async fn send(identity: &Path, collector: Option<String>, files: &[PathBuf], tim
             ExitCode::SUCCESS
         }
         Err(e) => uplink_error(e),
-    }
-}
-
-async fn run(config: &Path) -> ExitCode {
-    let cfg = match AgentConfig::load(config) {
-        Ok(c) => c,
-        Err(e) => return fail(exit::CONFIG, format!("{e:#}")),
-    };
-    let mut up = match Identity::load(&cfg.identity)
-        .map_err(anyhow::Error::from)
-        .and_then(|id| UplinkConfig::from_identity(&id, cfg.collector.clone()))
-    {
-        Ok(c) => c,
-        Err(e) => return fail(exit::CONFIG, format!("{e:#}")),
-    };
-    up.batch_max_observations = cfg.uplink.batch_max_observations;
-    up.window = cfg.uplink.window;
-    up.max_pending_batches = cfg.uplink.max_pending_batches;
-    up.max_frame_len = cfg.uplink.max_frame_len;
-    let started = Instant::now();
-    let uplink = Uplink::start(up);
-    info!(config = %config.display(), "agent running");
-    let mut packets = 0;
-    for file in &cfg.capture.files {
-        match sense(std::slice::from_ref(file)) {
-            Ok((mut sensor, _)) => {
-                let out = sensor.output();
-                packets += out.stats.packets;
-                let source = Source::CaptureFile {
-                    path: file.display().to_string(),
-                };
-                if let Err(e) = uplink.submit(out.to_observations(&source)).await {
-                    return uplink_error(e);
-                }
-            }
-            Err(e) => warn!(error = %e, "capture file skipped"),
-        }
-    }
-    let mut tick = tokio::time::interval(Duration::from_secs(cfg.telemetry_interval_secs));
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => return fail(1, format!("cannot watch SIGTERM: {e}")),
-    };
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                let pending = uplink.status().pending_batches as u64;
-                let obs = Observation {
-                    provenance: Provenance {
-                        source: Source::Agent,
-                        parser: ParserRef::new("telemetry", env!("CARGO_PKG_VERSION")),
-                        observed_at: Timestamp::now(),
-                        evidence: Default::default(),
-                    },
-                    body: ObservationBody::AgentTelemetry(shoko_agent::telemetry::snapshot(started, packets, pending)),
-                };
-                if let Err(e) = uplink.submit(vec![obs]).await {
-                    return uplink_error(e);
-                }
-            }
-            _ = tokio::signal::ctrl_c() => break,
-            _ = terminate.recv() => break,
-        }
-    }
-    info!("stopping; delivering what is pending");
-    match uplink.flush(Duration::from_secs(10)).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            warn!(error = %e, "stopped with undelivered batches");
-            ExitCode::SUCCESS
-        }
     }
 }

@@ -204,6 +204,13 @@ impl Sensor {
     /// Ends the input: every open flow is finished. Returns the findings.
     pub fn output(&mut self) -> SensorOutput {
         self.flows.flush();
+        self.report(Timestamp(i64::MIN))
+    }
+
+    /// A report of a running sensor, open flows left open: the flows finished (or reported at
+    /// their active timeout) since the last report, the events since then, and the assets that
+    /// were seen, or about which something was learnt, at or after `since` (capture time).
+    pub fn report(&mut self, since: Timestamp) -> SensorOutput {
         let mut flows = self.flows.drain_finished();
         for f in &mut flows {
             if let Some((found, _)) = self.findings.services.get(&(f.resp.ip, f.transport, f.resp.port)) {
@@ -213,6 +220,11 @@ impl Sensor {
         let mut assets = self.inventory.assets(&self.findings);
         roles::assign_roles(&mut assets, &flows);
         roles::classify(&mut assets, &flows);
+        for a in &mut assets {
+            a.identities.retain(|i| i.seen.last_seen >= since);
+            a.software.retain(|s| s.seen.last_seen >= since);
+        }
+        assets.retain(|a| a.last_seen >= since || !a.identities.is_empty() || !a.software.is_empty());
         let mut stats = self.stats.clone();
         stats.flows = self.flows.stats();
         stats.defrag = self.defrag.stats();

@@ -28,14 +28,19 @@ pub fn cpu_ms() -> u64 {
 }
 
 /// A telemetry observation body for an agent started at `started`.
-pub fn snapshot(started: Instant, packets_received: u64, spool_batches: u64) -> AgentTelemetry {
+pub fn snapshot(
+    started: Instant,
+    packets_received: u64,
+    packets_dropped: u64,
+    spool_batches: u64,
+) -> AgentTelemetry {
     AgentTelemetry {
         agent_version: env!("CARGO_PKG_VERSION").into(),
         rss_bytes: rss_bytes(),
         cpu_ms: cpu_ms(),
         uptime_s: started.elapsed().as_secs(),
         packets_received,
-        packets_dropped: 0,
+        packets_dropped,
         spool_batches,
         spool_bytes: 0,
     }

@@ -145,7 +145,20 @@ impl CollectorProcess {
 
     /// Starts `serve` with agents listening on `listen` (HTTP on an ephemeral port).
     pub fn start_on(data: &DataDir, listen: &str) -> Self {
-        let mut child = Command::new(bin("shoko-collector"))
+        Self::start_with(data, listen, &[])
+    }
+
+    /// Starts `serve` through a wrapper command (e.g. `ip netns exec NS`), listening on `listen`.
+    pub fn start_with(data: &DataDir, listen: &str, wrapper: &[&str]) -> Self {
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin("shoko-collector"));
+                c
+            }
+            None => Command::new(bin("shoko-collector")),
+        };
+        let mut child = cmd
             .args([
                 "--log-format",
                 "json",

@@ -1,7 +1,9 @@
-//! Live capture end to end: a veth pair in a network namespace made for the test, a DEV capture
-//! replayed into one end with tcpreplay, `shoko-agent capture` on the other end. The live inventory
-//! must equal the offline one, and the capture interface must transmit nothing, before, during and
-//! after the capture. Needs root (network namespaces); elsewhere it prints why it is skipped.
+//! Live capture end to end: a veth pair in a network namespace made for the test, DEV captures
+//! replayed into one end with tcpreplay, the agent capturing on the other end — `shoko-agent
+//! capture` with the TPACKET_V3 ring and with the portable pnet backend, and `shoko-agent run`
+//! delivering live reports to a collector in the same namespace. The live inventory must equal the
+//! offline one, and the capture interface must transmit nothing. Needs root (network namespaces);
+//! elsewhere each test prints why it is skipped.
 
 use shoko_tests::*;
 use std::collections::BTreeSet;
@@ -33,6 +35,59 @@ impl Namespace {
         let out = self.exec("cat", &[&format!("/sys/class/net/{dev}/statistics/tx_packets")]);
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     }
+}
+
+/// A namespace with a veth pair `tx0` (replay side) and `cap0` (capture side), both up; `None`
+/// (with the reason printed) when not root.
+fn veth_namespace(test: &str) -> Option<Namespace> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED {test}: needs root for network namespaces");
+        return None;
+    }
+    assert!(
+        Command::new("tcpreplay").arg("--version").output().is_ok(),
+        "tcpreplay is not installed (.ci/run installs it)"
+    );
+    let ns = Namespace(format!("shoko-{}-{}", &test[..8], std::process::id()));
+    let _ = Command::new("ip").args(["netns", "del", &ns.0]).status();
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &ns.0])
+            .status()
+            .unwrap()
+            .success()
+    );
+    ns.ip(&["link", "add", "tx0", "type", "veth", "peer", "name", "cap0"]);
+    for dev in ["tx0", "cap0"] {
+        // No IPv6 autoconfiguration: the capture side must have no reason of its own to transmit.
+        ns.exec("sysctl", &["-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
+        ns.ip(&["link", "set", dev, "up"]);
+    }
+    ns.ip(&["link", "set", "lo", "up"]);
+    Some(ns)
+}
+
+impl Namespace {
+    /// Replays `files` into `tx0` with extra tcpreplay options.
+    fn replay(&self, files: &[String], options: &[&str]) {
+        let mut args = vec!["-q", "-i", "tx0"];
+        args.extend_from_slice(options);
+        args.extend(files.iter().map(String::as_str));
+        let out = self.exec("tcpreplay", &args);
+        assert!(
+            out.status.success(),
+            "tcpreplay: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The offline inventory document of `files`.
+fn offline(files: &[String]) -> serde_json::Value {
+    let mut args = vec!["analyze", "--pcap"];
+    args.extend(files.iter().map(String::as_str));
+    serde_json::from_slice(&run_ok("shoko-agent", &args).stdout).unwrap()
 }
 
 impl Drop for Namespace {
@@ -71,32 +126,9 @@ fn shape(doc: &serde_json::Value) -> BTreeSet<String> {
 
 #[test]
 fn live_capture_equals_offline_and_transmits_nothing() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!(
-            "SKIPPED live_capture_equals_offline_and_transmits_nothing: needs root for network namespaces"
-        );
+    let Some(ns) = veth_namespace("live_capture_equals_offline_and_transmits_nothing") else {
         return;
-    }
-    assert!(
-        Command::new("tcpreplay").arg("--version").output().is_ok(),
-        "tcpreplay is not installed (.ci/run installs it)"
-    );
-    let ns = Namespace(format!("shoko-e2e-{}", std::process::id()));
-    let _ = Command::new("ip").args(["netns", "del", &ns.0]).status();
-    assert!(
-        Command::new("ip")
-            .args(["netns", "add", &ns.0])
-            .status()
-            .unwrap()
-            .success()
-    );
-    ns.ip(&["link", "add", "tx0", "type", "veth", "peer", "name", "cap0"]);
-    for dev in ["tx0", "cap0"] {
-        // No IPv6 autoconfiguration: the capture side must have no reason of its own to transmit.
-        ns.exec("sysctl", &["-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
-        ns.ip(&["link", "set", dev, "up"]);
-    }
+    };
     let captures = [
         dev_capture("ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap"),
         dev_capture("epiecs_packetlife-backup/pcaps/802.1Q_tunneling.cap"),
@@ -117,22 +149,13 @@ fn live_capture_equals_offline_and_transmits_nothing() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let mut replay = vec!["-q", "-i", "tx0", "--topspeed"];
-    replay.extend(files.iter().map(String::as_str));
-    let out = ns.exec("tcpreplay", &replay);
-    assert!(
-        out.status.success(),
-        "tcpreplay: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ns.replay(&files, &["--topspeed"]);
     let status = capture.wait().unwrap();
     assert!(status.success());
     assert_eq!(ns.tx_packets("cap0"), 0, "the capture interface transmitted");
 
     let live: serde_json::Value = serde_json::from_slice(&std::fs::read(&live_json).unwrap()).unwrap();
-    let mut args = vec!["analyze", "--pcap"];
-    args.extend(files.iter().map(String::as_str));
-    let offline: serde_json::Value = serde_json::from_slice(&run_ok("shoko-agent", &args).stdout).unwrap();
+    let offline = offline(&files);
     let expected_frames: u64 = offline["stats"]["packets"].as_u64().unwrap();
     assert_eq!(live["stats"]["packets"].as_u64().unwrap(), expected_frames);
     assert_eq!(live["stats"]["kernel"]["drops"], 0);
@@ -145,4 +168,122 @@ fn live_capture_equals_offline_and_transmits_nothing() {
         .flat_map(|a| a["vlans"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
         .collect();
     assert!(!vlans.is_empty());
+}
+
+#[test]
+fn portable_pnet_backend_captures_the_same_assets() {
+    let Some(ns) = veth_namespace("portable_pnet_backend_captures_the_same_assets") else {
+        return;
+    };
+    // Untagged captures: the portable backend has no way to learn a VLAN tag the kernel stripped.
+    let files: Vec<String> = [
+        "ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap",
+        "epiecs_packetlife-backup/pcaps/LLDP_and_CDP.cap",
+    ]
+    .iter()
+    .map(|c| dev_capture(c).display().to_string())
+    .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let live_json = dir.path().join("live.json");
+    let mut capture = Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(bin("shoko-agent"))
+        .args([
+            "capture",
+            "--backend",
+            "pnet",
+            "--interface",
+            "cap0",
+            "--duration",
+            "6",
+            "--json",
+        ])
+        .arg(&live_json)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Paced: this backend reads one frame per system call and has no ring to absorb bursts.
+    ns.replay(&files, &["--pps", "20000"]);
+    assert!(capture.wait().unwrap().success());
+    assert_eq!(ns.tx_packets("cap0"), 0, "the capture interface transmitted");
+    let live: serde_json::Value = serde_json::from_slice(&std::fs::read(&live_json).unwrap()).unwrap();
+    let offline = offline(&files);
+    assert_eq!(live["stats"]["packets"], offline["stats"]["packets"]);
+    // No kernel counters from this backend.
+    assert!(live["stats"]["kernel"].is_null());
+    assert_eq!(shape(&live), shape(&offline));
+}
+
+#[test]
+fn agent_service_reports_a_live_interface_to_the_collector() {
+    let Some(ns) = veth_namespace("agent_service_reports_a_live_interface_to_the_collector") else {
+        return;
+    };
+    // Collector and agent both live in the namespace and meet on its loopback.
+    let data = DataDir::init();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let _collector = CollectorProcess::start_with(&data, &listen, &["ip", "netns", "exec", &ns.0]);
+    let bundle = data.enroll_for("span-1", &["--collector", &listen]);
+    let config = data.dir.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "identity = \"{}\"\ntelemetry_interval_secs = 1\n[capture]\nreport_interval_secs = 1\n\
+             [[capture.interfaces]]\nname = \"cap0\"\n",
+            bundle.display()
+        ),
+    )
+    .unwrap();
+    let mut agent = Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(bin("shoko-agent"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    ns.replay(
+        &[dev_capture("ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap")
+            .display()
+            .to_string()],
+        &["--topspeed"],
+    );
+    let services = || -> BTreeSet<String> {
+        let out = run_ok("shoko-collector", &["assets", "--data", &data.path(), "--json"]);
+        let assets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assets
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["services"].as_array().unwrap().iter())
+            .map(|s| {
+                format!(
+                    "{} {}/{} {}",
+                    s["ip"].as_str().unwrap(),
+                    s["transport"].as_str().unwrap(),
+                    s["port"],
+                    s["protocol"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    // The live report (sent within a report interval, while the agent keeps running) reaches the
+    // collector's store: the Modbus server of mb2 and its S7 PLCs.
+    wait_until("live assets in the collector", 30, || {
+        let s = services();
+        s.contains("141.81.0.24 tcp/502 modbus") && s.contains("141.81.0.146 tcp/102 s7comm")
+    });
+    assert!(
+        agent.try_wait().unwrap().is_none(),
+        "the agent keeps running between reports"
+    );
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
+    let status = agent.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(agent.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status}\n{stderr}");
+    assert_eq!(ns.tx_packets("cap0"), 0, "the capture interface transmitted");
 }

@@ -62,6 +62,8 @@ pub struct AfPacketRing {
     current: usize,
     interface: String,
     totals: RingStats,
+    /// Frames handed to sinks.
+    handed: u64,
     /// Buffer for frames whose VLAN tag is re-inserted.
     retag: Vec<u8>,
 }
@@ -156,6 +158,7 @@ impl AfPacketRing {
             current: 0,
             interface: interface.to_owned(),
             totals: RingStats::default(),
+            handed: 0,
             retag: Vec::with_capacity(65_600),
         };
         // SAFETY: a zeroed sockaddr_ll is valid; we fill the fields bind needs.
@@ -283,6 +286,7 @@ impl AfPacketRing {
         // SAFETY: give the block back to the kernel.
         unsafe { std::ptr::write_volatile(&mut (*desc).hdr.bh1.block_status, libc::TP_STATUS_KERNEL) };
         self.current = (self.current + 1) % self.block_count;
+        self.handed += handed as u64;
         Ok(handed)
     }
 
@@ -305,6 +309,24 @@ impl AfPacketRing {
         self.totals.drops += u64::from(s.tp_drops);
         self.totals.freezes += u64::from(s.tp_freeze_q_cnt);
         Ok(self.totals)
+    }
+}
+
+impl super::LiveSource for AfPacketRing {
+    fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    fn next_batch(&mut self, timeout: Duration, sink: &mut dyn FnMut(Packet<'_>)) -> io::Result<usize> {
+        self.next_block(timeout, sink)
+    }
+
+    fn kernel_stats(&mut self) -> io::Result<Option<RingStats>> {
+        self.stats().map(Some)
+    }
+
+    fn packets(&self) -> u64 {
+        self.handed
     }
 }
 

@@ -1,10 +1,31 @@
 //! Capture sources: where packets come from. Each source hands packets to a sink one at a time,
-//! borrowing its own buffer, so no packet is copied on the way in.
+//! borrowing its own buffer, so no packet is copied on the way in. Files are read whole
+//! ([`file`]); live interfaces are [`LiveSource`]s: the TPACKET_V3 ring ([`afpacket`], Linux) or
+//! the portable `pnet_datalink` backend ([`pnet`]).
 
 pub mod afpacket;
 pub mod file;
+pub mod pnet;
 
+use afpacket::RingStats;
 use shoko_proto::Timestamp;
+use std::io;
+use std::time::Duration;
+
+/// A live, receive-only capture on one interface.
+pub trait LiveSource: Send {
+    /// The interface captured.
+    fn interface(&self) -> &str;
+
+    /// Waits up to `timeout` for frames and hands each to `sink`; returns how many were handed.
+    fn next_batch(&mut self, timeout: Duration, sink: &mut dyn FnMut(Packet<'_>)) -> io::Result<usize>;
+
+    /// The kernel's counters (frames received and dropped), when the backend has them.
+    fn kernel_stats(&mut self) -> io::Result<Option<RingStats>>;
+
+    /// Frames handed to sinks so far.
+    fn packets(&self) -> u64;
+}
 
 /// pcap LINKTYPE_* values the decoder understands.
 pub mod linktype {
