@@ -350,3 +350,23 @@ impl RawSession {
         self.recv().await
     }
 }
+
+/// The services of a stored-assets listing (`shoko-collector assets --json`) as
+/// `IP transport/port protocol` strings.
+pub fn service_strings(assets: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    assets
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["services"].as_array().unwrap().iter())
+        .map(|s| {
+            format!(
+                "{} {}/{} {}",
+                s["ip"].as_str().unwrap(),
+                s["transport"].as_str().unwrap(),
+                s["port"],
+                s["protocol"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}

@@ -253,21 +253,7 @@ fn agent_service_reports_a_live_interface_to_the_collector() {
     let services = || -> BTreeSet<String> {
         let out = run_ok("shoko-collector", &["assets", "--data", &data.path(), "--json"]);
         let assets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assets
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|a| a["services"].as_array().unwrap().iter())
-            .map(|s| {
-                format!(
-                    "{} {}/{} {}",
-                    s["ip"].as_str().unwrap(),
-                    s["transport"].as_str().unwrap(),
-                    s["port"],
-                    s["protocol"].as_str().unwrap_or("")
-                )
-            })
-            .collect()
+        service_strings(&assets)
     };
     // The live report (sent within a report interval, while the agent keeps running) reaches the
     // collector's store: the Modbus server of mb2 and its S7 PLCs.

@@ -98,21 +98,7 @@ fn demo_runs_and_stores_the_synthetic_plant() {
         &["assets", "--data", &data.display().to_string(), "--json"],
     );
     let assets: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
-    let services: BTreeSet<String> = assets
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|a| a["services"].as_array().unwrap().iter())
-        .map(|s| {
-            format!(
-                "{} {}/{} {}",
-                s["ip"].as_str().unwrap(),
-                s["transport"].as_str().unwrap(),
-                s["port"],
-                s["protocol"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let services = service_strings(&assets);
     let expected: BTreeSet<String> = [
         "10.10.1.30 tcp/1433 mssql",
         "10.10.2.21 tcp/502 modbus",
