@@ -19,7 +19,7 @@ pub enum Backend {
     /// The AF_PACKET TPACKET_V3 ring (Linux): fast, with kernel drop counters.
     #[default]
     Afpacket,
-    /// The portable `pnet_datalink` backend: any system, no drop counters.
+    /// The portable `pnet_datalink` backend: any system, slower; drop counters on Linux only.
     Pnet,
 }
 

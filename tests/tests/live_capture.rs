@@ -203,14 +203,14 @@ fn portable_pnet_backend_captures_the_same_assets() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     // Paced: this backend reads one frame per system call and has no ring to absorb bursts.
-    ns.replay(&files, &["--pps", "20000"]);
+    ns.replay(&files, &["--pps", "10000"]);
     assert!(capture.wait().unwrap().success());
     assert_eq!(ns.tx_packets("cap0"), 0, "the capture interface transmitted");
     let live: serde_json::Value = serde_json::from_slice(&std::fs::read(&live_json).unwrap()).unwrap();
     let offline = offline(&files);
     assert_eq!(live["stats"]["packets"], offline["stats"]["packets"]);
-    // No kernel counters from this backend.
-    assert!(live["stats"]["kernel"].is_null());
+    // On Linux this backend's socket has kernel counters too: nothing dropped.
+    assert_eq!(live["stats"]["kernel"]["drops"], 0);
     assert_eq!(shape(&live), shape(&offline));
 }
 
