@@ -10,6 +10,9 @@
 //!
 //! The kernel delivers a veth frame into the ring on the sending CPU, so on a small machine the
 //! sender, not the ring, sets the ceiling: the achieved rate is printed next to the target.
+//! `SHOKO_LIVE_SENDERS` runs several sender threads (sharing the rate) and `SHOKO_LIVE_BLOCKS` sets
+//! the ring's size in 1 MiB blocks, for bursts the ring must absorb while the sensor catches up;
+//! `SHOKO_LIVE_AGENT_NICE` runs the agent at that nice level (it is meant to be `nice`-able).
 
 use std::path::Path;
 use std::process::Command;
@@ -131,6 +134,9 @@ fn main() {
     }
     let pps = env("SHOKO_LIVE_PPS", 1_000_000);
     let secs = env("SHOKO_LIVE_SECS", 5);
+    let senders = env("SHOKO_LIVE_SENDERS", 1).max(1);
+    let blocks = env("SHOKO_LIVE_BLOCKS", 64);
+    let nice = env("SHOKO_LIVE_AGENT_NICE", 0);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(cargo)
@@ -160,9 +166,16 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("live.json");
     let mut capture = Command::new("ip")
-        .args(["netns", "exec", &ns])
+        .args(["netns", "exec", &ns, "nice", "-n", &nice.to_string()])
         .arg(&agent)
-        .args(["capture", "--interface", "cap0", "--duration"])
+        .args([
+            "capture",
+            "--interface",
+            "cap0",
+            "--block-count",
+            &blocks.to_string(),
+            "--duration",
+        ])
         // Long enough for a sender slower than its target (it runs at most twice the time).
         .arg((2 * secs + 8).to_string())
         .arg("--json")
@@ -171,15 +184,24 @@ fn main() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let total = pps * secs;
-    let ns2 = ns.clone();
-    let (sent, took) = std::thread::spawn(move || send(&ns2, total, pps)).join().unwrap();
+    // Each sender thread takes an equal share of the rate.
+    let threads: Vec<_> = (0..senders)
+        .map(|_| {
+            let ns = ns.clone();
+            std::thread::spawn(move || send(&ns, pps * secs / senders, pps / senders))
+        })
+        .collect();
+    let results: Vec<(u64, f64)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let sent: u64 = results.iter().map(|r| r.0).sum();
+    let took = results.iter().map(|r| r.1).fold(0.0, f64::max);
     let ok = capture.wait().unwrap().success();
     let _ = Command::new("ip").args(["netns", "del", &ns]).status();
     assert!(ok, "shoko-agent capture failed");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let kernel = &doc["stats"]["kernel"];
-    println!("live capture rate (veth in a namespace, 60-byte UDP frames, {FLOWS} flows)");
+    println!(
+        "live capture rate (veth in a namespace, 60-byte UDP frames, {FLOWS} flows, {senders} sender(s), ring of {blocks} x 1 MiB)"
+    );
     println!(
         "sent:     {sent} frames in {took:.2} s = {:.2} Mpps (target {:.2} Mpps)",
         sent as f64 / took / 1e6,
