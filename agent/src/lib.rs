@@ -10,6 +10,7 @@ pub mod decode;
 pub mod dissect;
 pub mod findings;
 pub mod flow;
+pub mod host;
 pub mod identity;
 pub mod inventory;
 pub mod live;

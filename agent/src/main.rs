@@ -105,6 +105,16 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
+    /// Take an inventory of this host (or of a mounted image): system facts, installed packages,
+    /// listening sockets, and what could not be read; prints it as JSON.
+    Inventory {
+        /// Filesystem root to read the host from (a mounted disk image, or `/`).
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// Where to write the inventory; `-` for standard output.
+        #[arg(long, default_value = "-")]
+        json: String,
+    },
     /// List the network interfaces that can be captured (name, MAC, addresses, state).
     Interfaces {
         /// Print JSON instead of a table.
@@ -163,6 +173,7 @@ fn main() -> ExitCode {
             Err(RunError::Uplink(e)) => uplink_error(e),
         },
         Command::Interfaces { json } => interfaces(json),
+        Command::Inventory { root, json } => inventory(&root, &json),
     }
 }
 
@@ -266,9 +277,14 @@ fn write_document(
     }
     let mut doc = InventoryDocument::new(output, stats, started.elapsed().as_millis() as u64);
     doc.stats.kernel = kernel;
+    write_json(&doc, json)
+}
+
+/// Writes `value` as pretty JSON to `json` (`-`: standard output).
+fn write_json(value: &impl serde::Serialize, json: &str) -> ExitCode {
     let written = if json == "-" {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &doc)
+        serde_json::to_writer_pretty(&mut out, value)
             .map_err(anyhow::Error::from)
             .and_then(|_| writeln!(out).map_err(Into::into))
     } else {
@@ -276,7 +292,7 @@ fn write_document(
             .with_context(|| json.to_string())
             .and_then(|f| {
                 let mut w = std::io::BufWriter::new(f);
-                serde_json::to_writer_pretty(&mut w, &doc)?;
+                serde_json::to_writer_pretty(&mut w, value)?;
                 w.flush()?;
                 Ok(())
             })
@@ -285,6 +301,23 @@ fn write_document(
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("writing {json}: {e:#}")),
     }
+}
+
+fn inventory(root: &Path, json: &str) -> ExitCode {
+    if !root.is_dir() {
+        return fail(exit::INPUT, format!("{}: not a directory", root.display()));
+    }
+    let started = Instant::now();
+    let inv = shoko_agent::host::inventory(&shoko_agent::host::root::HostRoot::new(root));
+    info!(
+        root = %root.display(),
+        packages = inv.packages.len(),
+        listening = inv.listening.len(),
+        unknown = inv.unknown.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "host inventory taken"
+    );
+    write_json(&inv, json)
 }
 
 fn interfaces(json: bool) -> ExitCode {

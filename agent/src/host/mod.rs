@@ -1,0 +1,98 @@
+//! Host inventory: the machine the agent runs on (or a mounted disk image), read from files under
+//! a root directory — system facts, installed packages, listening sockets — one module per source.
+//! What cannot be read is listed with the reason, never a failure of the whole inventory.
+
+pub mod packages;
+pub mod root;
+pub mod sockets;
+pub mod system;
+
+use packages::Package;
+use root::HostRoot;
+use serde::Serialize;
+use shoko_proto::HostFacts;
+use sockets::ListeningSocket;
+
+/// A fact that could not be established, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unknown {
+    /// What was being read (`packages.dpkg`, `system.hostname` ...).
+    pub source: String,
+    /// Why it could not be (file missing, unreadable, garbage ...).
+    pub reason: String,
+}
+
+impl Unknown {
+    /// An unknown with its reason.
+    pub fn new(source: &str, reason: &dyn std::fmt::Display) -> Self {
+        Unknown {
+            source: source.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// One inventory snapshot of a host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostInventory {
+    /// System facts.
+    pub system: HostFacts,
+    /// Installed packages of every package manager found.
+    pub packages: Vec<Package>,
+    /// Listening sockets.
+    pub listening: Vec<ListeningSocket>,
+    /// What could not be read, and why.
+    pub unknown: Vec<Unknown>,
+}
+
+/// Takes an inventory of the host under `root`.
+pub fn inventory(root: &HostRoot) -> HostInventory {
+    let mut unknown = Vec::new();
+    let system = system::collect(root, &mut unknown);
+    let packages = installed(root, &mut unknown);
+    let listening = sockets::collect(root);
+    HostInventory {
+        system,
+        packages,
+        listening,
+        unknown,
+    }
+}
+
+/// The packages of each package manager whose database is present.
+fn installed(root: &HostRoot, unknown: &mut Vec<Unknown>) -> Vec<Package> {
+    let os = system::os_release(root).unwrap_or_default();
+    let id = os.get("ID").map_or("linux", String::as_str);
+    let version = os.get("VERSION_ID").map_or("", String::as_str);
+    let mut all = Vec::new();
+    let mut found = false;
+    let mut take = |source: &str,
+                    read: Result<String, root::ReadError>,
+                    parse: &dyn Fn(&str) -> (Vec<Package>, usize)| {
+        match read {
+            Ok(text) => {
+                found = true;
+                let (pkgs, bad) = parse(&text);
+                if bad > 0 {
+                    unknown.push(Unknown::new(source, &format!("{bad} unusable record(s) skipped")));
+                }
+                all.extend(pkgs);
+            }
+            Err(root::ReadError::Missing(_)) => {}
+            Err(e) => {
+                found = true;
+                unknown.push(Unknown::new(source, &e));
+            }
+        }
+    };
+    take("packages.dpkg", root.read("/var/lib/dpkg/status"), &|t| {
+        packages::dpkg::parse(t, (id, version))
+    });
+    take("packages.apk", root.read("/lib/apk/db/installed"), &|t| {
+        packages::apk::parse(t, version)
+    });
+    if !found {
+        unknown.push(Unknown::new("packages", &"no package database found (dpkg, apk)"));
+    }
+    all
+}
