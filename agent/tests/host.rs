@@ -25,6 +25,10 @@ fn inventory(root: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+fn sha256_hex(path: &Path) -> String {
+    shoko_proto::Sha256Digest::of(&std::fs::read(path).unwrap()).to_hex()
+}
+
 fn packages(inv: &Value) -> Vec<(String, String, String)> {
     inv["packages"]
         .as_array()
@@ -93,6 +97,60 @@ fn debian_fixture() {
             "udp 0.0.0.0:123 false".to_string()
         ])
     );
+    // Configuration checks, with the file, line and digest that decided each.
+    let checks: Vec<(String, String)> = inv["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("ssh.permit_root_login", "fail"),
+        ("ssh.password_authentication", "fail"),
+        ("ssh.idle_timeout", "pass"),
+        ("services.cleartext_servers", "pass"),
+        ("services.remote_access_software", "pass"),
+        ("media.usb_storage_blocked", "pass"),
+        ("packages.signatures_enforced", "fail"),
+        ("time.synchronisation_configured", "pass"),
+        ("logs.not_world_writable", "pass"),
+    ];
+    assert_eq!(checks, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    let check = |id: &str| {
+        inv["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let root_login = check("ssh.permit_root_login");
+    assert_eq!(root_login["requirements"], serde_json::json!(["COMP 1.1"]));
+    assert_eq!(root_login["files"][0]["excerpt"], "PermitRootLogin yes");
+    assert_eq!(
+        root_login["files"][0]["sha256"],
+        sha256_hex(&fixture("debian12/etc/ssh/sshd_config"))
+    );
+    // The Match block's "PasswordAuthentication no" is for one user only: the global default stays.
+    assert_eq!(
+        check("ssh.password_authentication")["reason"],
+        "PasswordAuthentication yes (the default)"
+    );
+    // The idle timeout comes from the included drop-in: 300 s x 2.
+    let idle = check("ssh.idle_timeout");
+    assert_eq!(idle["reason"], "idle sessions end after 600 s");
+    assert_eq!(idle["files"][0]["path"], "/etc/ssh/sshd_config.d/50-plant.conf");
+    let apt = check("packages.signatures_enforced");
+    assert_eq!(
+        apt["files"][0]["excerpt"],
+        "deb [trusted=yes] http://hmi-vendor.example/debian bookworm main"
+    );
     // A fixture tree has no cpuinfo or meminfo: absent, not guessed.
     assert!(sys["cpu_count"].is_null() && sys["memory_bytes"].is_null());
     assert_eq!(inv["unknown"], serde_json::json!([]));
@@ -117,6 +175,45 @@ fn alpine_fixture() {
             .iter()
             .any(|u| u["source"] == "system.machine_id" && u["reason"] == "/etc/machine-id: not present")
     );
+}
+
+#[test]
+fn rocky_fixture_rpm_sqlite_database() {
+    // rocky9/var/lib/rpm/rpmdb.sqlite is written by fixtures/make_rpmdb.py in RPM's SQLite format.
+    let inv = inventory(&fixture("rocky9"));
+    assert_eq!(inv["system"]["os_name"], "Rocky Linux");
+    let pkgs = packages(&inv);
+    assert_eq!(pkgs.len(), 5);
+    assert!(pkgs.contains(&(
+        "openssl-libs".into(),
+        "1:3.0.7-27.el9".into(),
+        "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.4&epoch=1".into()
+    )));
+    let ssh = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "openssh-server")
+        .unwrap();
+    assert_eq!(
+        (ssh["manager"].as_str(), ssh["source"].as_str()),
+        (Some("rpm"), Some("openssh"))
+    );
+    // A file that is not an RPM database: an unknown naming it, the rest of the inventory intact.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("var/lib/rpm")).unwrap();
+    std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+    std::fs::write(dir.path().join("etc/hostname"), "x\n").unwrap();
+    std::fs::write(dir.path().join("var/lib/rpm/rpmdb.sqlite"), b"not sqlite at all").unwrap();
+    let inv = inventory(dir.path());
+    let u = inv["unknown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["source"] == "packages.rpm")
+        .unwrap();
+    assert!(u["reason"].as_str().unwrap().contains("rpmdb.sqlite"), "{u}");
+    assert_eq!(inv["system"]["hostname"], "x");
 }
 
 #[test]
@@ -166,6 +263,27 @@ fn missing_garbage_and_huge_files_are_unknowns() {
     assert_eq!(
         reason,
         "/var/lib/dpkg/status: 104857600 bytes, more than the 67108864-byte bound"
+    );
+    // A world-writable log file fails its check, by name.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(root.join("var/log/app")).unwrap();
+    std::fs::write(root.join("var/log/app/events.log"), "x").unwrap();
+    std::fs::set_permissions(
+        root.join("var/log/app/events.log"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    let inv = inventory(root);
+    let logs = inv["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "logs.not_world_writable")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (logs["outcome"].as_str(), logs["reason"].as_str()),
+        (Some("fail"), Some("world-writable: /var/log/app/events.log"))
     );
     // A root that is not a directory: exit 3 with the reason.
     let out = Command::new(env!("CARGO_BIN_EXE_shoko-agent"))

@@ -1,7 +1,9 @@
 //! Host inventory: the machine the agent runs on (or a mounted disk image), read from files under
-//! a root directory — system facts, installed packages, listening sockets — one module per source.
+//! a root directory — system facts, installed packages (dpkg, rpm, apk), listening sockets — one
+//! module per source.
 //! What cannot be read is listed with the reason, never a failure of the whole inventory.
 
+pub mod checks;
 pub mod packages;
 pub mod root;
 pub mod sockets;
@@ -41,6 +43,8 @@ pub struct HostInventory {
     pub packages: Vec<Package>,
     /// Listening sockets.
     pub listening: Vec<ListeningSocket>,
+    /// Configuration checks.
+    pub checks: Vec<checks::CheckResult>,
     /// What could not be read, and why.
     pub unknown: Vec<Unknown>,
 }
@@ -51,10 +55,16 @@ pub fn inventory(root: &HostRoot) -> HostInventory {
     let system = system::collect(root, &mut unknown);
     let packages = installed(root, &mut unknown);
     let listening = sockets::collect(root);
+    let checks = checks::run_all(&checks::Context {
+        root,
+        packages: &packages,
+        listening: &listening,
+    });
     HostInventory {
         system,
         packages,
         listening,
+        checks,
         unknown,
     }
 }
@@ -91,8 +101,33 @@ fn installed(root: &HostRoot, unknown: &mut Vec<Unknown>) -> Vec<Package> {
     take("packages.apk", root.read("/lib/apk/db/installed"), &|t| {
         packages::apk::parse(t, version)
     });
+    let rpmdb = root.path("/var/lib/rpm/rpmdb.sqlite");
+    if rpmdb.exists() {
+        found = true;
+        match packages::rpm::read(&rpmdb, (id, version)) {
+            Ok((pkgs, bad)) => {
+                if bad > 0 {
+                    unknown.push(Unknown::new(
+                        "packages.rpm",
+                        &format!("{bad} unusable header(s) skipped"),
+                    ));
+                }
+                all.extend(pkgs);
+            }
+            Err(e) => unknown.push(Unknown::new("packages.rpm", &e)),
+        }
+    } else if root.path("/var/lib/rpm/Packages").exists() {
+        found = true;
+        unknown.push(Unknown::new(
+            "packages.rpm",
+            &"/var/lib/rpm/Packages: Berkeley DB rpm database (RPM < 4.16) is not read",
+        ));
+    }
     if !found {
-        unknown.push(Unknown::new("packages", &"no package database found (dpkg, apk)"));
+        unknown.push(Unknown::new(
+            "packages",
+            &"no package database found (dpkg, apk, rpm)",
+        ));
     }
     all
 }

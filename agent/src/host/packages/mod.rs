@@ -3,6 +3,7 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod rpm;
 
 use serde::Serialize;
 

@@ -1,0 +1,60 @@
+//! Package signature enforcement: APT sources marked `trusted=yes` or `AllowUnauthenticated`, and
+//! yum/dnf repositories with `gpgcheck=0`.
+
+use super::{CheckResult, Context};
+use shoko_proto::CheckOutcome::{Fail, NotApplicable, Pass};
+
+/// Package managers verify signatures (COMP 3.1).
+pub fn package_signatures(cx: &Context<'_>) -> CheckResult {
+    const ID: &str = "packages.signatures_enforced";
+    const REQ: &[&str] = &["COMP 3.1"];
+    let mut files: Vec<String> = Vec::new();
+    for (dir, suffixes) in [
+        ("/etc/apt/sources.list.d", &[".list", ".sources"][..]),
+        ("/etc/apt/apt.conf.d", &[""][..]),
+        ("/etc/yum.repos.d", &[".repo"][..]),
+    ] {
+        files.extend(
+            cx.root
+                .list(dir)
+                .into_iter()
+                .filter(|n| suffixes.iter().any(|s| n.ends_with(s)))
+                .map(|n| format!("{dir}/{n}")),
+        );
+    }
+    for f in ["/etc/apt/sources.list", "/etc/dnf/dnf.conf", "/etc/yum.conf"] {
+        if cx.root.path(f).exists() {
+            files.push(f.to_owned());
+        }
+    }
+    if files.is_empty() {
+        return CheckResult::new(ID, REQ, NotApplicable, "no APT or yum/dnf configuration");
+    }
+    for path in &files {
+        let Ok(text) = cx.root.read(path) else { continue };
+        let bad = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| {
+                let lower = l.to_ascii_lowercase().replace(' ', "");
+                lower.contains("trusted=yes")
+                    || lower.contains("allowunauthenticated\"true\"")
+                    || lower.contains("allowunauthenticated\"1\"")
+                    || lower.starts_with("gpgcheck=0")
+            });
+        if let Some(line) = bad {
+            return CheckResult::new(ID, REQ, Fail, format!("{path}: signature checking disabled"))
+                .with_file(cx.evidence(path, Some(line.to_owned())));
+        }
+    }
+    CheckResult::new(
+        ID,
+        REQ,
+        Pass,
+        format!(
+            "no repository disables signature checks ({} files read)",
+            files.len()
+        ),
+    )
+}
