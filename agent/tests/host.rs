@@ -151,6 +151,34 @@ fn debian_fixture() {
         apt["files"][0]["excerpt"],
         "deb [trusted=yes] http://hmi-vendor.example/debian bookworm main"
     );
+    // Patch state from the fixture's APT indexes: the security origin's openssl/libssl3 and the
+    // main archive's tzdata are newer; the main archive's libc6 and openssl are older.
+    let patches = &inv["patches"];
+    assert_eq!(patches["indexes"], 2);
+    let pending: Vec<(String, String, bool)> = patches["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().unwrap().to_owned(),
+                u["candidate"].as_str().unwrap().to_owned(),
+                u["security"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pending,
+        [
+            ("libssl3".to_owned(), "3.0.19-1~deb12u3".to_owned(), true),
+            ("openssl".to_owned(), "3.0.19-1~deb12u3".to_owned(), true),
+            ("tzdata".to_owned(), "2025b-0+deb12u3".to_owned(), false),
+        ]
+    );
+    assert_eq!(patches["security_pending"], 2);
+    assert_eq!(patches["pending"][1]["origin"], "Debian stable-security");
+    assert_eq!(patches["last_package_operation"], "2025-11-20 06:25:14");
+    assert_eq!(patches["reboot_required"], true);
     // A fixture tree has no cpuinfo or meminfo: absent, not guessed.
     assert!(sys["cpu_count"].is_null() && sys["memory_bytes"].is_null());
     assert_eq!(inv["unknown"], serde_json::json!([]));
@@ -332,4 +360,39 @@ fn this_machine_matches_dpkg_query_and_ss() {
         })
         .collect();
     assert_eq!(ours, from_ss);
+}
+
+#[test]
+fn this_machine_pending_updates_match_apt() {
+    let Ok(apt) = Command::new("apt")
+        .args(["list", "--upgradable"])
+        .env("LC_ALL", "C")
+        .output()
+    else {
+        eprintln!("SKIPPED this_machine_pending_updates_match_apt: apt missing");
+        return;
+    };
+    // "openssl/oldstable-security 3.0.17-1~deb12u3 amd64 [upgradable from: 3.0.15-1~deb12u1]"
+    let from_apt: BTreeSet<(String, String)> = String::from_utf8_lossy(&apt.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.split_once('/')?;
+            Some((name.to_owned(), rest.split_whitespace().nth(1)?.to_owned()))
+        })
+        .collect();
+    let inv = inventory(Path::new("/"));
+    let ours: BTreeSet<(String, String)> = inv["patches"]["pending"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|u| {
+                    (
+                        u["name"].as_str().unwrap().to_owned(),
+                        u["candidate"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(ours, from_apt);
 }

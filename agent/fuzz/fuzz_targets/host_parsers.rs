@@ -1,10 +1,12 @@
 //! Fuzz target: the host inventory parsers (dpkg status, apk database, RPM headers, /proc/net
-//! socket tables, os-release, resolv.conf, routes) on arbitrary bytes, chosen by the first byte.
+//! socket tables, os-release, resolv.conf, routes, APT package indexes) on arbitrary bytes, chosen
+//! by the first byte.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shoko_agent::host::packages::{apk, dpkg, rpm};
-use shoko_agent::host::{sockets, system};
+use shoko_agent::host::packages::{Package, apk, dpkg, rpm};
+use shoko_agent::host::{patches, sockets, system};
+use std::collections::HashMap;
 use shoko_proto::Transport;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,7 +19,19 @@ fuzz_target!(|data: &[u8]| {
         3 => drop(sockets::parse(&text, Transport::Tcp)),
         4 => drop(sockets::parse(&text, Transport::Udp)),
         5 => drop(system::key_values(&text)),
-        6 => drop((system::resolvers(&text), system::ipv4_gateways(&text))),
-        _ => drop(system::ipv6_gateways(&text)),
+        6 => drop((system::resolvers(&text), system::ipv4_gateways(&text), system::ipv6_gateways(&text))),
+        _ => {
+            let p = Package {
+                manager: "dpkg",
+                name: "openssl".into(),
+                version: "3.0.11-1".into(),
+                arch: Some("amd64".into()),
+                source: None,
+                state: None,
+                purl: String::new(),
+            };
+            let wanted = HashMap::from([("openssl", &p)]);
+            let _ = patches::scan(rest, &wanted, &mut HashMap::new());
+        }
     }
 });

@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod packages;
+pub mod patches;
 pub mod root;
 pub mod sockets;
 pub mod system;
@@ -43,6 +44,8 @@ pub struct HostInventory {
     pub packages: Vec<Package>,
     /// Listening sockets.
     pub listening: Vec<ListeningSocket>,
+    /// Patch state (Debian family: from the local package indexes).
+    pub patches: Option<patches::PatchState>,
     /// Configuration checks.
     pub checks: Vec<checks::CheckResult>,
     /// What could not be read, and why.
@@ -55,6 +58,7 @@ pub fn inventory(root: &HostRoot) -> HostInventory {
     let system = system::collect(root, &mut unknown);
     let packages = installed(root, &mut unknown);
     let listening = sockets::collect(root);
+    let patches = patches::debian(root, &packages, &mut unknown);
     let checks = checks::run_all(&checks::Context {
         root,
         packages: &packages,
@@ -64,6 +68,7 @@ pub fn inventory(root: &HostRoot) -> HostInventory {
         system,
         packages,
         listening,
+        patches,
         checks,
         unknown,
     }
