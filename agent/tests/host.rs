@@ -119,6 +119,11 @@ fn debian_fixture() {
         ("packages.signatures_enforced", "fail"),
         ("time.synchronisation_configured", "pass"),
         ("logs.not_world_writable", "pass"),
+        ("logs.forwarded", "pass"),
+        ("firewall.default_deny_inbound", "pass"),
+        ("malware.protection_current", "fail"),
+        ("audit.rules_present", "fail"),
+        ("wireless.enterprise_security", "fail"),
     ];
     assert_eq!(checks, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
     let check = |id: &str| {
@@ -146,6 +151,23 @@ fn debian_fixture() {
     let idle = check("ssh.idle_timeout");
     assert_eq!(idle["reason"], "idle sessions end after 600 s");
     assert_eq!(idle["files"][0]["path"], "/etc/ssh/sshd_config.d/50-plant.conf");
+    assert_eq!(
+        check("firewall.default_deny_inbound")["files"][0]["excerpt"],
+        "type filter hook input priority filter; policy drop;"
+    );
+    assert_eq!(
+        check("logs.forwarded")["files"][0]["excerpt"],
+        "*.* @@10.10.0.5:514"
+    );
+    let wlan = check("wireless.enterprise_security");
+    assert_eq!(
+        wlan["reason"],
+        "weak wireless security: maintenance-wlan.nmconnection: key-mgmt wpa-psk"
+    );
+    assert_eq!(
+        wlan["files"][0]["path"],
+        "/etc/NetworkManager/system-connections/maintenance-wlan.nmconnection"
+    );
     let apt = check("packages.signatures_enforced");
     assert_eq!(
         apt["files"][0]["excerpt"],
@@ -395,4 +417,53 @@ fn this_machine_pending_updates_match_apt() {
         })
         .unwrap_or_default();
     assert_eq!(ours, from_apt);
+}
+
+#[test]
+fn malware_signature_age_and_audit_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["var/lib/dpkg", "var/lib/clamav", "etc/audit/rules.d"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let installed = |name: &str| {
+        format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n")
+    };
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        installed("clamav") + &installed("auditd"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/audit/rules.d/50-plant.rules"),
+        "# plant\n-w /etc/passwd -p wa -k identity\n",
+    )
+    .unwrap();
+    let signatures = std::fs::File::create(root.join("var/lib/clamav/daily.cld")).unwrap();
+    let check = |inv: &Value, id: &str| {
+        inv["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // Fresh signatures: pass. Ten-day-old signatures: fail, with the age.
+    let inv = inventory(root);
+    assert_eq!(check(&inv, "malware.protection_current")["outcome"], "pass");
+    let audit = check(&inv, "audit.rules_present");
+    assert_eq!(
+        (audit["outcome"].as_str(), audit["files"][0]["excerpt"].as_str()),
+        (Some("pass"), Some("-w /etc/passwd -p wa -k identity"))
+    );
+    let ten_days = std::time::SystemTime::now() - std::time::Duration::from_secs(10 * 86_400);
+    signatures.set_modified(ten_days).unwrap();
+    let inv = inventory(root);
+    let malware = check(&inv, "malware.protection_current");
+    assert_eq!(malware["outcome"], "fail");
+    assert_eq!(
+        malware["reason"],
+        "clamav signatures are 10 days old (/var/lib/clamav/daily.cld)"
+    );
 }

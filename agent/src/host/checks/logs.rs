@@ -1,4 +1,5 @@
-//! Log file permissions: nothing under `/var/log` writable by everyone.
+//! Logs: nothing under `/var/log` writable by everyone, and logs forwarded to a remote collector
+//! (rsyslog, syslog-ng, systemd-journal-upload).
 
 use super::{CheckResult, Context};
 use shoko_proto::CheckOutcome::{Fail, Pass, Unknown};
@@ -55,4 +56,59 @@ pub fn permissions(cx: &Context<'_>) -> CheckResult {
     } else {
         CheckResult::new(ID, REQ, Fail, format!("world-writable: {}", bad.join(", ")))
     }
+}
+
+/// Logs are forwarded to a remote target (EVENT 1.4).
+pub fn forwarding(cx: &Context<'_>) -> CheckResult {
+    const ID: &str = "logs.forwarded";
+    const REQ: &[&str] = &["EVENT 1.4"];
+    let mut files = vec![
+        "/etc/rsyslog.conf".to_owned(),
+        "/etc/syslog-ng/syslog-ng.conf".to_owned(),
+    ];
+    for dir in ["/etc/rsyslog.d", "/etc/syslog-ng/conf.d"] {
+        files.extend(
+            cx.root
+                .list(dir)
+                .into_iter()
+                .filter(|n| n.ends_with(".conf"))
+                .map(|n| format!("{dir}/{n}")),
+        );
+    }
+    for path in &files {
+        let Ok(text) = cx.root.read(path) else { continue };
+        let line = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| {
+                // rsyslog legacy "*.* @@host:514" / "@host", RainerScript omfwd, syslog-ng network().
+                l.split_whitespace().nth(1).is_some_and(|t| t.starts_with('@'))
+                    || l.contains("type=\"omfwd\"")
+                    || (l.starts_with("destination")
+                        && (l.contains("network(")
+                            || l.contains("tcp(")
+                            || l.contains("udp(")
+                            || l.contains("syslog(")))
+            });
+        if let Some(l) = line {
+            return CheckResult::new(ID, REQ, Pass, format!("logs forwarded ({path})"))
+                .with_file(cx.evidence(path, Some(l.to_owned())));
+        }
+    }
+    if let Ok(text) = cx.root.read("/etc/systemd/journal-upload.conf")
+        && let Some(l) = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("URL=") && l.len() > 4)
+    {
+        return CheckResult::new(ID, REQ, Pass, "journal uploaded (systemd-journal-upload)")
+            .with_file(cx.evidence("/etc/systemd/journal-upload.conf", Some(l.to_owned())));
+    }
+    CheckResult::new(
+        ID,
+        REQ,
+        Fail,
+        "no remote log target configured (rsyslog, syslog-ng, journal-upload)",
+    )
 }

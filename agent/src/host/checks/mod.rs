@@ -2,12 +2,16 @@
 //! outcome (pass, fail, unknown with the reason, not applicable), and the file, excerpt and SHA-256
 //! that decided it. One module per subject.
 
+pub mod audit;
+pub mod firewall;
 pub mod logs;
+pub mod malware;
 pub mod media;
 pub mod services;
 pub mod signatures;
 pub mod ssh;
 pub mod time;
+pub mod wireless;
 
 use super::packages::Package;
 use super::root::HostRoot;
@@ -102,5 +106,10 @@ pub fn run_all(cx: &Context<'_>) -> Vec<CheckResult> {
     out.push(signatures::package_signatures(cx));
     out.push(time::synchronisation(cx));
     out.push(logs::permissions(cx));
+    out.push(logs::forwarding(cx));
+    out.push(firewall::default_deny(cx));
+    out.push(malware::protection(cx));
+    out.push(audit::subsystem(cx));
+    out.push(wireless::security(cx));
     out
 }
