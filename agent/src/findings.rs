@@ -220,8 +220,9 @@ pub struct Findings {
     pub roles: HashMap<(Subject, &'static str), BTreeSet<&'static str>>,
     /// Counters per (subject, protocol, category, code): function codes, unit ids, ASDU types ...
     pub tallies: HashMap<Tally, u64>,
-    /// Last value seen per watched key (configuration revisions), to notice changes.
-    watched: HashMap<(Subject, String), u64>,
+    /// Last value seen per subject and watched key (configuration revisions), to notice changes.
+    watched: HashMap<Subject, HashMap<String, u64>>,
+    watched_count: usize,
     drops: FindingDrops,
 }
 
@@ -364,14 +365,15 @@ impl Findings {
 
     /// Remembers `value` for `(who, key)`; returns the previous value when it differs.
     pub fn watch(&mut self, who: Subject, key: &str, value: u64) -> Option<u64> {
-        if let Some(old) = self.watched.get_mut(&(who, key.to_owned())) {
+        if let Some(old) = self.watched.get_mut(&who).and_then(|keys| keys.get_mut(key)) {
             let before = std::mem::replace(old, value);
             return (before != value).then_some(before);
         }
-        if self.watched.len() >= self.limits.max_details {
+        if self.watched_count >= self.limits.max_details {
             self.drops.details += 1;
         } else {
-            self.watched.insert((who, key.to_owned()), value);
+            self.watched.entry(who).or_default().insert(key.to_owned(), value);
+            self.watched_count += 1;
         }
         None
     }

@@ -29,6 +29,21 @@ fn sha256_hex(path: &Path) -> String {
     shoko_proto::Sha256Digest::of(&std::fs::read(path).unwrap()).to_hex()
 }
 
+/// The entry of `list` (`packages`, `checks`, `unknown`) whose `key` is `value`.
+fn entry<'a>(inv: &'a Value, list: &str, key: &str, value: &str) -> &'a Value {
+    inv[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[key] == value)
+        .unwrap_or_else(|| panic!("no {list} entry with {key} {value}"))
+}
+
+/// The check `id` of an inventory.
+fn check<'a>(inv: &'a Value, id: &str) -> &'a Value {
+    entry(inv, "checks", "id", id)
+}
+
 fn packages(inv: &Value) -> Vec<(String, String, String)> {
     inv["packages"]
         .as_array()
@@ -65,12 +80,7 @@ fn debian_fixture() {
         "1:9.2p1-2+deb12u6".into(),
         "pkg:deb/debian/openssh-client@1%3A9.2p1-2%2Bdeb12u6?arch=amd64&distro=debian-12".into()
     )));
-    let telnetd = inv["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "telnetd")
-        .unwrap();
+    let telnetd = entry(&inv, "packages", "name", "telnetd");
     assert_eq!(telnetd["state"], "config-files");
     assert_eq!(telnetd["source"], "netkit-telnet");
     // Listening: sshd on all interfaces, PostgreSQL on loopback, NTP on UDP; the established
@@ -126,15 +136,7 @@ fn debian_fixture() {
         ("wireless.enterprise_security", "fail"),
     ];
     assert_eq!(checks, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
-    let check = |id: &str| {
-        inv["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let check = |id: &str| check(&inv, id);
     let root_login = check("ssh.permit_root_login");
     assert_eq!(root_login["requirements"], serde_json::json!(["COMP 1.1"]));
     assert_eq!(root_login["files"][0]["excerpt"], "PermitRootLogin yes");
@@ -239,12 +241,7 @@ fn rocky_fixture_rpm_sqlite_database() {
         "1:3.0.7-27.el9".into(),
         "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.4&epoch=1".into()
     )));
-    let ssh = inv["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "openssh-server")
-        .unwrap();
+    let ssh = entry(&inv, "packages", "name", "openssh-server");
     assert_eq!(
         (ssh["manager"].as_str(), ssh["source"].as_str()),
         (Some("rpm"), Some("openssh"))
@@ -256,12 +253,7 @@ fn rocky_fixture_rpm_sqlite_database() {
     std::fs::write(dir.path().join("etc/hostname"), "x\n").unwrap();
     std::fs::write(dir.path().join("var/lib/rpm/rpmdb.sqlite"), b"not sqlite at all").unwrap();
     let inv = inventory(dir.path());
-    let u = inv["unknown"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["source"] == "packages.rpm")
-        .unwrap();
+    let u = entry(&inv, "unknown", "source", "packages.rpm");
     assert!(u["reason"].as_str().unwrap().contains("rpmdb.sqlite"), "{u}");
     assert_eq!(inv["system"]["hostname"], "x");
 }
@@ -303,13 +295,7 @@ fn missing_garbage_and_huge_files_are_unknowns() {
     let f = std::fs::File::create(root.join("var/lib/dpkg/status")).unwrap();
     f.set_len(100 << 20).unwrap();
     let inv = inventory(root);
-    let reason = inv["unknown"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["source"] == "packages.dpkg")
-        .unwrap()["reason"]
-        .clone();
+    let reason = &entry(&inv, "unknown", "source", "packages.dpkg")["reason"];
     assert_eq!(
         reason,
         "/var/lib/dpkg/status: 104857600 bytes, more than the 67108864-byte bound"
@@ -324,13 +310,7 @@ fn missing_garbage_and_huge_files_are_unknowns() {
     )
     .unwrap();
     let inv = inventory(root);
-    let logs = inv["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "logs.not_world_writable")
-        .unwrap()
-        .clone();
+    let logs = check(&inv, "logs.not_world_writable");
     assert_eq!(
         (logs["outcome"].as_str(), logs["reason"].as_str()),
         (Some("fail"), Some("world-writable: /var/log/app/events.log"))
@@ -440,15 +420,6 @@ fn malware_signature_age_and_audit_rules() {
     )
     .unwrap();
     let signatures = std::fs::File::create(root.join("var/lib/clamav/daily.cld")).unwrap();
-    let check = |inv: &Value, id: &str| {
-        inv["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()
-            .clone()
-    };
     // Fresh signatures: pass. Ten-day-old signatures: fail, with the age.
     let inv = inventory(root);
     assert_eq!(check(&inv, "malware.protection_current")["outcome"], "pass");

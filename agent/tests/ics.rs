@@ -89,6 +89,13 @@ fn pairs(list: &[(&str, &str, u64)]) -> BTreeMap<(String, String), u64> {
         .collect()
 }
 
+/// Whether the asset plays `role` in `protocol`.
+fn plays(a: &Value, protocol: &str, role: &str) -> bool {
+    a["protocols"][protocol]
+        .as_array()
+        .is_some_and(|roles| roles.iter().any(|r| r == role))
+}
+
 fn has(id: &BTreeMap<String, String>, field: &str, value: &str) -> bool {
     id.get(field).map(String::as_str) == Some(value)
 }
@@ -320,37 +327,18 @@ fn roles_and_statistics() {
     // 10.0.0.8 and .9 poll it as masters).
     let doc = analyze("dnp3/dnp3_test_data_part1.pcap");
     let outstation = asset(&doc, "10.0.0.3");
-    assert!(
-        outstation["protocols"]["dnp3"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "outstation")
-    );
+    assert!(plays(outstation, "dnp3", "outstation"));
     assert_eq!(outstation["protocol_stats"]["dnp3"]["link_address"]["4"], 52 + 36);
     let master = asset(&doc, "10.0.0.8");
-    assert!(
-        master["protocols"]["dnp3"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "master")
-    );
+    assert!(plays(master, "dnp3", "master"));
     // DNP3 on a BSD-loopback capture.
     let doc = analyze("dnp3/opendnp3-3/conformance/8.9.2.2/dump.pcap");
     let lo = asset(&doc, "127.0.0.1");
-    let roles = lo["protocols"]["dnp3"].as_array().unwrap();
-    assert!(roles.iter().any(|r| r == "master") && roles.iter().any(|r| r == "outstation"));
+    assert!(plays(lo, "dnp3", "master") && plays(lo, "dnp3", "outstation"));
     // IEC 104: controlled station with common address 3.
     let doc = analyze("IEC60870-5-104/090813_diverse.pcap");
     let rtu = asset(&doc, "10.0.0.10");
-    assert!(
-        rtu["protocols"]["iec104"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "controlled-station")
-    );
+    assert!(plays(rtu, "iec104", "controlled-station"));
     assert!(
         rtu["protocol_stats"]["iec104"]["common_address"]["3"]
             .as_u64()

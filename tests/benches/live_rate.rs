@@ -28,13 +28,6 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn ip(args: &[&str]) {
-    assert!(
-        Command::new("ip").args(args).status().unwrap().success(),
-        "ip {args:?}"
-    );
-}
-
 /// A 60-byte Ethernet/IPv4/UDP frame of flow `i`.
 fn frame(i: usize) -> [u8; 60] {
     let mut f = [0u8; 60];
@@ -146,23 +139,8 @@ fn main() {
         .unwrap();
     assert!(built.success());
     let agent = root.join("target/release/shoko-agent");
-    let ns = format!("shoko-rate-{}", std::process::id());
-    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-    ip(&["netns", "add", &ns]);
-    ip(&[
-        "-n", &ns, "link", "add", "tx0", "type", "veth", "peer", "name", "cap0",
-    ]);
-    for dev in ["tx0", "cap0"] {
-        ip(&[
-            "netns",
-            "exec",
-            &ns,
-            "sysctl",
-            "-qw",
-            &format!("net.ipv6.conf.{dev}.disable_ipv6=1"),
-        ]);
-        ip(&["-n", &ns, "link", "set", dev, "up"]);
-    }
+    let namespace = shoko_tests::Namespace::with_veth(&format!("shoko-rate-{}", std::process::id()));
+    let ns = namespace.0.clone();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("live.json");
     let mut capture = Command::new("ip")
@@ -195,7 +173,7 @@ fn main() {
     let sent: u64 = results.iter().map(|r| r.0).sum();
     let took = results.iter().map(|r| r.1).fold(0.0, f64::max);
     let ok = capture.wait().unwrap().success();
-    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    drop(namespace);
     assert!(ok, "shoko-agent capture failed");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let kernel = &doc["stats"]["kernel"];

@@ -370,3 +370,77 @@ pub fn service_strings(assets: &serde_json::Value) -> std::collections::BTreeSet
         })
         .collect()
 }
+
+/// A network namespace made for a test or bench, deleted when dropped. Traffic sent in it never
+/// leaves it.
+pub struct Namespace(pub String);
+
+impl Namespace {
+    /// A fresh namespace `name` with a veth pair `tx0` (sending side) and `cap0` (capture side),
+    /// both up without IPv6 autoconfiguration, and its loopback up.
+    pub fn with_veth(name: &str) -> Self {
+        let ns = Namespace(name.to_owned());
+        let _ = Command::new("ip").args(["netns", "del", name]).status();
+        assert!(
+            Command::new("ip")
+                .args(["netns", "add", name])
+                .status()
+                .unwrap()
+                .success()
+        );
+        ns.ip(&["link", "add", "tx0", "type", "veth", "peer", "name", "cap0"]);
+        for dev in ["tx0", "cap0"] {
+            // The capture side must have no reason of its own to transmit.
+            ns.exec("sysctl", &["-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
+            ns.ip(&["link", "set", dev, "up"]);
+        }
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs `ip -n NAME ARGS`, which must succeed.
+    pub fn ip(&self, args: &[&str]) {
+        let ok = Command::new("ip")
+            .arg("-n")
+            .arg(&self.0)
+            .args(args)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip -n {} {args:?}", self.0);
+    }
+
+    /// Runs a command inside the namespace.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.0, cmd])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// The transmit counter of `dev`.
+    pub fn tx_packets(&self, dev: &str) -> u64 {
+        let out = self.exec("cat", &[&format!("/sys/class/net/{dev}/statistics/tx_packets")]);
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Replays `files` into `tx0` with extra tcpreplay options.
+    pub fn replay(&self, files: &[String], options: &[&str]) {
+        let mut args = vec!["-q", "-i", "tx0"];
+        args.extend_from_slice(options);
+        args.extend(files.iter().map(String::as_str));
+        let out = self.exec("tcpreplay", &args);
+        assert!(
+            out.status.success(),
+            "tcpreplay: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}

@@ -9,36 +9,7 @@ use shoko_tests::*;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-struct Namespace(String);
-
-impl Namespace {
-    fn ip(&self, args: &[&str]) {
-        let ok = Command::new("ip")
-            .arg("-n")
-            .arg(&self.0)
-            .args(args)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "ip -n {} {args:?}", self.0);
-    }
-
-    fn exec(&self, cmd: &str, args: &[&str]) -> std::process::Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.0, cmd])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn tx_packets(&self, dev: &str) -> u64 {
-        let out = self.exec("cat", &[&format!("/sys/class/net/{dev}/statistics/tx_packets")]);
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    }
-}
-
-/// A namespace with a veth pair `tx0` (replay side) and `cap0` (capture side), both up; `None`
-/// (with the reason printed) when not root.
+/// The test's namespace with its veth pair; `None` (with the reason printed) when not root.
 fn veth_namespace(test: &str) -> Option<Namespace> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -49,38 +20,11 @@ fn veth_namespace(test: &str) -> Option<Namespace> {
         Command::new("tcpreplay").arg("--version").output().is_ok(),
         "tcpreplay is not installed (.ci/run installs it)"
     );
-    let ns = Namespace(format!("shoko-{}-{}", &test[..8], std::process::id()));
-    let _ = Command::new("ip").args(["netns", "del", &ns.0]).status();
-    assert!(
-        Command::new("ip")
-            .args(["netns", "add", &ns.0])
-            .status()
-            .unwrap()
-            .success()
-    );
-    ns.ip(&["link", "add", "tx0", "type", "veth", "peer", "name", "cap0"]);
-    for dev in ["tx0", "cap0"] {
-        // No IPv6 autoconfiguration: the capture side must have no reason of its own to transmit.
-        ns.exec("sysctl", &["-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
-        ns.ip(&["link", "set", dev, "up"]);
-    }
-    ns.ip(&["link", "set", "lo", "up"]);
-    Some(ns)
-}
-
-impl Namespace {
-    /// Replays `files` into `tx0` with extra tcpreplay options.
-    fn replay(&self, files: &[String], options: &[&str]) {
-        let mut args = vec!["-q", "-i", "tx0"];
-        args.extend_from_slice(options);
-        args.extend(files.iter().map(String::as_str));
-        let out = self.exec("tcpreplay", &args);
-        assert!(
-            out.status.success(),
-            "tcpreplay: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    Some(Namespace::with_veth(&format!(
+        "shoko-{}-{}",
+        &test[..8],
+        std::process::id()
+    )))
 }
 
 /// The offline inventory document of `files`.
@@ -88,12 +32,6 @@ fn offline(files: &[String]) -> serde_json::Value {
     let mut args = vec!["analyze", "--pcap"];
     args.extend(files.iter().map(String::as_str));
     serde_json::from_slice(&run_ok("shoko-agent", &args).stdout).unwrap()
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
 }
 
 /// Asset identity that must survive the trip through the wire: MACs, IPs, VLANs, services and

@@ -123,8 +123,21 @@ impl FlowEntry {
         self.orig_flags.rst || self.resp_flags.rst || (self.orig_flags.fin && self.resp_flags.fin)
     }
 
-    fn resp(&self, key: &FlowKey) -> (IpAddr, u16) {
-        if self.orig == key.lo { key.hi } else { key.lo }
+    /// The originator's and the responder's endpoints.
+    fn endpoints(&self, key: &FlowKey) -> (Endpoint, Endpoint) {
+        let resp = if self.orig == key.lo { key.hi } else { key.lo };
+        (
+            Endpoint {
+                ip: self.orig.0,
+                port: self.orig.1,
+                mac: self.orig_mac,
+            },
+            Endpoint {
+                ip: resp.0,
+                port: resp.1,
+                mac: self.resp_mac,
+            },
+        )
     }
 }
 
@@ -281,7 +294,7 @@ impl FlowTable {
         }
         dir_flags.add(flags);
         entry.history.segment(flags, payload.len(), from_orig);
-        let resp = entry.resp(&key);
+        let (orig, resp) = entry.endpoints(&key);
         if !payload.is_empty() {
             if entry.pdus.is_none() && entry.detect_tries < MAX_DETECT_TRIES {
                 entry.detect_tries += 1;
@@ -295,20 +308,10 @@ impl FlowTable {
                 }
             }
             if let Some(p) = entry.pdus.as_mut() {
-                let orig = Endpoint {
-                    ip: entry.orig.0,
-                    port: entry.orig.1,
-                    mac: entry.orig_mac,
-                };
-                let responder = Endpoint {
-                    ip: resp.0,
-                    port: resp.1,
-                    mac: entry.resp_mac,
-                };
                 let syn = flags & tcp_flags::SYN != 0;
                 p.segment(
                     orig,
-                    responder,
+                    resp,
                     from_orig,
                     seq,
                     syn,
@@ -336,16 +339,8 @@ impl FlowTable {
             Added::Nothing => {}
             Added::Data => {
                 let view = StreamView {
-                    client: Endpoint {
-                        ip: entry.orig.0,
-                        port: entry.orig.1,
-                        mac: entry.orig_mac,
-                    },
-                    server: Endpoint {
-                        ip: resp.0,
-                        port: resp.1,
-                        mac: entry.resp_mac,
-                    },
+                    client: orig,
+                    server: resp,
                     from_client: from_orig,
                     transport: Transport::Tcp,
                     data: &dir.buf,
@@ -461,14 +456,14 @@ impl FlowTable {
 }
 
 fn summarize(k: &FlowKey, e: &FlowEntry) -> FlowSummary {
-    let resp = e.resp(k);
+    let (orig, resp) = e.endpoints(k);
     let transport = transport_of(k.proto);
     let app_protocol = e
         .pdus
         .as_ref()
         .map(|p| p.protocol())
-        .or_else(|| ports::well_known(transport, resp.1))
-        .or_else(|| ports::well_known(transport, e.orig.1))
+        .or_else(|| ports::well_known(transport, resp.port))
+        .or_else(|| ports::well_known(transport, orig.port))
         .map(str::to_owned);
     let state = if k.proto == 6 {
         tcp::conn_state(e.orig_flags, e.resp_flags)
@@ -479,16 +474,8 @@ fn summarize(k: &FlowKey, e: &FlowEntry) -> FlowSummary {
         vlan: k.vlan,
         transport,
         ip_proto: k.proto,
-        orig: Endpoint {
-            ip: e.orig.0,
-            port: e.orig.1,
-            mac: e.orig_mac,
-        },
-        resp: Endpoint {
-            ip: resp.0,
-            port: resp.1,
-            mac: e.resp_mac,
-        },
+        orig,
+        resp,
         orig_packets: e.orig_packets,
         orig_bytes: e.orig_bytes,
         resp_packets: e.resp_packets,

@@ -74,59 +74,72 @@ pub fn inventory(root: &HostRoot) -> HostInventory {
     }
 }
 
+/// What one package database gave: `None` when absent, else its packages and how many of its
+/// records were unusable, or why it could not be read.
+type Source = Option<Result<(Vec<Package>, usize), String>>;
+
+/// A package database read whole as text and parsed by `parse`.
+fn text_source(root: &HostRoot, path: &str, parse: impl Fn(&str) -> (Vec<Package>, usize)) -> Source {
+    match root.read(path) {
+        Ok(text) => Some(Ok(parse(&text))),
+        Err(root::ReadError::Missing(_)) => None,
+        Err(e) => Some(Err(e.to_string())),
+    }
+}
+
+/// The RPM database: the SQLite backend, or a note that the Berkeley DB one is not read.
+fn rpm_source(root: &HostRoot, distro: (&str, &str)) -> Source {
+    let sqlite = root.path("/var/lib/rpm/rpmdb.sqlite");
+    if sqlite.exists() {
+        Some(packages::rpm::read(&sqlite, distro))
+    } else if root.path("/var/lib/rpm/Packages").exists() {
+        Some(Err(
+            "/var/lib/rpm/Packages: Berkeley DB rpm database (RPM < 4.16) is not read".into(),
+        ))
+    } else {
+        None
+    }
+}
+
 /// The packages of each package manager whose database is present.
 fn installed(root: &HostRoot, unknown: &mut Vec<Unknown>) -> Vec<Package> {
     let os = system::os_release(root).unwrap_or_default();
     let id = os.get("ID").map_or("linux", String::as_str);
     let version = os.get("VERSION_ID").map_or("", String::as_str);
+    let sources = [
+        (
+            "packages.dpkg",
+            "record",
+            text_source(root, "/var/lib/dpkg/status", |t| {
+                packages::dpkg::parse(t, (id, version))
+            }),
+        ),
+        (
+            "packages.apk",
+            "record",
+            text_source(root, "/lib/apk/db/installed", |t| {
+                packages::apk::parse(t, version)
+            }),
+        ),
+        ("packages.rpm", "header", rpm_source(root, (id, version))),
+    ];
     let mut all = Vec::new();
     let mut found = false;
-    let mut take = |source: &str,
-                    read: Result<String, root::ReadError>,
-                    parse: &dyn Fn(&str) -> (Vec<Package>, usize)| {
-        match read {
-            Ok(text) => {
+    for (source, unit, result) in sources {
+        match result {
+            None => {}
+            Some(Ok((pkgs, bad))) => {
                 found = true;
-                let (pkgs, bad) = parse(&text);
                 if bad > 0 {
-                    unknown.push(Unknown::new(source, &format!("{bad} unusable record(s) skipped")));
+                    unknown.push(Unknown::new(source, &format!("{bad} unusable {unit}(s) skipped")));
                 }
                 all.extend(pkgs);
             }
-            Err(root::ReadError::Missing(_)) => {}
-            Err(e) => {
+            Some(Err(e)) => {
                 found = true;
                 unknown.push(Unknown::new(source, &e));
             }
         }
-    };
-    take("packages.dpkg", root.read("/var/lib/dpkg/status"), &|t| {
-        packages::dpkg::parse(t, (id, version))
-    });
-    take("packages.apk", root.read("/lib/apk/db/installed"), &|t| {
-        packages::apk::parse(t, version)
-    });
-    let rpmdb = root.path("/var/lib/rpm/rpmdb.sqlite");
-    if rpmdb.exists() {
-        found = true;
-        match packages::rpm::read(&rpmdb, (id, version)) {
-            Ok((pkgs, bad)) => {
-                if bad > 0 {
-                    unknown.push(Unknown::new(
-                        "packages.rpm",
-                        &format!("{bad} unusable header(s) skipped"),
-                    ));
-                }
-                all.extend(pkgs);
-            }
-            Err(e) => unknown.push(Unknown::new("packages.rpm", &e)),
-        }
-    } else if root.path("/var/lib/rpm/Packages").exists() {
-        found = true;
-        unknown.push(Unknown::new(
-            "packages.rpm",
-            &"/var/lib/rpm/Packages: Berkeley DB rpm database (RPM < 4.16) is not read",
-        ));
     }
     if !found {
         unknown.push(Unknown::new(

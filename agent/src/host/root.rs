@@ -75,6 +75,15 @@ impl HostRoot {
         names
     }
 
+    /// Host paths of the files in `dir` whose names end with one of `suffixes`, sorted.
+    pub fn files(&self, dir: &str, suffixes: &[&str]) -> Vec<String> {
+        self.list(dir)
+            .into_iter()
+            .filter(|n| suffixes.iter().any(|s| n.ends_with(s)))
+            .map(|n| format!("{dir}/{n}"))
+            .collect()
+    }
+
     fn error(&self, rel: &str, e: std::io::Error) -> ReadError {
         match e.kind() {
             std::io::ErrorKind::NotFound => ReadError::Missing(rel.to_owned()),
@@ -99,6 +108,8 @@ mod tests {
             Err(ReadError::Missing("/etc/nothing".into()))
         );
         assert_eq!(root.list("/etc"), ["hostname"]);
+        assert_eq!(root.files("/etc", &["name", ".conf"]), ["/etc/hostname"]);
+        assert!(root.files("/etc", &[".conf"]).is_empty());
         assert!(root.list("/nope").is_empty());
         assert!(!root.is_live() && HostRoot::new("/").is_live());
     }

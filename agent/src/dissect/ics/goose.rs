@@ -2,10 +2,11 @@
 //! publisher (source MAC) is identified by its control block reference, data set, GOOSE/SV id
 //! and configuration revision; a changed configuration revision is an event.
 
+use super::event_between;
 use crate::dissect::ber::{children, element, unsigned};
 use crate::dissect::reader::text;
 use crate::findings::{Findings, FrameRef, Subject};
-use shoko_proto::{AssetRef, Identity, MacAddr, ProtocolEvent, Severity};
+use shoko_proto::{Identity, MacAddr, Severity};
 
 /// GOOSE EtherType.
 pub const ETHERTYPE_GOOSE: u16 = 0x88b8;
@@ -51,24 +52,20 @@ pub fn dissect(ether_type: u16, payload: &[u8], src: MacAddr, f: &FrameRef<'_>, 
     if let Some(rev) = fields.conf_rev {
         id.attributes.insert("conf_rev".into(), rev.to_string());
         if let Some(old) = out.watch(who, &fields.reference, rev) {
-            out.event(
+            let details = [
+                ("control_block", fields.reference.clone()),
+                ("from", old.to_string()),
+                ("to", rev.to_string()),
+            ];
+            let parties = (Some(who.asset_ref()), None);
+            event_between(
                 f,
-                ProtocolEvent {
-                    protocol: protocol.into(),
-                    kind: "configuration_revision_changed".into(),
-                    severity: Severity::Medium,
-                    actor: Some(AssetRef {
-                        mac: Some(src),
-                        ..Default::default()
-                    }),
-                    target: None,
-                    details: [
-                        ("control_block".to_owned(), fields.reference.clone()),
-                        ("from".to_owned(), old.to_string()),
-                        ("to".to_owned(), rev.to_string()),
-                    ]
-                    .into(),
-                },
+                out,
+                parties,
+                protocol,
+                "configuration_revision_changed",
+                Severity::Medium,
+                &details,
             );
         }
     }

@@ -173,14 +173,28 @@ pub fn event(
     } else {
         (&v.server, &v.client)
     };
+    let parties = (Some(asset_ref(actor)), Some(asset_ref(target)));
+    event_between(f, out, parties, protocol, kind, severity, details);
+}
+
+/// Records an event between two parties (either may be unknown).
+pub fn event_between(
+    f: &FrameRef<'_>,
+    out: &mut Findings,
+    (actor, target): (Option<AssetRef>, Option<AssetRef>),
+    protocol: &str,
+    kind: &str,
+    severity: Severity,
+    details: &[(&str, String)],
+) {
     out.event(
         f,
         ProtocolEvent {
             protocol: protocol.to_owned(),
             kind: kind.to_owned(),
             severity,
-            actor: Some(asset_ref(actor)),
-            target: Some(asset_ref(target)),
+            actor,
+            target,
             details: details
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))

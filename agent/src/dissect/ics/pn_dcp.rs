@@ -4,10 +4,10 @@
 //! never names its sender: devices check their own name and controllers look for others'.
 //! Cyclic real-time (RT) and time-sync (PTCP) frames mark their sender as a PROFINET producer.
 
-use super::vendors;
+use super::{event_between, vendors};
 use crate::dissect::reader::{Reader, text};
 use crate::findings::{Findings, FrameRef, Subject};
-use shoko_proto::{AssetRef, Identity, MacAddr, ProtocolEvent, Severity};
+use shoko_proto::{Identity, MacAddr, Severity};
 use std::net::{IpAddr, Ipv4Addr};
 
 const GET: u8 = 3;
@@ -132,8 +132,7 @@ fn set(b: &[u8], src: MacAddr, dst: MacAddr, f: &FrameRef<'_>, out: &mut Finding
                 Ipv4Addr::new(value[0], value[1], value[2], value[3]).to_string(),
             ),
             (2, 2) => ("set_name", text(value, 240).unwrap_or_default()),
-            (5, 4) => ("reset_to_factory", String::new()),
-            (5, 6) => ("reset_to_factory", String::new()),
+            (5, 4 | 6) => ("reset_to_factory", String::new()),
             (5, 3) => ("signal", String::new()),
             _ => continue,
         };
@@ -142,27 +141,16 @@ fn set(b: &[u8], src: MacAddr, dst: MacAddr, f: &FrameRef<'_>, out: &mut Finding
         } else {
             Severity::High
         };
-        let party = |m: MacAddr| {
-            Some(AssetRef {
-                mac: Some(m),
-                ..Default::default()
-            })
+        let details: Vec<(&str, String)> = if detail.is_empty() {
+            Vec::new()
+        } else {
+            vec![("value", detail)]
         };
-        let mut details = std::collections::BTreeMap::new();
-        if !detail.is_empty() {
-            details.insert("value".to_owned(), detail);
-        }
-        out.event(
-            f,
-            ProtocolEvent {
-                protocol: "pn_dcp".into(),
-                kind: kind.into(),
-                severity,
-                actor: party(src),
-                target: party(dst),
-                details,
-            },
+        let parties = (
+            Some(Subject::Mac(src).asset_ref()),
+            Some(Subject::Mac(dst).asset_ref()),
         );
+        event_between(f, out, parties, "pn_dcp", kind, severity, &details);
     }
 }
 

@@ -11,13 +11,7 @@ pub fn subsystem(cx: &Context<'_>) -> CheckResult {
         return CheckResult::new(ID, REQ, Fail, "auditd is not installed");
     }
     let mut files = vec!["/etc/audit/audit.rules".to_owned()];
-    files.extend(
-        cx.root
-            .list("/etc/audit/rules.d")
-            .into_iter()
-            .filter(|n| n.ends_with(".rules"))
-            .map(|n| format!("/etc/audit/rules.d/{n}")),
-    );
+    files.extend(cx.root.files("/etc/audit/rules.d", &[".rules"]));
     for path in &files {
         let Ok(text) = cx.root.read(path) else { continue };
         if let Some(l) = text

@@ -67,13 +67,7 @@ pub fn forwarding(cx: &Context<'_>) -> CheckResult {
         "/etc/syslog-ng/syslog-ng.conf".to_owned(),
     ];
     for dir in ["/etc/rsyslog.d", "/etc/syslog-ng/conf.d"] {
-        files.extend(
-            cx.root
-                .list(dir)
-                .into_iter()
-                .filter(|n| n.ends_with(".conf"))
-                .map(|n| format!("{dir}/{n}")),
-        );
+        files.extend(cx.root.files(dir, &[".conf"]));
     }
     for path in &files {
         let Ok(text) = cx.root.read(path) else { continue };

@@ -8,13 +8,7 @@ use shoko_proto::CheckOutcome::{Fail, Pass};
 pub fn usb_storage(cx: &Context<'_>) -> CheckResult {
     const ID: &str = "media.usb_storage_blocked";
     const REQ: &[&str] = &["COMP 1.2"];
-    for name in cx
-        .root
-        .list("/etc/modprobe.d")
-        .into_iter()
-        .filter(|n| n.ends_with(".conf"))
-    {
-        let path = format!("/etc/modprobe.d/{name}");
+    for path in cx.root.files("/etc/modprobe.d", &[".conf"]) {
         let Ok(text) = cx.root.read(&path) else { continue };
         let decisive = text.lines().map(str::trim).find(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();

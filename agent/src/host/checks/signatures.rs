@@ -14,13 +14,7 @@ pub fn package_signatures(cx: &Context<'_>) -> CheckResult {
         ("/etc/apt/apt.conf.d", &[""][..]),
         ("/etc/yum.repos.d", &[".repo"][..]),
     ] {
-        files.extend(
-            cx.root
-                .list(dir)
-                .into_iter()
-                .filter(|n| suffixes.iter().any(|s| n.ends_with(s)))
-                .map(|n| format!("{dir}/{n}")),
-        );
+        files.extend(cx.root.files(dir, suffixes));
     }
     for f in ["/etc/apt/sources.list", "/etc/dnf/dnf.conf", "/etc/yum.conf"] {
         if cx.root.path(f).exists() {

@@ -45,13 +45,7 @@ fn settings(cx: &Context<'_>, path: &str, out: &mut Vec<(String, String, String,
 /// Files matching `dir/*suffix` (the form sshd configurations use), sorted; or the path itself.
 fn expand(cx: &Context<'_>, pattern: &str) -> Vec<String> {
     match pattern.rsplit_once("/*") {
-        Some((dir, suffix)) => cx
-            .root
-            .list(dir)
-            .into_iter()
-            .filter(|n| n.ends_with(suffix))
-            .map(|n| format!("{dir}/{n}"))
-            .collect(),
+        Some((dir, suffix)) => cx.root.files(dir, &[suffix]),
         None => vec![pattern.to_owned()],
     }
 }

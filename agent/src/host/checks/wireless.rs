@@ -13,8 +13,8 @@ pub fn security(cx: &Context<'_>) -> CheckResult {
     let mut weak = Vec::new();
     let mut first_weak: Option<(String, String)> = None;
     let mut seen = 0;
-    for name in cx.root.list(NM) {
-        let path = format!("{NM}/{name}");
+    for path in cx.root.files(NM, &[""]) {
+        let name = path.rsplit('/').next().unwrap_or_default();
         let Ok(text) = cx.root.read(&path) else { continue };
         if !text
             .lines()
