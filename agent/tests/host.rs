@@ -226,7 +226,14 @@ fn alpine_fixture() {
         unknown
             .iter()
             .any(|u| u["source"] == "system.machine_id" && u["reason"] == "/etc/machine-id: not present")
-    );
+    ); // Dropbear, not OpenSSH: the sshd checks do not apply; no APT/yum configuration, no wireless,
+    // no /var/log in this tree.
+    let outcome = |id: &str| check(&inv, id)["outcome"].clone();
+    assert_eq!(outcome("ssh.permit_root_login"), "not_applicable");
+    assert_eq!(outcome("packages.signatures_enforced"), "not_applicable");
+    assert_eq!(outcome("wireless.enterprise_security"), "not_applicable");
+    assert_eq!(outcome("logs.not_world_writable"), "unknown");
+    assert_eq!(outcome("media.usb_storage_blocked"), "fail");
 }
 
 #[test]
