@@ -2,7 +2,7 @@
 """Seeds the agent fuzz corpora from the shared captures (../../../shared/pcaps), into corpus/
 (not committed: the captures stay where they are). Classic pcap files only; pcapng files seed the
 capture_file target as they are."""
-import os, struct, sys
+import gzip, os, struct, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "pcaps", "dev")
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -106,3 +106,23 @@ for dirpath, _, files in os.walk(root):
             write(target, f"{fn}-{a}-{b}", blob)
 
 print(f"seeded corpora under {out} from {count} captures", file=sys.stderr)
+
+# Host parsers: each fixture file behind the selector byte of its parser (host_parsers.rs).
+fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+host_seeds = 0
+SELECTORS = [("var/lib/dpkg/status", 0), ("lib/apk/db/installed", 1), ("proc/net/tcp", 3), ("proc/net/udp", 4),
+             ("etc/os-release", 5), ("proc/net/route", 6), ("_Packages", 7), ("primary.xml.gz", 8),
+             ("updateinfo.xml.gz", 9), ("APKINDEX.", 10), ("secdb/", 11)]
+for dirpath, _, files in os.walk(fixtures):
+    for fn in sorted(files):
+        path = os.path.join(dirpath, fn)
+        for needle, sel in SELECTORS:
+            if needle in path:
+                blob = open(path, "rb").read()
+                if sel in (8, 9):
+                    blob = gzip.decompress(blob)
+                write("host_parsers", f"{sel}-{fn}"[:100], bytes([sel]) + blob)
+                host_seeds += 1
+                break
+write("host_parsers", "12-versions", b"\x0c1.2.3_rc1-r4\n1.2.3-r0")
+print(f"{host_seeds} host parser seeds from {fixtures}", file=sys.stderr)

@@ -24,6 +24,55 @@ pub struct AgentConfig {
     /// Uplink settings.
     #[serde(default)]
     pub uplink: UplinkSettings,
+    /// Host inventory settings.
+    #[serde(default)]
+    pub host: HostSettings,
+}
+
+/// The host inventory of a host agent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSettings {
+    /// Take host inventories (off for a pure network sensor).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Filesystem root to read (`/`, or a mounted disk image).
+    #[serde(default = "default_host_root")]
+    pub root: PathBuf,
+    /// Seconds between inventories (SIGUSR1 takes one at once).
+    #[serde(default = "default_host_interval")]
+    pub interval_secs: u64,
+    /// Seconds between full snapshots (in between, only what changed is sent).
+    #[serde(default = "default_full_snapshot")]
+    pub full_snapshot_secs: u64,
+    /// Where the last acknowledged snapshot's digests are kept.
+    #[serde(default = "default_host_state")]
+    pub state_file: PathBuf,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        HostSettings {
+            enabled: false,
+            root: default_host_root(),
+            interval_secs: default_host_interval(),
+            full_snapshot_secs: default_full_snapshot(),
+            state_file: default_host_state(),
+        }
+    }
+}
+
+fn default_host_root() -> PathBuf {
+    PathBuf::from("/")
+}
+fn default_host_interval() -> u64 {
+    6 * 3600
+}
+fn default_full_snapshot() -> u64 {
+    24 * 3600
+}
+fn default_host_state() -> PathBuf {
+    PathBuf::from("/var/lib/shoko-agent/host-snapshot.json")
 }
 
 /// What the sensor captures.
@@ -162,14 +211,24 @@ impl AgentConfig {
         if cfg.identity.is_relative() {
             cfg.identity = base.join(&cfg.identity);
         }
+        for p in [&mut cfg.host.root, &mut cfg.host.state_file] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
         for f in &mut cfg.capture.files {
             if f.is_relative() {
                 *f = base.join(&*f);
             }
         }
-        if cfg.telemetry_interval_secs == 0 || cfg.capture.report_interval_secs == 0 {
+        if cfg.telemetry_interval_secs == 0
+            || cfg.capture.report_interval_secs == 0
+            || cfg.host.interval_secs == 0
+            || cfg.host.full_snapshot_secs == 0
+        {
             anyhow::bail!(
-                "{}: telemetry_interval_secs and capture.report_interval_secs must be at least 1",
+                "{}: telemetry_interval_secs, capture.report_interval_secs, host.interval_secs and \
+                 host.full_snapshot_secs must be at least 1",
                 path.display()
             );
         }

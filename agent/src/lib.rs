@@ -1,7 +1,9 @@
 //! shoko-agent: the passive network sensor and host agent.
 //!
 //! Packets flow `capture` -> `decode` -> `flow` + `inventory` (in `pipeline`) -> observations ->
-//! `uplink` to the collector, or -> `analyze` document for offline use.
+//! `uplink` to the collector, or -> `analyze` document for offline use. Host inventories flow
+//! `host` (one collector per source) -> `host::observations` -> `host::delta` -> `uplink`, on the
+//! schedule of `host_schedule`.
 
 pub mod analyze;
 pub mod capture;
@@ -11,6 +13,7 @@ pub mod dissect;
 pub mod findings;
 pub mod flow;
 pub mod host;
+pub mod host_schedule;
 pub mod identity;
 pub mod inventory;
 pub mod live;

@@ -300,6 +300,8 @@ impl SensorOutput {
                         protocol: s.protocol.clone(),
                         banner: s.banner.clone(),
                         detected_by: Some(s.detected_by.to_owned()),
+                        bound: None,
+                        process: None,
                     }),
                 });
             }
@@ -322,6 +324,7 @@ impl SensorOutput {
                         source: s.software.source.to_owned(),
                         package_manager: None,
                         purl: None,
+                        update: None,
                     }),
                 });
             }

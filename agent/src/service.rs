@@ -1,10 +1,13 @@
 //! `shoko-agent run`: the long-running agent. Configured capture files are analysed once; each
 //! configured interface is captured on its own thread for as long as the agent runs, reporting
-//! assets, finished flows and events every `report_interval_secs`; self-telemetry (with packets
-//! received and dropped) goes out every `telemetry_interval_secs`. Everything is delivered through
-//! one uplink; SIGTERM or Ctrl-C stops the captures, sends their last reports and flushes.
+//! assets, finished flows and events every `report_interval_secs`; with `[host] enabled`, a host
+//! inventory is taken every `host.interval_secs` and on SIGUSR1 and sent as a full or change-only
+//! snapshot; self-telemetry (packets received and dropped, the last inventory cycle's cost) goes
+//! out every `telemetry_interval_secs`. Everything is delivered through one uplink; SIGTERM or
+//! Ctrl-C stops the captures, sends their last reports and flushes.
 
 use crate::config::AgentConfig;
+use crate::host_schedule::HostSchedule;
 use crate::identity::Identity;
 use crate::live::{self, Report};
 use crate::pipeline::{Sensor, SensorLimits};
@@ -97,13 +100,39 @@ pub async fn run(config: &Path) -> Result<(), RunError> {
     // Per interface: (packets, drops) as last reported.
     let mut counters: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(cfg.telemetry_interval_secs));
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| RunError::Config(anyhow::anyhow!("cannot watch SIGTERM: {e}")))?;
+    let signal = |kind: tokio::signal::unix::SignalKind, name: &str| {
+        tokio::signal::unix::signal(kind)
+            .map_err(|e| RunError::Config(anyhow::anyhow!("cannot watch {name}: {e}")))
+    };
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate(), "SIGTERM")?;
+    let mut on_demand = signal(tokio::signal::unix::SignalKind::user_defined1(), "SIGUSR1")?;
+    let mut host = cfg.host.enabled.then(|| HostSchedule::new(cfg.host.clone()));
+    let host_every = Duration::from_secs(host.as_ref().map_or(3600, HostSchedule::interval_secs));
+    let mut host_tick = tokio::time::interval(host_every);
+    let mut progress = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 let (packets, drops) = counters.values().fold((file_packets, 0), |(p, d), (cp, cd)| (p + cp, d + cd));
-                uplink.submit(vec![telemetry(started, packets, drops, uplink.status().pending_batches as u64)]).await?;
+                let mut t = telemetry(started, packets, drops, uplink.status().pending_batches as u64);
+                if let ObservationBody::AgentTelemetry(a) = &mut t.body {
+                    a.host_cycle = host.as_ref().and_then(HostSchedule::last_cycle);
+                }
+                uplink.submit(vec![t]).await?;
+            }
+            _ = host_tick.tick(), if host.is_some() => {
+                if let Some(h) = host.as_mut() {
+                    h.cycle(&uplink).await?;
+                }
+            }
+            _ = on_demand.recv() => match host.as_mut() {
+                Some(h) => h.cycle(&uplink).await?,
+                None => info!("SIGUSR1 ignored: no host inventory configured"),
+            },
+            _ = progress.tick(), if host.is_some() => {
+                if let Some(h) = host.as_mut() {
+                    h.note_progress(&uplink.status());
+                }
             }
             Some(r) = reports.recv() => {
                 counters.insert(r.interface.clone(), (r.packets, r.drops));
@@ -121,8 +150,13 @@ pub async fn run(config: &Path) -> Result<(), RunError> {
     for c in captures {
         let _ = c.join();
     }
-    if let Err(e) = uplink.flush(Duration::from_secs(10)).await {
-        warn!(error = %e, "stopped with undelivered batches");
+    match uplink.flush(Duration::from_secs(10)).await {
+        Ok(()) => {
+            if let Some(h) = host.as_mut() {
+                h.note_progress(&uplink.status());
+            }
+        }
+        Err(e) => warn!(error = %e, "stopped with undelivered batches"),
     }
     Ok(())
 }

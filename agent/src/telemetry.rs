@@ -27,6 +27,16 @@ pub fn cpu_ms() -> u64 {
     (ticks(11) + ticks(12)) * 10
 }
 
+/// Returns freed heap memory to the operating system (glibc keeps it otherwise), so that the
+/// agent is small again between inventory cycles.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages of the allocator's own heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A telemetry observation body for an agent started at `started`.
 pub fn snapshot(
     started: Instant,
@@ -43,6 +53,7 @@ pub fn snapshot(
         packets_dropped,
         spool_batches,
         spool_bytes: 0,
+        host_cycle: None,
     }
 }
 

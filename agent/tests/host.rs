@@ -44,6 +44,60 @@ fn check<'a>(inv: &'a Value, id: &str) -> &'a Value {
     entry(inv, "checks", "id", id)
 }
 
+fn unit_names(inv: &Value) -> Vec<&str> {
+    inv["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect()
+}
+
+/// The pending updates of an inventory: (name, candidate, security, origin, advisories).
+fn pending(inv: &Value) -> Vec<(String, String, bool, String, Vec<String>)> {
+    inv["patches"]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().unwrap().to_owned(),
+                u["candidate"].as_str().unwrap().to_owned(),
+                u["security"].as_bool().unwrap(),
+                u["origin"].as_str().unwrap().to_owned(),
+                u["advisories"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// (check id, outcome) of every check, in order.
+fn outcomes(inv: &Value) -> Vec<(String, String)> {
+    inv["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
 fn packages(inv: &Value) -> Vec<(String, String, String)> {
     inv["packages"]
         .as_array()
@@ -108,17 +162,6 @@ fn debian_fixture() {
         ])
     );
     // Configuration checks, with the file, line and digest that decided each.
-    let checks: Vec<(String, String)> = inv["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap().to_owned(),
-                c["outcome"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
     let expected = [
         ("ssh.permit_root_login", "fail"),
         ("ssh.password_authentication", "fail"),
@@ -134,8 +177,9 @@ fn debian_fixture() {
         ("malware.protection_current", "fail"),
         ("audit.rules_present", "fail"),
         ("wireless.enterprise_security", "fail"),
+        ("network.no_default_route", "fail"),
     ];
-    assert_eq!(checks, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    assert_eq!(outcomes(&inv), owned(&expected));
     let check = |id: &str| check(&inv, id);
     let root_login = check("ssh.permit_root_login");
     assert_eq!(root_login["requirements"], serde_json::json!(["COMP 1.1"]));
@@ -178,31 +222,67 @@ fn debian_fixture() {
     // Patch state from the fixture's APT indexes: the security origin's openssl/libssl3 and the
     // main archive's tzdata are newer; the main archive's libc6 and openssl are older.
     let patches = &inv["patches"];
-    assert_eq!(patches["indexes"], 2);
-    let pending: Vec<(String, String, bool)> = patches["pending"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (
-                u["name"].as_str().unwrap().to_owned(),
-                u["candidate"].as_str().unwrap().to_owned(),
-                u["security"].as_bool().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        pending,
+        (patches["tool"].as_str(), patches["indexes"].as_u64()),
+        (Some("apt"), Some(2))
+    );
+    let security = "Debian stable-security".to_owned();
+    assert_eq!(
+        pending(&inv),
         [
-            ("libssl3".to_owned(), "3.0.19-1~deb12u3".to_owned(), true),
-            ("openssl".to_owned(), "3.0.19-1~deb12u3".to_owned(), true),
-            ("tzdata".to_owned(), "2025b-0+deb12u3".to_owned(), false),
+            (
+                "libssl3".into(),
+                "3.0.19-1~deb12u3".into(),
+                true,
+                security.clone(),
+                vec![]
+            ),
+            (
+                "openssl".into(),
+                "3.0.19-1~deb12u3".into(),
+                true,
+                security,
+                vec![]
+            ),
+            (
+                "tzdata".into(),
+                "2025b-0+deb12u3".into(),
+                false,
+                "Debian stable".into(),
+                vec![]
+            ),
         ]
     );
     assert_eq!(patches["security_pending"], 2);
-    assert_eq!(patches["pending"][1]["origin"], "Debian stable-security");
     assert_eq!(patches["last_package_operation"], "2025-11-20 06:25:14");
     assert_eq!(patches["reboot_required"], true);
+    // Kernel 6.1.0-31 is installed, 6.1.0-28 runs.
+    assert_eq!(
+        patches["kernel"],
+        serde_json::json!({"running": "6.1.0-28-amd64", "newest_installed": "6.1.0-31-amd64",
+            "installed": ["6.1.0-28-amd64", "6.1.0-31-amd64"], "outdated": true})
+    );
+    // Enabled units from the *.wants symlinks (targets are not listed); running unknown offline.
+    assert_eq!(
+        unit_names(&inv),
+        [
+            "chrony.service",
+            "nftables.service",
+            "rsyslog.service",
+            "ssh.service"
+        ]
+    );
+    assert!(
+        inv["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["enabled"] == true && u["running"].is_null())
+    );
+    assert_eq!(
+        check("network.no_default_route")["reason"],
+        "default route via 10.10.10.1 on eth0"
+    );
     // A fixture tree has no cpuinfo or meminfo: absent, not guessed.
     assert!(sys["cpu_count"].is_null() && sys["memory_bytes"].is_null());
     assert_eq!(inv["unknown"], serde_json::json!([]));
@@ -234,6 +314,165 @@ fn alpine_fixture() {
     assert_eq!(outcome("wireless.enterprise_security"), "not_applicable");
     assert_eq!(outcome("logs.not_world_writable"), "unknown");
     assert_eq!(outcome("media.usb_storage_blocked"), "fail");
+    // Patch state from the cached APKINDEX, security from the kept Alpine secdb (matched through
+    // libcrypto3's origin, openssl); dropbear's update fixes no listed advisory.
+    let origin = "v3.20.3-120-g5f1c9a0e8b1".to_owned();
+    assert_eq!(
+        pending(&inv),
+        [
+            (
+                "dropbear".into(),
+                "2024.86-r0".into(),
+                false,
+                origin.clone(),
+                vec![]
+            ),
+            (
+                "libcrypto3".into(),
+                "3.3.2-r1".into(),
+                true,
+                origin,
+                vec!["CVE-2024-9143".into()]
+            ),
+        ]
+    );
+    let patches = &inv["patches"];
+    assert_eq!(
+        (patches["tool"].as_str(), patches["indexes"].as_u64()),
+        (Some("apk"), Some(1))
+    );
+    assert_eq!(patches["security_pending"], 1);
+    assert_eq!(patches["reboot_required"], false);
+    assert_eq!(patches["kernel"]["outdated"], false);
+    // apk keeps no history: the last operation is when it rewrote its installed database.
+    let db = fixture("alpine3/lib/apk/db/installed");
+    let modified = std::fs::metadata(&db).unwrap().modified().unwrap();
+    let unix = modified.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(
+        patches["last_package_operation"].as_str(),
+        shoko_agent::host::patches::format_time(unix as i64).as_deref()
+    );
+}
+
+#[test]
+fn ubuntu_fixture() {
+    let inv = inventory(&fixture("ubuntu2204"));
+    let sys = &inv["system"];
+    assert_eq!(
+        (
+            sys["hostname"].as_str(),
+            sys["os_name"].as_str(),
+            sys["os_version"].as_str()
+        ),
+        (Some("eng-ws-03"), Some("Ubuntu"), Some("22.04"))
+    );
+    assert_eq!(sys["default_gateways"], serde_json::json!(["10.20.0.1"]));
+    let pkgs = packages(&inv);
+    assert_eq!(pkgs.len(), 8);
+    assert!(pkgs.contains(&(
+        "openssh-server".into(),
+        "1:8.9p1-3ubuntu0.10".into(),
+        "pkg:deb/ubuntu/openssh-server@1%3A8.9p1-3ubuntu0.10?arch=amd64&distro=ubuntu-22.04".into()
+    )));
+    // Three indexes; the fixes published in jammy-security (and copied to jammy-updates) are
+    // security updates named by their security origin; tzdata only comes from jammy-updates.
+    let security = "Ubuntu jammy-security".to_owned();
+    assert_eq!(
+        pending(&inv),
+        [
+            (
+                "libssl3".into(),
+                "3.0.2-0ubuntu1.18".into(),
+                true,
+                security.clone(),
+                vec![]
+            ),
+            (
+                "openssh-server".into(),
+                "1:8.9p1-3ubuntu0.11".into(),
+                true,
+                security.clone(),
+                vec![]
+            ),
+            (
+                "openssl".into(),
+                "3.0.2-0ubuntu1.18".into(),
+                true,
+                security,
+                vec![]
+            ),
+            (
+                "tzdata".into(),
+                "2024b-0ubuntu0.22.04.1".into(),
+                false,
+                "Ubuntu jammy-updates".into(),
+                vec![]
+            ),
+        ]
+    );
+    let patches = &inv["patches"];
+    assert_eq!(
+        (patches["indexes"].as_u64(), patches["security_pending"].as_u64()),
+        (Some(3), Some(3))
+    );
+    // The last "status installed" line, not the later half-configured one.
+    assert_eq!(patches["last_package_operation"], "2024-11-05 09:12:41");
+    assert_eq!(
+        (
+            patches["reboot_required"].as_bool(),
+            patches["kernel"]["outdated"].as_bool()
+        ),
+        (Some(false), Some(false))
+    );
+    assert_eq!(
+        unit_names(&inv),
+        [
+            "ssh.service",
+            "systemd-timesyncd.service",
+            "ufw.service",
+            "x11vnc.service"
+        ]
+    );
+    let expected = [
+        ("ssh.permit_root_login", "pass"),
+        ("ssh.password_authentication", "pass"),
+        ("ssh.idle_timeout", "fail"),
+        ("services.cleartext_servers", "pass"),
+        ("services.remote_access_software", "fail"),
+        ("media.usb_storage_blocked", "fail"),
+        ("packages.signatures_enforced", "pass"),
+        ("time.synchronisation_configured", "pass"),
+        ("logs.not_world_writable", "pass"),
+        ("logs.forwarded", "fail"),
+        ("firewall.default_deny_inbound", "pass"),
+        ("malware.protection_current", "fail"),
+        ("audit.rules_present", "fail"),
+        ("wireless.enterprise_security", "not_applicable"),
+        ("network.no_default_route", "fail"),
+    ];
+    assert_eq!(outcomes(&inv), owned(&expected));
+    let reason = |id: &str| check(&inv, id)["reason"].as_str().unwrap().to_owned();
+    // x11vnc: the package, its enabled unit and its listening port.
+    assert_eq!(
+        reason("services.remote_access_software"),
+        "remote-access software: x11vnc, x11vnc.service (enabled, running unknown), VNC port 5900 listening on 0.0.0.0"
+    );
+    // No modprobe policy, the driver loaded and a stick attached (sysfs).
+    assert_eq!(
+        reason("media.usb_storage_blocked"),
+        "no modprobe policy blocks the usb-storage module; the usb_storage module is loaded; mass-storage devices attached: 1-2:1.0"
+    );
+    let ufw = check(&inv, "firewall.default_deny_inbound");
+    assert_eq!(ufw["files"][0]["excerpt"], "DEFAULT_INPUT_POLICY=\"DROP\"");
+    assert_eq!(
+        ufw["files"][0]["sha256"],
+        sha256_hex(&fixture("ubuntu2204/etc/default/ufw"))
+    );
+    assert_eq!(
+        check(&inv, "time.synchronisation_configured")["files"][0]["excerpt"],
+        "NTP=10.20.0.10 10.20.0.11"
+    );
+    assert_eq!(inv["unknown"], serde_json::json!([]));
 }
 
 #[test]
@@ -248,6 +487,55 @@ fn rocky_fixture_rpm_sqlite_database() {
         "1:3.0.7-27.el9".into(),
         "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.4&epoch=1".into()
     )));
+    // Patch state from dnf's cached repodata: the newest x86_64/noarch version per repository
+    // (the i686 build is ignored), security from updateinfo's advisories up to the candidate.
+    assert_eq!(
+        pending(&inv),
+        [
+            (
+                "openssh-server".into(),
+                "8.7p1-38.el9_4.4".into(),
+                true,
+                "baseos".into(),
+                vec!["RLSA-2024:4312".into()]
+            ),
+            (
+                "openssl".into(),
+                "1:3.0.7-28.el9_4".into(),
+                true,
+                "baseos".into(),
+                vec!["RLSA-2024:3501".into()]
+            ),
+            (
+                "openssl-libs".into(),
+                "1:3.0.7-28.el9_4".into(),
+                true,
+                "baseos".into(),
+                vec!["RLSA-2024:3501".into()]
+            ),
+            (
+                "rocky-release".into(),
+                "9.5-1.2.el9".into(),
+                false,
+                "baseos".into(),
+                vec!["RLEA-2024:9216".into()]
+            ),
+        ]
+    );
+    let patches = &inv["patches"];
+    assert_eq!(
+        (patches["tool"].as_str(), patches["indexes"].as_u64()),
+        (Some("dnf"), Some(2))
+    );
+    assert_eq!(patches["security_pending"], 3);
+    // The last transaction that completed (the later one failed).
+    assert_eq!(patches["last_package_operation"], "2024-06-03 07:34:50");
+    // A newer kernel is installed than the one running: a reboot is pending.
+    assert_eq!(
+        patches["kernel"]["newest_installed"],
+        "5.14.0-427.42.1.el9_4.x86_64"
+    );
+    assert_eq!(patches["reboot_required"], true);
     let ssh = entry(&inv, "packages", "name", "openssh-server");
     assert_eq!(
         (ssh["manager"].as_str(), ssh["source"].as_str()),
@@ -307,6 +595,59 @@ fn missing_garbage_and_huge_files_are_unknowns() {
         reason,
         "/var/lib/dpkg/status: 104857600 bytes, more than the 67108864-byte bound"
     );
+    // A damaged APK index and damaged dnf repodata: unknowns naming the file, packages intact.
+    std::fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    std::fs::create_dir_all(root.join("lib/apk/db")).unwrap();
+    std::fs::write(
+        root.join("lib/apk/db/installed"),
+        "P:musl\nV:1.2.5-r0\nA:x86_64\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("var/cache/apk")).unwrap();
+    std::fs::write(
+        root.join("var/cache/apk/APKINDEX.deadbeef.tar.gz"),
+        b"\x1f\x8b\x08garbage",
+    )
+    .unwrap();
+    let inv = inventory(root);
+    assert_eq!(packages(&inv).len(), 1);
+    let u = entry(&inv, "unknown", "source", "patches.apk_index");
+    assert!(
+        u["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("/var/cache/apk/APKINDEX.deadbeef.tar.gz: "),
+        "{u}"
+    );
+    std::fs::remove_dir_all(root.join("lib/apk")).unwrap();
+    let repodata = root.join("var/cache/dnf/baseos-0123456789abcdef/repodata");
+    std::fs::create_dir_all(&repodata).unwrap();
+    std::fs::write(
+        repodata.join("x-primary.xml"),
+        "<metadata><package><name>bash</nam",
+    )
+    .unwrap();
+    let rpm = |inv: &Value| entry(inv, "unknown", "source", "patches.dnf_repodata")["reason"].clone();
+    std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
+    std::fs::copy(
+        fixture("rocky9/var/lib/rpm/rpmdb.sqlite"),
+        root.join("var/lib/rpm/rpmdb.sqlite"),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("var/lib/dpkg/status")).unwrap();
+    let inv = inventory(root);
+    assert_eq!(packages(&inv).len(), 5);
+    assert!(
+        rpm(&inv)
+            .as_str()
+            .unwrap()
+            .starts_with("/var/cache/dnf/baseos-0123456789abcdef/repodata/x-primary.xml: "),
+        "{}",
+        rpm(&inv)
+    );
+    std::fs::remove_dir_all(root.join("var/lib/rpm")).unwrap();
+    std::fs::remove_dir_all(root.join("var/cache")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
     // A world-writable log file fails its check, by name.
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(root.join("var/log/app")).unwrap();
@@ -443,5 +784,51 @@ fn malware_signature_age_and_audit_rules() {
     assert_eq!(
         malware["reason"],
         "clamav signatures are 10 days old (/var/lib/clamav/daily.cld)"
+    );
+}
+
+#[test]
+fn unreadable_audit_rules_say_they_need_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::create_dir_all(root.join("etc/audit/rules.d")).unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        "Package: auditd\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:3.0.9-1\n",
+    )
+    .unwrap();
+    for d in ["var", "var/lib", "var/lib/dpkg", "etc", "etc/audit"] {
+        std::fs::set_permissions(root.join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        root.join("var/lib/dpkg/status"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        root.join("etc/audit/rules.d"),
+        std::fs::Permissions::from_mode(0o750),
+    )
+    .unwrap();
+    // As root, run the agent as nobody (as root the directory would be readable).
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_shoko-agent"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_shoko-agent"))
+    };
+    let out = cmd.args(["inventory", "--root"]).arg(root).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let audit = check(&inv, "audit.rules_present");
+    assert_eq!(audit["outcome"], "unknown");
+    assert_eq!(
+        audit["reason"],
+        "/etc/audit/rules.d: not readable (Permission denied (os error 13)): needs root"
     );
 }

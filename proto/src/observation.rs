@@ -209,6 +209,25 @@ pub struct SoftwareItem {
     /// Package URL (purl), where one can be formed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
+    /// Newest version the host's package indexes offer, when newer than the installed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<PendingUpdate>,
+}
+
+/// An update the host's own package indexes offer for an installed package.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PendingUpdate {
+    /// The candidate version.
+    pub version: String,
+    /// True when it comes from a security origin or fixes a security advisory.
+    #[serde(default)]
+    pub security: bool,
+    /// Origin of the candidate (repository, suite).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub origin: String,
+    /// Advisories it fixes (RLSA-..., CVE-...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advisories: Vec<String>,
 }
 
 /// Transport protocol of a service or flow.
@@ -249,6 +268,12 @@ pub struct Service {
     /// Banner or version string the service announced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub banner: Option<String>,
+    /// Address the service is bound to, when seen on the host (`0.0.0.0`: all interfaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<IpAddr>,
+    /// The process that owns the socket, when seen on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
     /// How the protocol was recognised: `port` (well-known port only) or `content`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detected_by: Option<String>,
@@ -362,6 +387,76 @@ pub struct HostFacts {
     /// DNS resolvers.
     #[serde(default)]
     pub dns_servers: Vec<IpAddr>,
+    /// Patch state from the host's own package indexes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<PatchSummary>,
+    /// systemd units enabled or running.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<HostUnit>,
+    /// What the host inventory could not establish (`source: reason`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+    /// Which snapshot of the host inventory this is, and what it leaves out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<HostSnapshot>,
+}
+
+/// A host's patch state.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PatchSummary {
+    /// Package tool whose indexes were read (`apt`, `dnf`, `apk`).
+    pub tool: String,
+    /// Package indexes read (0: the pending count is not known).
+    #[serde(default)]
+    pub indexes: u32,
+    /// Updates pending.
+    #[serde(default)]
+    pub pending: u32,
+    /// Security updates pending.
+    #[serde(default)]
+    pub security_pending: u32,
+    /// Last successful package operation (`YYYY-MM-DD HH:MM:SS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_package_operation: Option<String>,
+    /// A reboot is needed to finish an update.
+    #[serde(default)]
+    pub reboot_required: bool,
+    /// Running kernel release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_kernel: Option<String>,
+    /// Newest installed kernel release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_kernel: Option<String>,
+}
+
+/// A systemd unit of a host.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HostUnit {
+    /// Unit name.
+    pub name: String,
+    /// Enabled at boot.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Running; absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<bool>,
+}
+
+/// How a host inventory was delivered: whole, or only what changed since the last snapshot the
+/// collector acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HostSnapshot {
+    /// True for a full snapshot (every item sent; items not sent are gone).
+    pub full: bool,
+    /// Items (software, services, checks) in the inventory.
+    #[serde(default)]
+    pub items: u32,
+    /// Items sent with this snapshot.
+    #[serde(default)]
+    pub sent: u32,
+    /// Keys of items gone since the acknowledged snapshot (`software:dpkg:telnetd:amd64`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }
 
 /// Outcome of a configuration check.
@@ -392,6 +487,9 @@ pub struct ConfigCheck {
     pub outcome: CheckOutcome,
     /// Why: the excerpt that decided it, or the reason it is unknown.
     pub reason: String,
+    /// The lines of the files that decided it (the files themselves are in the evidence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excerpts: Vec<String>,
 }
 
 /// Severity of a protocol event.
@@ -454,4 +552,24 @@ pub struct AgentTelemetry {
     /// Bytes waiting for the collector's acknowledgement.
     #[serde(default)]
     pub spool_bytes: u64,
+    /// The last host inventory cycle, for agents that take one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_cycle: Option<HostCycle>,
+}
+
+/// What one host inventory cycle cost.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HostCycle {
+    /// Wall time of the cycle in milliseconds.
+    pub duration_ms: u64,
+    /// CPU time the cycle used in milliseconds.
+    pub cpu_ms: u64,
+    /// Resident set size after the cycle, in bytes.
+    pub rss_bytes: u64,
+    /// Items in the inventory.
+    pub items: u32,
+    /// Items sent (changed since the acknowledged snapshot, or all for a full one).
+    pub sent: u32,
+    /// True for a full snapshot.
+    pub full: bool,
 }

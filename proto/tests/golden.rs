@@ -120,6 +120,7 @@ fn observations() -> Vec<Observation> {
                 source: "dpkg".into(),
                 package_manager: Some("dpkg".into()),
                 purl: Some("pkg:deb/debian/openssh-server@1:9.2p1-2+deb12u3?arch=amd64".into()),
+                update: None,
             }),
         ),
         o(
@@ -131,6 +132,8 @@ fn observations() -> Vec<Observation> {
                 protocol: Some("modbus".into()),
                 banner: None,
                 detected_by: Some("content".into()),
+                bound: None,
+                process: None,
             }),
         ),
         o(
@@ -182,6 +185,7 @@ fn observations() -> Vec<Observation> {
                 }],
                 default_gateways: vec![ip("10.10.1.1")],
                 dns_servers: vec![ip("10.10.1.2")],
+                ..Default::default()
             }),
         ),
         o(
@@ -192,6 +196,7 @@ fn observations() -> Vec<Observation> {
                 requirements: vec!["COMP 1.1".into()],
                 outcome: CheckOutcome::Pass,
                 reason: "PermitRootLogin no".into(),
+                excerpts: vec![],
             }),
         ),
         o(
@@ -227,6 +232,7 @@ fn observations() -> Vec<Observation> {
                 packets_dropped: 0,
                 spool_batches: 2,
                 spool_bytes: 65536,
+                host_cycle: None,
             }),
         ),
     ]

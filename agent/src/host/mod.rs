@@ -4,11 +4,14 @@
 //! What cannot be read is listed with the reason, never a failure of the whole inventory.
 
 pub mod checks;
+pub mod delta;
+pub mod observations;
 pub mod packages;
 pub mod patches;
 pub mod root;
 pub mod sockets;
 pub mod system;
+pub mod units;
 
 use packages::Package;
 use root::HostRoot;
@@ -44,12 +47,38 @@ pub struct HostInventory {
     pub packages: Vec<Package>,
     /// Listening sockets.
     pub listening: Vec<ListeningSocket>,
-    /// Patch state (Debian family: from the local package indexes).
+    /// systemd units enabled or running.
+    pub units: Vec<units::Unit>,
+    /// Patch state, from the native package manager's local indexes.
     pub patches: Option<patches::PatchState>,
     /// Configuration checks.
     pub checks: Vec<checks::CheckResult>,
     /// What could not be read, and why.
     pub unknown: Vec<Unknown>,
+}
+
+/// A source of host inventories. The Linux collectors read a filesystem root; a Windows
+/// implementation (registry uninstall keys, hotfixes, Defender, firewall profiles) is another
+/// implementation of this trait, with its own fixtures.
+pub trait HostSource: Send + Sync {
+    /// What is inventoried, for logs (`/`, `/mnt/image` ...).
+    fn describe(&self) -> String;
+    /// Takes one inventory snapshot.
+    fn inventory(&self) -> HostInventory;
+}
+
+/// A Linux host (or a mounted Linux disk image) under a root directory.
+#[derive(Debug, Clone)]
+pub struct LinuxHost(pub HostRoot);
+
+impl HostSource for LinuxHost {
+    fn describe(&self) -> String {
+        self.0.display()
+    }
+
+    fn inventory(&self) -> HostInventory {
+        inventory(&self.0)
+    }
 }
 
 /// Takes an inventory of the host under `root`.
@@ -58,16 +87,19 @@ pub fn inventory(root: &HostRoot) -> HostInventory {
     let system = system::collect(root, &mut unknown);
     let packages = installed(root, &mut unknown);
     let listening = sockets::collect(root);
-    let patches = patches::debian(root, &packages, &mut unknown);
+    let units = units::collect(root);
+    let patches = patches::collect(root, &packages, &mut unknown);
     let checks = checks::run_all(&checks::Context {
         root,
         packages: &packages,
         listening: &listening,
+        units: &units,
     });
     HostInventory {
         system,
         packages,
         listening,
+        units,
         patches,
         checks,
         unknown,

@@ -32,6 +32,11 @@ impl HostRoot {
         HostRoot { root: root.into() }
     }
 
+    /// The root directory, for logs.
+    pub fn display(&self) -> String {
+        self.root.display().to_string()
+    }
+
     /// True when this is the running system's own root.
     pub fn is_live(&self) -> bool {
         self.root == Path::new("/")
@@ -75,6 +80,16 @@ impl HostRoot {
         names
     }
 
+    /// The names in a directory, sorted (empty when it does not exist), or why it cannot be
+    /// listed (an unprivileged agent cannot list root-only directories).
+    pub fn list_checked(&self, rel: &str) -> Result<Vec<String>, ReadError> {
+        match std::fs::read_dir(self.path(rel)) {
+            Ok(_) => Ok(self.list(rel)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(self.error(rel, e)),
+        }
+    }
+
     /// Host paths of the files in `dir` whose names end with one of `suffixes`, sorted.
     pub fn files(&self, dir: &str, suffixes: &[&str]) -> Vec<String> {
         self.list(dir)
@@ -90,6 +105,14 @@ impl HostRoot {
             _ => ReadError::Unreadable(rel.to_owned(), e.to_string()),
         }
     }
+}
+
+/// Opens an SQLite database read-only and immutable (a mounted image is never written, no lock is
+/// taken), with an error naming the file.
+pub fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
+    let uri = format!("file:{}?immutable=1", path.display());
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    rusqlite::Connection::open_with_flags(uri, flags).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

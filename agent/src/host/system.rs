@@ -105,8 +105,8 @@ pub fn resolvers(text: &str) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Gateways of the default routes in `/proc/net/route` (hex, host byte order).
-pub fn ipv4_gateways(text: &str) -> Vec<IpAddr> {
+/// Default routes in `/proc/net/route`: interface, gateway and the line that says so.
+pub fn ipv4_default_routes(text: &str) -> Vec<(&str, IpAddr, &str)> {
     text.lines()
         .skip(1)
         .filter_map(|l| {
@@ -114,9 +114,14 @@ pub fn ipv4_gateways(text: &str) -> Vec<IpAddr> {
             let (dest, gw, mask) = (f.get(1)?, f.get(2)?, f.get(7)?);
             (*dest == "00000000" && *mask == "00000000").then_some(())?;
             let g = u32::from_str_radix(gw, 16).ok()?;
-            (g != 0).then(|| IpAddr::V4(Ipv4Addr::from(g.swap_bytes())))
+            (g != 0).then(|| (f[0], IpAddr::V4(Ipv4Addr::from(g.swap_bytes())), l))
         })
         .collect()
+}
+
+/// Gateways of the default routes in `/proc/net/route`.
+pub fn ipv4_gateways(text: &str) -> Vec<IpAddr> {
+    ipv4_default_routes(text).into_iter().map(|(_, g, _)| g).collect()
 }
 
 /// Gateways of the default routes in `/proc/net/ipv6_route`.

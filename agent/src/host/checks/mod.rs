@@ -7,6 +7,7 @@ pub mod firewall;
 pub mod logs;
 pub mod malware;
 pub mod media;
+pub mod network;
 pub mod services;
 pub mod signatures;
 pub mod ssh;
@@ -16,6 +17,7 @@ pub mod wireless;
 use super::packages::Package;
 use super::root::HostRoot;
 use super::sockets::ListeningSocket;
+use super::units::Unit;
 use serde::Serialize;
 use shoko_proto::{CheckOutcome, Sha256Digest};
 
@@ -77,12 +79,39 @@ pub struct Context<'a> {
     pub packages: &'a [Package],
     /// Listening sockets.
     pub listening: &'a [ListeningSocket],
+    /// systemd units enabled or running.
+    pub units: &'a [Unit],
 }
 
 impl Context<'_> {
     /// True when a package of that name is installed (not merely configured).
     pub fn installed(&self, name: &str) -> bool {
         self.packages.iter().any(|p| p.name == name && p.state.is_none())
+    }
+
+    /// The units whose names contain one of `parts`, each as `name (enabled, running)`.
+    pub fn units_matching(&self, parts: &[&str]) -> Vec<String> {
+        self.units
+            .iter()
+            .filter(|u| parts.iter().any(|p| u.name.contains(p)))
+            .map(|u| {
+                let running = match u.running {
+                    Some(true) => "running",
+                    Some(false) => "not running",
+                    None => "running unknown",
+                };
+                let enabled = if u.enabled { "enabled" } else { "not enabled" };
+                format!("{} ({enabled}, {running})", u.name)
+            })
+            .collect()
+    }
+
+    /// True when a unit of that name is known not to be running.
+    pub fn stopped(&self, unit: &str) -> bool {
+        self.units
+            .iter()
+            .any(|u| u.name == unit && u.running == Some(false))
+            || (self.root.path("/run/systemd/units").is_dir() && !self.units.iter().any(|u| u.name == unit))
     }
 
     /// Evidence of a file under the root: its digest and an optional excerpt.
@@ -111,5 +140,6 @@ pub fn run_all(cx: &Context<'_>) -> Vec<CheckResult> {
     out.push(malware::protection(cx));
     out.push(audit::subsystem(cx));
     out.push(wireless::security(cx));
+    out.push(network::default_route(cx));
     out
 }

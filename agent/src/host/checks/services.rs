@@ -42,6 +42,18 @@ const REMOTE_ACCESS: &[&str] = &[
     "xrdp",
 ];
 
+/// Ports of remote-access servers.
+const REMOTE_ACCESS_PORTS: &[(u16, &str)] = &[
+    (3389, "RDP"),
+    (5900, "VNC"),
+    (5901, "VNC"),
+    (5938, "TeamViewer"),
+    (7070, "AnyDesk"),
+    (21116, "RustDesk"),
+];
+/// Name parts of remote-access units (`xrdp.service`, `vncserver@:1.service` ...).
+const REMOTE_ACCESS_UNITS: &[&str] = &["teamviewer", "anydesk", "rustdesk", "vnc", "xrdp"];
+
 /// Telnet, rsh, TFTP or FTP servers installed or listening (COMP 1.1).
 pub fn insecure_servers(cx: &Context<'_>) -> CheckResult {
     const ID: &str = "services.cleartext_servers";
@@ -68,15 +80,22 @@ pub fn insecure_servers(cx: &Context<'_>) -> CheckResult {
     }
 }
 
-/// Remote-access software installed (NET 3.1): a finding to compare with the allow-list.
+/// Remote-access software installed, its units enabled or running, or its ports listening
+/// (NET 3.1): a finding to compare with the allow-list.
 pub fn remote_access(cx: &Context<'_>) -> CheckResult {
     const ID: &str = "services.remote_access_software";
     const REQ: &[&str] = &["NET 3.1"];
-    let found: Vec<&str> = REMOTE_ACCESS
+    let mut found: Vec<String> = REMOTE_ACCESS
         .iter()
-        .copied()
         .filter(|p| cx.installed(p))
+        .map(|p| p.to_string())
         .collect();
+    found.extend(cx.units_matching(REMOTE_ACCESS_UNITS));
+    for s in cx.listening {
+        if let Some((_, what)) = REMOTE_ACCESS_PORTS.iter().find(|(port, _)| *port == s.port) {
+            found.push(format!("{what} port {} listening on {}", s.port, s.address));
+        }
+    }
     if found.is_empty() {
         CheckResult::new(ID, REQ, Pass, "no remote-access software installed")
     } else {
@@ -84,7 +103,7 @@ pub fn remote_access(cx: &Context<'_>) -> CheckResult {
             ID,
             REQ,
             Fail,
-            format!("remote-access software installed: {}", found.join(", ")),
+            format!("remote-access software: {}", found.join(", ")),
         )
     }
 }

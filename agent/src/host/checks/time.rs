@@ -1,4 +1,5 @@
-//! Time synchronisation: chrony, systemd-timesyncd or ntpd configured with servers.
+//! Time synchronisation: chrony, systemd-timesyncd or ntpd configured with servers, and the
+//! synchronised state where the host shows it.
 
 use super::{CheckResult, Context};
 use shoko_proto::CheckOutcome::{Fail, Pass};
@@ -11,6 +12,23 @@ const SOURCES: &[(&str, &[&str])] = &[
     ("/etc/ntp.conf", &["server", "pool"]),
     ("/etc/ntpsec/ntp.conf", &["server", "pool"]),
 ];
+
+/// What the host shows of its synchronisation state: systemd-timesyncd's flag file, chrony's
+/// drift file age.
+fn synchronised(cx: &Context<'_>) -> String {
+    if cx.root.path("/run/systemd/timesync/synchronized").exists() {
+        return "; systemd-timesyncd reports synchronised".into();
+    }
+    let drift = cx
+        .root
+        .path("/var/lib/chrony/drift")
+        .metadata()
+        .and_then(|m| m.modified());
+    match drift.map(|t| std::time::SystemTime::now().duration_since(t).unwrap_or_default()) {
+        Ok(age) => format!("; chrony drift file updated {} h ago", age.as_secs() / 3600),
+        Err(_) => String::new(),
+    }
+}
 
 /// A time source is configured (NET 1.9, EVENT 1.5).
 pub fn synchronisation(cx: &Context<'_>) -> CheckResult {
@@ -27,8 +45,13 @@ pub fn synchronisation(cx: &Context<'_>) -> CheckResult {
                 })
         });
         if let Some(l) = line {
-            return CheckResult::new(ID, REQ, Pass, format!("time source configured in {path}"))
-                .with_file(cx.evidence(path, Some(l.to_owned())));
+            return CheckResult::new(
+                ID,
+                REQ,
+                Pass,
+                format!("time source configured in {path}{}", synchronised(cx)),
+            )
+            .with_file(cx.evidence(path, Some(l.to_owned())));
         }
     }
     CheckResult::new(

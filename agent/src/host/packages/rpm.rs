@@ -88,10 +88,7 @@ fn source_name(srpm: &str) -> Option<&str> {
 /// The packages of the SQLite database at `path`, for distribution (`ID`, `VERSION_ID`). Returns
 /// the packages and the number of headers that were not usable.
 pub fn read(path: &Path, distro: (&str, &str)) -> Result<(Vec<Package>, usize), String> {
-    let uri = format!("file:{}?immutable=1", path.display());
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-    let db =
-        rusqlite::Connection::open_with_flags(uri, flags).map_err(|e| format!("{}: {e}", path.display()))?;
+    let db = crate::host::root::open_sqlite(path)?;
     let mut stmt = db
         .prepare("SELECT blob FROM Packages")
         .map_err(|e| format!("{}: not an RPM database ({e})", path.display()))?;
