@@ -254,6 +254,15 @@ mod tests {
         assert_eq!(cfg.uplink.window, 8);
         assert_eq!(cfg.capture.report_interval_secs, 60);
         assert!(cfg.capture.interfaces.is_empty());
+        assert!(!cfg.host.enabled);
+        assert_eq!(
+            (cfg.host.interval_secs, cfg.host.full_snapshot_secs),
+            (21_600, 86_400)
+        );
+        assert_eq!(
+            cfg.host.state_file,
+            Path::new("/var/lib/shoko-agent/host-snapshot.json")
+        );
     }
 
     #[test]

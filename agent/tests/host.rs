@@ -551,6 +551,14 @@ fn rocky_fixture_rpm_sqlite_database() {
     let u = entry(&inv, "unknown", "source", "packages.rpm");
     assert!(u["reason"].as_str().unwrap().contains("rpmdb.sqlite"), "{u}");
     assert_eq!(inv["system"]["hostname"], "x");
+    // An image with a Berkeley DB database (RHEL 8): not read with this system's rpm.
+    std::fs::remove_file(dir.path().join("var/lib/rpm/rpmdb.sqlite")).unwrap();
+    std::fs::write(dir.path().join("var/lib/rpm/Packages"), b"\0\0\0\0").unwrap();
+    let inv = inventory(dir.path());
+    assert_eq!(
+        entry(&inv, "unknown", "source", "packages.rpm")["reason"],
+        "/var/lib/rpm/Packages: Berkeley DB or ndb RPM database, read only by the imaged system's own rpm tool"
+    );
 }
 
 #[test]

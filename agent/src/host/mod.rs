@@ -119,18 +119,22 @@ fn text_source(root: &HostRoot, path: &str, parse: impl Fn(&str) -> (Vec<Package
     }
 }
 
-/// The RPM database: the SQLite backend, or a note that the Berkeley DB one is not read.
+/// The RPM database: the SQLite backend read here; the older backends (Berkeley DB `Packages` of
+/// RPM < 4.16, ndb `Packages.db`) through the host's own `rpm -qa` on the running system (never
+/// on an image: another system's rpm could rewrite its database).
 fn rpm_source(root: &HostRoot, distro: (&str, &str)) -> Source {
     let sqlite = root.path("/var/lib/rpm/rpmdb.sqlite");
     if sqlite.exists() {
-        Some(packages::rpm::read(&sqlite, distro))
-    } else if root.path("/var/lib/rpm/Packages").exists() {
-        Some(Err(
-            "/var/lib/rpm/Packages: Berkeley DB rpm database (RPM < 4.16) is not read".into(),
-        ))
-    } else {
-        None
+        return Some(packages::rpm::read(&sqlite, distro));
     }
+    let other = ["/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db"]
+        .into_iter()
+        .find(|p| root.path(p).exists())?;
+    let unread = |why: &str| Err(format!("{other}: Berkeley DB or ndb RPM database, {why}"));
+    if !root.is_live() {
+        return Some(unread("read only by the imaged system's own rpm tool"));
+    }
+    Some(packages::rpm::query(distro).unwrap_or_else(|| unread("and the rpm tool is not installed")))
 }
 
 /// The packages of each package manager whose database is present.

@@ -85,6 +85,111 @@ fn source_name(srpm: &str) -> Option<&str> {
     Some(name)
 }
 
+/// What identifies one installed RPM.
+#[derive(Debug, Default)]
+pub struct Nevra {
+    /// Name.
+    pub name: String,
+    /// Epoch, when set.
+    pub epoch: Option<i32>,
+    /// Version.
+    pub version: String,
+    /// Release.
+    pub release: String,
+    /// Architecture.
+    pub arch: Option<String>,
+    /// Source RPM file name.
+    pub source_rpm: Option<String>,
+}
+
+/// The package of an installed RPM, for distribution (`ID`, `VERSION_ID`).
+fn package(p: Nevra, distro: (&str, &str)) -> Package {
+    let vr = format!("{}-{}", p.version, p.release);
+    let epoch = p.epoch.map(|e| e.to_string());
+    let distro_q = format!("{}-{}", distro.0, distro.1);
+    Package {
+        manager: "rpm",
+        purl: purl(
+            "rpm",
+            distro.0,
+            &p.name,
+            &vr,
+            &[
+                ("arch", p.arch.as_deref()),
+                ("epoch", epoch.as_deref()),
+                ("distro", Some(&distro_q)),
+            ],
+        ),
+        source: p
+            .source_rpm
+            .as_deref()
+            .and_then(source_name)
+            .filter(|s| *s != p.name)
+            .map(str::to_owned),
+        version: match &epoch {
+            Some(e) => format!("{e}:{vr}"),
+            None => vr,
+        },
+        name: p.name,
+        arch: p.arch,
+        state: None,
+    }
+}
+
+/// `rpm -qa` output format: one tab-separated line per package.
+const QUERY_FORMAT: &str = "%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n";
+
+/// Parses `rpm -qa --queryformat QUERY_FORMAT` output; returns the packages and the number of
+/// unusable lines.
+pub fn parse_query(text: &str, distro: (&str, &str)) -> (Vec<Package>, usize) {
+    let (mut out, mut bad) = (Vec::new(), 0);
+    let given = |v: &str| (v != "(none)" && !v.is_empty()).then(|| v.to_owned());
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [name, epoch, version, release, arch, source] = f[..] else {
+            bad += 1;
+            continue;
+        };
+        if name == "gpg-pubkey" {
+            continue;
+        }
+        out.push(package(
+            Nevra {
+                name: name.to_owned(),
+                epoch: epoch.parse().ok(),
+                version: version.to_owned(),
+                release: release.to_owned(),
+                arch: given(arch),
+                source_rpm: given(source),
+            },
+            distro,
+        ));
+    }
+    out.sort();
+    (out, bad)
+}
+
+/// The packages the running system's `rpm` tool lists (any database backend it reads: Berkeley
+/// DB of RPM < 4.16, ndb, SQLite); `None` when the tool is not installed.
+pub fn query(distro: (&str, &str)) -> Option<Result<(Vec<Package>, usize), String>> {
+    let out = match std::process::Command::new("rpm")
+        .args(["-qa", "--queryformat", QUERY_FORMAT])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(Err(format!("rpm -qa: {e}"))),
+    };
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Some(Err(format!(
+            "rpm -qa: {}",
+            err.lines().next().unwrap_or("failed")
+        )));
+    }
+    Some(Ok(parse_query(&String::from_utf8_lossy(&out.stdout), distro)))
+}
+
 /// The packages of the SQLite database at `path`, for distribution (`ID`, `VERSION_ID`). Returns
 /// the packages and the number of headers that were not usable.
 pub fn read(path: &Path, distro: (&str, &str)) -> Result<(Vec<Package>, usize), String> {
@@ -96,7 +201,6 @@ pub fn read(path: &Path, distro: (&str, &str)) -> Result<(Vec<Package>, usize), 
         .query_map([], |row| row.get::<_, Vec<u8>>(0))
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let (mut out, mut bad) = (Vec::new(), 0);
-    let distro_q = format!("{}-{}", distro.0, distro.1);
     for blob in blobs {
         let h = blob.ok().and_then(|b| header(&b));
         let Some((Some(name), Some(version), Some(release), h)) =
@@ -108,36 +212,17 @@ pub fn read(path: &Path, distro: (&str, &str)) -> Result<(Vec<Package>, usize), 
         if name == "gpg-pubkey" {
             continue; // imported signing keys, not software
         }
-        let vr = format!("{version}-{release}");
-        let full = match h.epoch {
-            Some(e) => format!("{e}:{vr}"),
-            None => vr.clone(),
-        };
-        let epoch = h.epoch.map(|e| e.to_string());
-        out.push(Package {
-            manager: "rpm",
-            purl: purl(
-                "rpm",
-                distro.0,
-                &name,
-                &vr,
-                &[
-                    ("arch", h.arch.as_deref()),
-                    ("epoch", epoch.as_deref()),
-                    ("distro", Some(&distro_q)),
-                ],
-            ),
-            source: h
-                .source_rpm
-                .as_deref()
-                .and_then(source_name)
-                .filter(|s| *s != name)
-                .map(str::to_owned),
-            name,
-            version: full,
-            arch: h.arch,
-            state: None,
-        });
+        out.push(package(
+            Nevra {
+                name,
+                epoch: h.epoch,
+                version,
+                release,
+                arch: h.arch,
+                source_rpm: h.source_rpm,
+            },
+            distro,
+        ));
     }
     out.sort();
     Ok((out, bad))
@@ -163,5 +248,26 @@ mod tests {
         assert!(header(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]).is_none());
         assert_eq!(source_name("openssl-3.0.7-27.el9.src.rpm"), Some("openssl"));
         assert_eq!(source_name("not-a-src"), None);
+    }
+
+    #[test]
+    fn rpm_query_lines() {
+        let out = "bash\t(none)\t5.1.8\t9.el9\tx86_64\tbash-5.1.8-9.el9.src.rpm\n\
+                   openssl-libs\t1\t3.0.7\t27.el9\tx86_64\topenssl-3.0.7-27.el9.src.rpm\n\
+                   gpg-pubkey\t(none)\t350d275d\t6279464b\t(none)\t(none)\n\
+                   truncated\tline\n";
+        let (pkgs, bad) = parse_query(out, ("rhel", "8.10"));
+        assert_eq!(bad, 1);
+        assert_eq!(pkgs.len(), 2);
+        assert_eq!(
+            (pkgs[0].name.as_str(), pkgs[0].version.as_str()),
+            ("bash", "5.1.8-9.el9")
+        );
+        assert_eq!(pkgs[1].version, "1:3.0.7-27.el9");
+        assert_eq!(pkgs[1].source.as_deref(), Some("openssl"));
+        assert_eq!(
+            pkgs[1].purl,
+            "pkg:rpm/rhel/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rhel-8.10&epoch=1"
+        );
     }
 }
