@@ -54,7 +54,6 @@ impl HostSchedule {
             let at = Timestamp::now();
             let facts = observations::facts(&inv, at);
             let items = observations::items(&inv, at);
-            telemetry::release_free_memory();
             (facts, items)
         })
         .await;
@@ -104,6 +103,8 @@ impl HostSchedule {
             warn!(error = %e, file = %self.settings.state_file.display(), "host snapshot state not saved");
         }
         self.acked = next;
+        // The cycle's memory is free now: give it back while the agent idles.
+        telemetry::release_free_memory();
     }
 
     /// The last cycle's cost, for telemetry.

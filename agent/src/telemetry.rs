@@ -27,13 +27,49 @@ pub fn cpu_ms() -> u64 {
     (ticks(11) + ticks(12)) * 10
 }
 
-/// Returns freed heap memory to the operating system (glibc keeps it otherwise), so that the
-/// agent is small again between inventory cycles.
+/// Returns freed heap memory to the operating system (glibc keeps it otherwise) and lets the
+/// kernel drop the resident pages of the agent's own executable (code and read-only data come
+/// back from the page cache when next used), so that the agent is small again between inventory
+/// cycles.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free pages of the allocator's own heap.
     unsafe {
         libc::malloc_trim(0);
+    }
+    #[cfg(target_os = "linux")]
+    page_out_executable();
+}
+
+/// Advises the kernel to page out the read-only mappings of the agent's executable.
+#[cfg(target_os = "linux")]
+fn page_out_executable() {
+    let (Ok(exe), Ok(maps)) = (
+        std::fs::read_link("/proc/self/exe"),
+        std::fs::read_to_string("/proc/self/maps"),
+    ) else {
+        return;
+    };
+    for line in maps.lines() {
+        // "start-end perms offset dev inode path"
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(range), Some(perms), Some(path)) = (f.first(), f.get(1), f.get(5)) else {
+            continue;
+        };
+        if perms.contains('w') || std::path::Path::new(path) != exe {
+            continue;
+        }
+        let Some((Ok(start), Ok(end))) = range
+            .split_once('-')
+            .map(|(a, b)| (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)))
+        else {
+            continue;
+        };
+        // SAFETY: MADV_PAGEOUT on a file-backed read-only mapping of this process only drops
+        // resident pages; their content is unchanged and faults back in on the next access.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT);
+        }
     }
 }
 

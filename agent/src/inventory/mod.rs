@@ -4,6 +4,7 @@
 //! than `max_ips_per_mac` IPs forwards traffic for others, so its routed IPs become assets of their
 //! own (without the router's MAC).
 
+pub mod oui;
 pub mod ports;
 
 pub mod roles;
@@ -512,7 +513,7 @@ impl Inventory {
             a.vendor = a
                 .mac
                 .filter(|m| !m.is_local() && !m.is_multicast())
-                .and_then(|m| oui_data::lookup(&m.to_string()).map(|r| r.organization().to_owned()));
+                .and_then(|m| oui::vendor(m).map(str::to_owned));
         }
         out.sort_by(|a, b| (a.ips.first(), a.mac).cmp(&(b.ips.first(), b.mac)));
         out
