@@ -314,6 +314,30 @@ fn alpine_fixture() {
     assert_eq!(outcome("wireless.enterprise_security"), "not_applicable");
     assert_eq!(outcome("logs.not_world_writable"), "unknown");
     assert_eq!(outcome("media.usb_storage_blocked"), "fail");
+    assert_eq!(
+        outcomes(&inv),
+        owned(&[
+            ("ssh.permit_root_login", "not_applicable"),
+            ("ssh.password_authentication", "not_applicable"),
+            ("ssh.idle_timeout", "not_applicable"),
+            ("services.cleartext_servers", "pass"),
+            ("services.remote_access_software", "pass"),
+            ("media.usb_storage_blocked", "fail"),
+            ("packages.signatures_enforced", "not_applicable"),
+            ("time.synchronisation_configured", "fail"),
+            ("logs.not_world_writable", "unknown"),
+            ("logs.forwarded", "fail"),
+            ("firewall.default_deny_inbound", "fail"),
+            ("malware.protection_current", "fail"),
+            ("audit.rules_present", "fail"),
+            ("wireless.enterprise_security", "not_applicable"),
+            ("network.no_default_route", "unknown"),
+        ])
+    );
+    assert_eq!(
+        check(&inv, "network.no_default_route")["reason"],
+        "/proc/net/route: not present"
+    );
     // Patch state from the cached APKINDEX, security from the kept Alpine secdb (matched through
     // libcrypto3's origin, openssl); dropbear's update fixes no listed advisory.
     let origin = "v3.20.3-120-g5f1c9a0e8b1".to_owned();
@@ -536,6 +560,41 @@ fn rocky_fixture_rpm_sqlite_database() {
         "5.14.0-427.42.1.el9_4.x86_64"
     );
     assert_eq!(patches["reboot_required"], true);
+    // Checks on Rocky's own configuration layout: sshd_config with the Red Hat drop-in, yum
+    // repositories (one vendor repository without signature checks), chrony.
+    assert_eq!(
+        outcomes(&inv),
+        owned(&[
+            ("ssh.permit_root_login", "pass"),
+            ("ssh.password_authentication", "fail"),
+            ("ssh.idle_timeout", "fail"),
+            ("services.cleartext_servers", "pass"),
+            ("services.remote_access_software", "pass"),
+            ("media.usb_storage_blocked", "fail"),
+            ("packages.signatures_enforced", "fail"),
+            ("time.synchronisation_configured", "pass"),
+            ("logs.not_world_writable", "unknown"),
+            ("logs.forwarded", "fail"),
+            ("firewall.default_deny_inbound", "fail"),
+            ("malware.protection_current", "fail"),
+            ("audit.rules_present", "fail"),
+            ("wireless.enterprise_security", "not_applicable"),
+            ("network.no_default_route", "unknown"),
+        ])
+    );
+    // ClientAliveCountMax 0 no longer ends sessions (OpenSSH 8.2+).
+    assert_eq!(
+        check(&inv, "ssh.idle_timeout")["reason"],
+        "ClientAliveCountMax 0: since OpenSSH 8.2 this disables ending unresponsive sessions"
+    );
+    let repo = check(&inv, "packages.signatures_enforced");
+    assert_eq!(
+        (
+            repo["files"][0]["path"].as_str(),
+            repo["files"][0]["excerpt"].as_str()
+        ),
+        (Some("/etc/yum.repos.d/historian-vendor.repo"), Some("gpgcheck=0"))
+    );
     let ssh = entry(&inv, "packages", "name", "openssh-server");
     assert_eq!(
         (ssh["manager"].as_str(), ssh["source"].as_str()),

@@ -10,8 +10,9 @@ use shoko_proto::CheckOutcome::{Fail, Pass, Unknown};
 pub fn default_route(cx: &Context<'_>) -> CheckResult {
     const ID: &str = "network.no_default_route";
     const REQ: &[&str] = &["NET 1.1"];
-    let Ok(v4) = cx.root.read("/proc/net/route") else {
-        return CheckResult::new(ID, REQ, Unknown, "/proc/net/route: not readable");
+    let v4 = match cx.root.read("/proc/net/route") {
+        Ok(t) => t,
+        Err(e) => return CheckResult::new(ID, REQ, Unknown, e.to_string()),
     };
     if let Some((iface, gw, line)) = ipv4_default_routes(&v4).first() {
         return CheckResult::new(ID, REQ, Fail, format!("default route via {gw} on {iface}"))

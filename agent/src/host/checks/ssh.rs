@@ -127,11 +127,16 @@ pub fn checks(cx: &Context<'_>) -> Vec<CheckResult> {
         .and_then(|s| s.1.trim_end_matches('s').parse::<u64>().ok())
         .unwrap_or(0);
     let max = count.and_then(|s| s.1.parse::<u64>().ok()).unwrap_or(3);
-    let idle = secs * max.max(1);
+    let idle = secs * max;
     let (outcome, reason) = if secs == 0 {
         (
             Fail,
             "no ClientAliveInterval: idle sessions are never ended by the server".to_owned(),
+        )
+    } else if max == 0 {
+        (
+            Fail,
+            "ClientAliveCountMax 0: since OpenSSH 8.2 this disables ending unresponsive sessions".to_owned(),
         )
     } else if idle > MAX_IDLE {
         (
