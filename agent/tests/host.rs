@@ -898,4 +898,20 @@ fn unreadable_audit_rules_say_they_need_root() {
         audit["reason"],
         "/etc/audit/rules.d: not readable (Permission denied (os error 13)): needs root"
     );
+    // This machine, unprivileged: the owners of other users' sockets are said to need root.
+    if unsafe { libc::geteuid() } == 0 {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_shoko-agent"))
+            .arg("inventory")
+            .output()
+            .unwrap();
+        let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if !inv["listening"].as_array().unwrap().is_empty() {
+            assert_eq!(
+                entry(&inv, "unknown", "source", "sockets.owners")["reason"],
+                "the processes of other users' sockets are not visible: needs root"
+            );
+        }
+    }
 }

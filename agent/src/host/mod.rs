@@ -87,6 +87,14 @@ pub fn inventory(root: &HostRoot) -> HostInventory {
     let system = system::collect(root, &mut unknown);
     let packages = installed(root, &mut unknown);
     let listening = sockets::collect(root);
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    if root.is_live() && !privileged && listening.iter().any(|s| s.process.is_none()) {
+        unknown.push(Unknown::new(
+            "sockets.owners",
+            &"the processes of other users' sockets are not visible: needs root",
+        ));
+    }
     let units = units::collect(root);
     let patches = patches::collect(root, &packages, &mut unknown);
     let checks = checks::run_all(&checks::Context {
