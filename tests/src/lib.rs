@@ -32,8 +32,11 @@ pub fn bin(name: &str) -> PathBuf {
     let path = dir.join(name);
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // Benchmarks run from target/release: they measure release binaries.
+        let release = dir.ends_with("release").then_some("--release");
         let status = Command::new(cargo)
             .args(["build", "-p", "shoko-agent", "-p", "shoko-collector", "--bins"])
+            .args(release)
             .current_dir(workspace())
             .status()
             .expect("running cargo build");
