@@ -35,6 +35,13 @@ pub struct CollectorConfig {
     /// Seconds a session may stay silent before it is closed.
     #[serde(default = "default_idle")]
     pub idle_timeout_secs: u64,
+    /// Batches waiting for the store writer at most; beyond, sessions stop reading from their
+    /// agents until there is room.
+    #[serde(default = "default_queue")]
+    pub ingest_queue_batches: usize,
+    /// Observations stored in one transaction at most (group commit).
+    #[serde(default = "default_group")]
+    pub group_commit_observations: usize,
 }
 
 fn default_listen() -> String {
@@ -61,6 +68,12 @@ fn default_handshake() -> u64 {
 fn default_idle() -> u64 {
     300
 }
+fn default_queue() -> usize {
+    256
+}
+fn default_group() -> usize {
+    20_000
+}
 
 impl Default for CollectorConfig {
     fn default() -> Self {
@@ -73,6 +86,8 @@ impl Default for CollectorConfig {
             max_connections: default_connections(),
             handshake_timeout_secs: default_handshake(),
             idle_timeout_secs: default_idle(),
+            ingest_queue_batches: default_queue(),
+            group_commit_observations: default_group(),
         }
     }
 }
@@ -131,7 +146,11 @@ impl CollectorConfig {
              # Largest frame accepted from an agent, in bytes.\nmax_frame_len = {}\n\n\
              # Most simultaneous agent connections.\nmax_connections = {}\n\n\
              # Seconds allowed for the TLS handshake and the agent's hello.\nhandshake_timeout_secs = {}\n\n\
-             # Seconds a silent session stays open.\nidle_timeout_secs = {}\n",
+             # Seconds a silent session stays open.\nidle_timeout_secs = {}\n\n\
+             # Batches waiting for the store writer at most (then agents are read more slowly).\n\
+             ingest_queue_batches = {}\n\n\
+             # Observations stored in one transaction at most (group commit).\n\
+             group_commit_observations = {}\n",
             self.listen,
             self.http,
             self.advertise,
@@ -139,7 +158,9 @@ impl CollectorConfig {
             self.max_frame_len,
             self.max_connections,
             self.handshake_timeout_secs,
-            self.idle_timeout_secs
+            self.idle_timeout_secs,
+            self.ingest_queue_batches,
+            self.group_commit_observations
         )
     }
 }

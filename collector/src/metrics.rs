@@ -31,6 +31,10 @@ pub struct Metrics {
     pub observations_stored: Counter,
     /// Seconds from receiving a batch to acknowledging it.
     pub ingest_seconds: Histogram,
+    /// Batches waiting for the store writer.
+    pub ingest_queue_depth: Gauge,
+    /// Store transactions committed by the writer (each holding one or more batches).
+    pub ingest_commits: Counter,
 }
 
 impl Metrics {
@@ -45,39 +49,27 @@ impl Metrics {
             batches_duplicate: Counter::default(),
             observations_stored: Counter::default(),
             ingest_seconds: Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
+            ingest_queue_depth: Gauge::default(),
+            ingest_commits: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("ingest_sessions", "Agent sessions opened", m.sessions.clone());
-        registry.register(
-            "ingest_sessions_open",
-            "Agent sessions open now",
-            m.sessions_open.clone(),
-        );
-        registry.register(
-            "ingest_refused",
-            "Connections or sessions refused, by reason",
-            m.refused.clone(),
-        );
-        registry.register(
-            "ingest_batches_stored",
-            "Batches durably stored",
-            m.batches_stored.clone(),
-        );
-        registry.register(
-            "ingest_batches_duplicate",
-            "Re-sent batches acknowledged without storing",
-            m.batches_duplicate.clone(),
-        );
-        registry.register(
-            "ingest_observations_stored",
-            "Observations durably stored",
-            m.observations_stored.clone(),
-        );
-        registry.register(
-            "ingest_batch_seconds",
-            "Seconds from receiving a batch to its ack",
-            m.ingest_seconds.clone(),
-        );
+        // (name, help, metric): one line each.
+        macro_rules! register {
+            ($($name:literal, $help:literal, $metric:expr;)*) => {
+                $(registry.register($name, $help, $metric.clone());)*
+            };
+        }
+        register! {
+            "ingest_sessions", "Agent sessions opened", m.sessions;
+            "ingest_sessions_open", "Agent sessions open now", m.sessions_open;
+            "ingest_refused", "Connections or sessions refused, by reason", m.refused;
+            "ingest_batches_stored", "Batches durably stored", m.batches_stored;
+            "ingest_batches_duplicate", "Re-sent batches acknowledged without storing", m.batches_duplicate;
+            "ingest_observations_stored", "Observations durably stored", m.observations_stored;
+            "ingest_batch_seconds", "Seconds from receiving a batch to its ack", m.ingest_seconds;
+            "ingest_queue_depth", "Batches waiting for the store writer", m.ingest_queue_depth;
+            "ingest_commits", "Store transactions committed (each holding one or more batches)", m.ingest_commits;
+        }
         Metrics { registry, ..m }
     }
 

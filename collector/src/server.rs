@@ -2,6 +2,7 @@
 
 use crate::api::{self, ApiState};
 use crate::config::{CollectorConfig, StoreLocation};
+use crate::ingest::writer::{Writer, WriterLimits};
 use crate::ingest::{self, IngestContext, SessionLimits};
 use crate::metrics::Metrics;
 use crate::pki::PkiPaths;
@@ -52,8 +53,17 @@ impl Collector {
             .with_context(|| format!("cannot listen for HTTP on {}", cfg.http))?;
         let (ingest_addr, http_addr) = (ingest.local_addr()?, http.local_addr()?);
         let (shutdown, rx) = watch::channel(false);
+        let writer = Writer::start(
+            store.clone(),
+            WriterLimits {
+                queue_batches: cfg.ingest_queue_batches,
+                group_observations: cfg.group_commit_observations,
+            },
+            metrics.clone(),
+        )?;
         let ctx = Arc::new(IngestContext {
             store: store.clone(),
+            writer,
             tls,
             metrics: metrics.clone(),
             limits: SessionLimits {

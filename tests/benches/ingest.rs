@@ -40,7 +40,7 @@ fn observation(a: usize, i: usize) -> Observation {
         ))
     };
     let at = Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000_000);
-    let body = if i % 10 == 0 {
+    let body = if i.is_multiple_of(10) {
         ObservationBody::Service(Service {
             asset: AssetRef {
                 ip: Some(ip(i / 10)),

@@ -1,7 +1,9 @@
 //! Ingest: accepts agent connections over mutual TLS and stores their batches.
-//! One task per connection; the number of concurrent connections is bounded.
+//! One task per connection; the number of concurrent connections is bounded; batches are stored by
+//! one writer in group commits.
 
 mod session;
+pub mod writer;
 
 use crate::metrics::Metrics;
 use crate::pki::tls::ServerTls;
@@ -25,8 +27,10 @@ pub struct SessionLimits {
 
 /// What every session needs.
 pub struct IngestContext {
-    /// Where batches go.
+    /// The store (read side: sessions ask it for an agent's progress).
     pub store: Arc<dyn Store>,
+    /// Where batches go.
+    pub writer: writer::Writer,
     /// TLS configuration (reloaded on CRL change).
     pub tls: Arc<ServerTls>,
     /// Metrics.

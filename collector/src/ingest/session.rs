@@ -5,8 +5,7 @@ use crate::pki::tls::{PeerIdentity, peer_identity};
 use crate::store::IngestOutcome;
 use futures_util::{SinkExt, StreamExt};
 use shoko_proto::{
-    CodecError, Envelope, ErrorCode, Message, MessageCodec, SUPPORTED_PROTOCOL_VERSIONS, Timestamp,
-    negotiate_version,
+    CodecError, Envelope, ErrorCode, Message, MessageCodec, SUPPORTED_PROTOCOL_VERSIONS, negotiate_version,
 };
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -14,6 +13,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
+
+/// Read buffer capacity kept between batches; a larger one is released once drained.
+const IDLE_BUFFER: usize = 64 * 1024;
 
 type Conn = Framed<TlsStream<TcpStream>, MessageCodec>;
 
@@ -173,12 +175,11 @@ impl Session<'_> {
     /// Stores a checked batch; returns its ack.
     async fn store(&self, batch: Envelope) -> Result<Message, Refusal> {
         let (seq, count) = (batch.seq, batch.observations.len() as u64);
-        let store = self.ctx.store.clone();
-        let outcome = tokio::task::spawn_blocking(move || store.ingest(&batch, Timestamp::now())).await;
+        let outcome = self.ctx.writer.store(batch).await;
         let metrics = &self.ctx.metrics;
         let agent = &self.id.agent_id;
         match outcome {
-            Ok(Ok(IngestOutcome::Stored { highest })) => {
+            Ok(IngestOutcome::Stored { highest }) => {
                 metrics.batches_stored.inc();
                 metrics.observations_stored.inc_by(count);
                 debug!(agent_id = %agent, seq, observations = count, "batch stored");
@@ -188,7 +189,7 @@ impl Session<'_> {
                     duplicate: false,
                 })
             }
-            Ok(Ok(IngestOutcome::Duplicate { highest })) => {
+            Ok(IngestOutcome::Duplicate { highest }) => {
                 metrics.batches_duplicate.inc();
                 info!(agent_id = %agent, seq, "re-sent batch acknowledged without storing it again");
                 Ok(Message::Ack {
@@ -197,14 +198,9 @@ impl Session<'_> {
                     duplicate: true,
                 })
             }
-            Ok(Err(e)) => Err(Refusal::new(
+            Err(e) => Err(Refusal::new(
                 ErrorCode::Unavailable,
                 "store_unavailable",
-                format!("cannot store batch {seq}: {e}"),
-            )),
-            Err(e) => Err(Refusal::new(
-                ErrorCode::Internal,
-                "internal",
                 format!("cannot store batch {seq}: {e}"),
             )),
         }
@@ -259,6 +255,11 @@ impl Session<'_> {
                 .metrics
                 .ingest_seconds
                 .observe(started.elapsed().as_secs_f64());
+            // A drained read buffer keeps the capacity of the largest frame read; a thousand idle
+            // sessions would hold a frame's worth of memory each.
+            if self.conn.read_buffer().is_empty() && self.conn.read_buffer().capacity() > IDLE_BUFFER {
+                drop(std::mem::take(self.conn.read_buffer_mut()));
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ pub enum IngestOutcome {
 }
 
 /// Why the store failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
@@ -105,8 +105,20 @@ pub struct StoreCounts {
 
 /// A storage engine.
 pub trait Store: Send + Sync {
-    /// Durably stores a batch (once per agent id and sequence number).
-    fn ingest(&self, batch: &Envelope, received_at: Timestamp) -> Result<IngestOutcome, StoreError>;
+    /// Durably stores batches in one transaction (each once per agent id and sequence number);
+    /// one outcome per batch, in order. Nothing is stored when it fails.
+    fn ingest_many(
+        &self,
+        batches: &[Envelope],
+        received_at: Timestamp,
+    ) -> Result<Vec<IngestOutcome>, StoreError>;
+    /// Durably stores one batch.
+    fn ingest(&self, batch: &Envelope, received_at: Timestamp) -> Result<IngestOutcome, StoreError> {
+        let mut outcomes = self.ingest_many(std::slice::from_ref(batch), received_at)?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Database("no outcome for the batch".into()))
+    }
     /// Highest sequence number stored for an agent (0 for none).
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;
     /// All assets, ordered by id.
@@ -115,4 +127,32 @@ pub trait Store: Send + Sync {
     fn agents(&self) -> Result<Vec<AgentView>, StoreError>;
     /// Row counts.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
+}
+
+/// A one-observation batch for tests: agent `agent_id`, sequence `seq`, an asset sighting of `ip`
+/// (with `mac` when given).
+#[cfg(test)]
+pub fn sighting_batch(agent_id: &str, seq: u64, mac: Option<&str>, ip: &str) -> Envelope {
+    use shoko_proto::{AssetSighting, Observation, ObservationBody, ParserRef, Provenance, Source};
+    Envelope {
+        protocol_version: 1,
+        agent_id: agent_id.into(),
+        seq,
+        sent_at: Timestamp(5),
+        observations: vec![Observation {
+            provenance: Provenance {
+                source: Source::Agent,
+                parser: ParserRef::new("test", "1"),
+                observed_at: Timestamp(10),
+                evidence: Default::default(),
+            },
+            body: ObservationBody::AssetSighting(AssetSighting {
+                mac: mac.map(|m| m.parse().unwrap()),
+                ips: vec![ip.parse().unwrap()],
+                first_seen: Timestamp(10),
+                last_seen: Timestamp(20),
+                ..Default::default()
+            }),
+        }],
+    }
 }

@@ -225,8 +225,92 @@ fn fuse_observation(
     }
 }
 
+/// Stores one batch inside `tx`: its record, the agent's progress, its observations and their
+/// fusion into assets; a batch already stored is a duplicate.
+fn store_batch(
+    tx: &Transaction<'_>,
+    batch: &Envelope,
+    received_at: Timestamp,
+) -> Result<IngestOutcome, StoreError> {
+    let highest: u64 = tx
+        .query_row(
+            "SELECT highest_seq FROM agents WHERE agent_id = ?1",
+            params![batch.agent_id],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map_err(db)?
+        .unwrap_or(0) as u64;
+    let exists: bool = tx
+        .query_row(
+            "SELECT 1 FROM batches WHERE agent_id = ?1 AND seq = ?2",
+            params![batch.agent_id, batch.seq as i64],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(db)?
+        .is_some();
+    if exists {
+        return Ok(IngestOutcome::Duplicate { highest });
+    }
+    tx.execute(
+        "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            batch.agent_id,
+            batch.seq as i64,
+            batch.protocol_version,
+            batch.sent_at.0,
+            received_at.0,
+            batch.observations.len() as i64
+        ],
+    )
+    .map_err(db)?;
+    let new_highest = highest.max(batch.seq);
+    tx.execute(
+        "INSERT INTO agents (agent_id, first_seen, last_seen, highest_seq, batches) VALUES (?1, ?2, ?2, ?3, 1)
+         ON CONFLICT (agent_id) DO UPDATE SET
+            last_seen = excluded.last_seen, highest_seq = excluded.highest_seq, batches = batches + 1",
+        params![batch.agent_id, received_at.0, new_highest as i64],
+    )
+    .map_err(db)?;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO observations (agent_id, seq, idx, kind, observed_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db)?;
+        let mut set_asset = tx
+            .prepare_cached("UPDATE observations SET asset_id = ?1 WHERE id = ?2")
+            .map_err(db)?;
+        for (idx, o) in batch.observations.iter().enumerate() {
+            let body = rmp_serde::to_vec_named(o).map_err(|e| StoreError::Encoding(e.to_string()))?;
+            let at = o.provenance.observed_at.0;
+            insert
+                .execute(params![
+                    batch.agent_id,
+                    batch.seq as i64,
+                    idx as i64,
+                    o.body.kind(),
+                    at,
+                    body
+                ])
+                .map_err(db)?;
+            let obs_id = tx.last_insert_rowid();
+            if let Some(asset) = fuse_observation(tx, &o.body, at, obs_id)? {
+                set_asset.execute(params![asset, obs_id]).map_err(db)?;
+            }
+        }
+    }
+    Ok(IngestOutcome::Stored { highest: new_highest })
+}
+
 impl Store for SqliteStore {
-    fn ingest(&self, batch: &Envelope, received_at: Timestamp) -> Result<IngestOutcome, StoreError> {
+    fn ingest_many(
+        &self,
+        batches: &[Envelope],
+        received_at: Timestamp,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
         let writer = self
             .writer
             .as_ref()
@@ -235,78 +319,12 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
-        let highest: u64 = tx
-            .query_row(
-                "SELECT highest_seq FROM agents WHERE agent_id = ?1",
-                params![batch.agent_id],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map_err(db)?
-            .unwrap_or(0) as u64;
-        let exists: bool = tx
-            .query_row(
-                "SELECT 1 FROM batches WHERE agent_id = ?1 AND seq = ?2",
-                params![batch.agent_id, batch.seq as i64],
-                |_| Ok(()),
-            )
-            .optional()
-            .map_err(db)?
-            .is_some();
-        if exists {
-            return Ok(IngestOutcome::Duplicate { highest });
-        }
-        tx.execute(
-            "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                batch.agent_id,
-                batch.seq as i64,
-                batch.protocol_version,
-                batch.sent_at.0,
-                received_at.0,
-                batch.observations.len() as i64
-            ],
-        )
-        .map_err(db)?;
-        let new_highest = highest.max(batch.seq);
-        tx.execute(
-            "INSERT INTO agents (agent_id, first_seen, last_seen, highest_seq, batches) VALUES (?1, ?2, ?2, ?3, 1)
-             ON CONFLICT (agent_id) DO UPDATE SET
-                last_seen = excluded.last_seen, highest_seq = excluded.highest_seq, batches = batches + 1",
-            params![batch.agent_id, received_at.0, new_highest as i64],
-        )
-        .map_err(db)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO observations (agent_id, seq, idx, kind, observed_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db)?;
-            let mut set_asset = tx
-                .prepare_cached("UPDATE observations SET asset_id = ?1 WHERE id = ?2")
-                .map_err(db)?;
-            for (idx, o) in batch.observations.iter().enumerate() {
-                let body = rmp_serde::to_vec_named(o).map_err(|e| StoreError::Encoding(e.to_string()))?;
-                let at = o.provenance.observed_at.0;
-                insert
-                    .execute(params![
-                        batch.agent_id,
-                        batch.seq as i64,
-                        idx as i64,
-                        o.body.kind(),
-                        at,
-                        body
-                    ])
-                    .map_err(db)?;
-                let obs_id = tx.last_insert_rowid();
-                if let Some(asset) = fuse_observation(&tx, &o.body, at, obs_id)? {
-                    set_asset.execute(params![asset, obs_id]).map_err(db)?;
-                }
-            }
-        }
+        let outcomes = batches
+            .iter()
+            .map(|b| store_batch(&tx, b, received_at))
+            .collect::<Result<Vec<_>, _>>()?;
         tx.commit().map_err(db)?;
-        Ok(IngestOutcome::Stored { highest: new_highest })
+        Ok(outcomes)
     }
 
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError> {
@@ -456,30 +474,36 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shoko_proto::{AssetSighting, Observation, ParserRef, Provenance, Source};
 
     fn batch(seq: u64, mac: &str) -> Envelope {
-        Envelope {
-            protocol_version: 1,
-            agent_id: "a1".into(),
-            seq,
-            sent_at: Timestamp(5),
-            observations: vec![Observation {
-                provenance: Provenance {
-                    source: Source::Agent,
-                    parser: ParserRef::new("test", "1"),
-                    observed_at: Timestamp(10),
-                    evidence: Default::default(),
-                },
-                body: ObservationBody::AssetSighting(AssetSighting {
-                    mac: Some(mac.parse().unwrap()),
-                    ips: vec!["10.0.0.1".parse().unwrap()],
-                    first_seen: Timestamp(10),
-                    last_seen: Timestamp(20),
-                    ..Default::default()
-                }),
-            }],
-        }
+        crate::store::sighting_batch("a1", seq, Some(mac), "10.0.0.1")
+    }
+
+    #[test]
+    fn a_group_is_one_transaction_with_an_outcome_per_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let mut other = batch(1, "00:00:bc:00:00:03");
+        other.agent_id = "a2".into();
+        // The same batch twice in one group: the second is a duplicate of the first.
+        let group = [
+            batch(1, "00:00:bc:00:00:01"),
+            batch(1, "00:00:bc:00:00:01"),
+            other,
+            batch(2, "00:00:bc:00:00:02"),
+        ];
+        assert_eq!(
+            store.ingest_many(&group, Timestamp(1)).unwrap(),
+            [
+                IngestOutcome::Stored { highest: 1 },
+                IngestOutcome::Duplicate { highest: 1 },
+                IngestOutcome::Stored { highest: 1 },
+                IngestOutcome::Stored { highest: 2 },
+            ]
+        );
+        let counts = store.counts().unwrap();
+        assert_eq!((counts.observations, counts.assets), (3, 3));
+        assert_eq!(store.highest_seq("a2").unwrap(), 1);
     }
 
     #[test]
