@@ -35,8 +35,11 @@ pub struct CollectorConfig {
     /// Seconds a session may stay silent before it is closed.
     #[serde(default = "default_idle")]
     pub idle_timeout_secs: u64,
-    /// Batches waiting for the store writer at most; beyond, sessions stop reading from their
-    /// agents until there is room.
+    /// Batches read and held in memory at once over all sessions; other sessions stop reading from
+    /// their agents until a batch is stored.
+    #[serde(default = "default_inflight")]
+    pub ingest_inflight_batches: usize,
+    /// Batches waiting for the store writer at most.
     #[serde(default = "default_queue")]
     pub ingest_queue_batches: usize,
     /// Observations stored in one transaction at most (group commit).
@@ -68,6 +71,9 @@ fn default_handshake() -> u64 {
 fn default_idle() -> u64 {
     300
 }
+fn default_inflight() -> usize {
+    128
+}
 fn default_queue() -> usize {
     256
 }
@@ -86,6 +92,7 @@ impl Default for CollectorConfig {
             max_connections: default_connections(),
             handshake_timeout_secs: default_handshake(),
             idle_timeout_secs: default_idle(),
+            ingest_inflight_batches: default_inflight(),
             ingest_queue_batches: default_queue(),
             group_commit_observations: default_group(),
         }
@@ -147,7 +154,9 @@ impl CollectorConfig {
              # Most simultaneous agent connections.\nmax_connections = {}\n\n\
              # Seconds allowed for the TLS handshake and the agent's hello.\nhandshake_timeout_secs = {}\n\n\
              # Seconds a silent session stays open.\nidle_timeout_secs = {}\n\n\
-             # Batches waiting for the store writer at most (then agents are read more slowly).\n\
+             # Batches read and held at once over all sessions (then agents are read more slowly).\n\
+             ingest_inflight_batches = {}\n\n\
+             # Batches waiting for the store writer at most.\n\
              ingest_queue_batches = {}\n\n\
              # Observations stored in one transaction at most (group commit).\n\
              group_commit_observations = {}\n",
@@ -159,6 +168,7 @@ impl CollectorConfig {
             self.max_connections,
             self.handshake_timeout_secs,
             self.idle_timeout_secs,
+            self.ingest_inflight_batches,
             self.ingest_queue_batches,
             self.group_commit_observations
         )

@@ -64,6 +64,7 @@ impl Collector {
         let ctx = Arc::new(IngestContext {
             store: store.clone(),
             writer,
+            admission: Arc::new(tokio::sync::Semaphore::new(cfg.ingest_inflight_batches.max(1))),
             tls,
             metrics: metrics.clone(),
             limits: SessionLimits {

@@ -265,3 +265,47 @@ async fn batch_resent_after_a_lost_ack_is_stored_once() {
         (Some(1), Some(3))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_agent_does_not_hold_the_only_batch_permit() {
+    let data = DataDir::init();
+    // One batch permit for the whole collector; a long idle timeout.
+    let toml = std::path::Path::new(&data.path()).join("collector.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains("ingest_inflight_batches = 128"));
+    let text = text
+        .replace("ingest_inflight_batches = 128", "ingest_inflight_batches = 1")
+        .replace("idle_timeout_secs = 300", "idle_timeout_secs = 60");
+    std::fs::write(&toml, text).unwrap();
+    let (slow, fast) = (data.enroll("slow"), data.enroll("fast"));
+    let collector = CollectorProcess::start(&data);
+    let observations = plant_observations(3);
+
+    // The slow agent starts a batch frame and stalls in the middle of it.
+    let (mut s, _) = RawSession::open(collector.ingest, client_config(&slow), "slow").await;
+    let mut frame = bytes::BytesMut::new();
+    tokio_util::codec::Encoder::encode(
+        &mut shoko_proto::MessageCodec::default(),
+        &batch("slow", 1, observations.clone()),
+        &mut frame,
+    )
+    .unwrap();
+    s.write_raw(&frame[..frame.len() / 2]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Another agent's batch is stored and acknowledged long before the idle timeout.
+    let started = std::time::Instant::now();
+    let (mut f, _) = RawSession::open(collector.ingest, client_config(&fast), "fast").await;
+    f.send(&batch("fast", 1, observations)).await;
+    assert!(matches!(f.recv().await, Some(Message::Ack { seq: 1, .. })));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The slow agent finishes its frame and is acknowledged too.
+    s.write_raw(&frame[frame.len() / 2..]).await;
+    assert!(matches!(s.recv().await, Some(Message::Ack { seq: 1, .. })));
+    assert_eq!(collector.get_json("/api/v1/status")["batches"], 2);
+}

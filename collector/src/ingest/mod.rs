@@ -1,6 +1,7 @@
 //! Ingest: accepts agent connections over mutual TLS and stores their batches.
-//! One task per connection; the number of concurrent connections is bounded; batches are stored by
-//! one writer in group commits.
+//! One task per connection; the number of concurrent connections is bounded, and so is the number
+//! of batches read and held at once (admission); batches are stored by one writer in group
+//! commits.
 
 mod session;
 pub mod writer;
@@ -31,6 +32,9 @@ pub struct IngestContext {
     pub store: Arc<dyn Store>,
     /// Where batches go.
     pub writer: writer::Writer,
+    /// Batch permits: how many batches may be read and held in memory at once, over all
+    /// sessions; a session waiting for one does not read, and TCP slows its agent down.
+    pub admission: Arc<Semaphore>,
     /// TLS configuration (reloaded on CRL change).
     pub tls: Arc<ServerTls>,
     /// Metrics.

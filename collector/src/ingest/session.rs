@@ -10,12 +10,15 @@ use shoko_proto::{
 use std::net::SocketAddr;
 use std::time::Instant;
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_rustls::server::TlsStream;
 use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
 
 /// Read buffer capacity kept between batches; a larger one is released once drained.
 const IDLE_BUFFER: usize = 64 * 1024;
+/// How long a batch permit waits for its frame before it is handed back.
+const PERMIT_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Conn = Framed<TlsStream<TcpStream>, MessageCodec>;
 
@@ -206,26 +209,59 @@ impl Session<'_> {
         }
     }
 
+    /// Waits until the agent has sent something (data in the frame buffer, decrypted data in TLS,
+    /// or a readable socket), then for a batch permit. A silent session holds no permit; `None`
+    /// when it stays silent until `deadline`.
+    async fn admit(&mut self, deadline: tokio::time::Instant) -> Option<OwnedSemaphorePermit> {
+        let (tcp, tls) = self.conn.get_ref().get_ref();
+        if self.conn.read_buffer().is_empty() && tls.wants_read() {
+            // An error surfaces on the read that follows.
+            tokio::time::timeout_at(deadline, tcp.readable()).await.ok()?.ok();
+        }
+        self.ctx.admission.clone().acquire_owned().await.ok()
+    }
+
+    /// The next frame, read under a batch permit (returned with it); `Err(())` after the idle
+    /// timeout. A permit whose frame does not arrive within [`PERMIT_HOLD`] is released and the
+    /// wait starts again (what was read stays buffered), so slow or silent agents do not keep
+    /// permits from the others.
+    async fn next_frame(
+        &mut self,
+    ) -> Result<(OwnedSemaphorePermit, Option<Result<Message, CodecError>>), ()> {
+        let deadline = tokio::time::Instant::now() + self.ctx.limits.idle_timeout;
+        loop {
+            let permit = self.admit(deadline).await.ok_or(())?;
+            match tokio::time::timeout(PERMIT_HOLD, self.conn.next()).await {
+                Ok(frame) => return Ok((permit, frame)),
+                Err(_) if tokio::time::Instant::now() >= deadline => return Err(()),
+                Err(_) => drop(permit),
+            }
+        }
+    }
+
     /// Stores batches and acknowledges them until the session ends.
     async fn batches(mut self, version: u16) {
         let (peer, agent) = (self.peer, self.id.agent_id.clone());
         loop {
-            let frame = match tokio::time::timeout(self.ctx.limits.idle_timeout, self.conn.next()).await {
-                Err(_) => {
+            let (_permit, frame) = match self.next_frame().await {
+                Err(()) => {
                     info!(%peer, agent_id = %agent, "session closed after idle timeout");
                     let _ = SinkExt::<&Message>::close(&mut self.conn).await;
                     return;
                 }
-                Ok(None) => {
+                Ok(pair) => pair,
+            };
+            let frame = match frame {
+                None => {
                     debug!(%peer, agent_id = %agent, "session closed by agent");
                     return;
                 }
-                Ok(Some(Err(CodecError::Io(e)))) => {
+                Some(Err(CodecError::Io(e))) => {
                     debug!(%peer, agent_id = %agent, error = %e, "session ended");
                     return;
                 }
-                Ok(Some(Err(e))) => return self.refuse(Refusal::from_codec(&e, "")).await,
-                Ok(Some(Ok(m))) => m,
+                Some(Err(e)) => return self.refuse(Refusal::from_codec(&e, "")).await,
+                Some(Ok(m)) => m,
             };
             let started = Instant::now();
             let batch = match frame {
