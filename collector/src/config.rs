@@ -45,6 +45,13 @@ pub struct CollectorConfig {
     /// Observations stored in one transaction at most (group commit).
     #[serde(default = "default_group")]
     pub group_commit_observations: usize,
+    /// Observations per second one agent may deliver on average (0: no limit); an agent above it
+    /// is read more slowly, not refused.
+    #[serde(default = "default_agent_rate")]
+    pub agent_observations_per_sec: u64,
+    /// Observations one agent may deliver at once above its rate.
+    #[serde(default = "default_agent_burst")]
+    pub agent_observations_burst: u64,
 }
 
 fn default_listen() -> String {
@@ -71,6 +78,12 @@ fn default_handshake() -> u64 {
 fn default_idle() -> u64 {
     300
 }
+fn default_agent_rate() -> u64 {
+    10_000
+}
+fn default_agent_burst() -> u64 {
+    200_000
+}
 fn default_inflight() -> usize {
     128
 }
@@ -95,6 +108,8 @@ impl Default for CollectorConfig {
             ingest_inflight_batches: default_inflight(),
             ingest_queue_batches: default_queue(),
             group_commit_observations: default_group(),
+            agent_observations_per_sec: default_agent_rate(),
+            agent_observations_burst: default_agent_burst(),
         }
     }
 }
@@ -159,7 +174,9 @@ impl CollectorConfig {
              # Batches waiting for the store writer at most.\n\
              ingest_queue_batches = {}\n\n\
              # Observations stored in one transaction at most (group commit).\n\
-             group_commit_observations = {}\n",
+             group_commit_observations = {}\n\n\
+             # Per agent: observations per second on average (0: no limit) and at once above it.\n\
+             agent_observations_per_sec = {}\nagent_observations_burst = {}\n",
             self.listen,
             self.http,
             self.advertise,
@@ -170,7 +187,9 @@ impl CollectorConfig {
             self.idle_timeout_secs,
             self.ingest_inflight_batches,
             self.ingest_queue_batches,
-            self.group_commit_observations
+            self.group_commit_observations,
+            self.agent_observations_per_sec,
+            self.agent_observations_burst
         )
     }
 }

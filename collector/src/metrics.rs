@@ -35,6 +35,8 @@ pub struct Metrics {
     pub ingest_queue_depth: Gauge,
     /// Store transactions committed by the writer (each holding one or more batches).
     pub ingest_commits: Counter,
+    /// Times an agent over its rate limit was read more slowly.
+    pub ingest_throttled: Counter,
 }
 
 impl Metrics {
@@ -51,6 +53,7 @@ impl Metrics {
             ingest_seconds: Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
             ingest_queue_depth: Gauge::default(),
             ingest_commits: Counter::default(),
+            ingest_throttled: Counter::default(),
             registry: Registry::default(),
         };
         // (name, help, metric): one line each.
@@ -69,6 +72,7 @@ impl Metrics {
             "ingest_batch_seconds", "Seconds from receiving a batch to its ack", m.ingest_seconds;
             "ingest_queue_depth", "Batches waiting for the store writer", m.ingest_queue_depth;
             "ingest_commits", "Store transactions committed (each holding one or more batches)", m.ingest_commits;
+            "ingest_throttled", "Times an agent over its rate limit was read more slowly", m.ingest_throttled;
         }
         Metrics { registry, ..m }
     }

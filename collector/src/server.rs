@@ -65,6 +65,10 @@ impl Collector {
             store: store.clone(),
             writer,
             admission: Arc::new(tokio::sync::Semaphore::new(cfg.ingest_inflight_batches.max(1))),
+            rates: ingest::rate::RateLimiter::new(
+                cfg.agent_observations_per_sec,
+                cfg.agent_observations_burst,
+            ),
             tls,
             metrics: metrics.clone(),
             limits: SessionLimits {

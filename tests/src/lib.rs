@@ -114,6 +114,28 @@ impl DataDir {
         self.dir.path().display().to_string()
     }
 
+    /// Sets `key = value` in the data directory's `collector.toml` (the key must be there).
+    pub fn set(&self, key: &str, value: &str) {
+        let path = self.dir.path().join("collector.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let prefix = format!("{key} = ");
+        assert!(
+            text.lines().any(|l| l.starts_with(&prefix)),
+            "no {key} in collector.toml"
+        );
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(&prefix) {
+                    format!("{prefix}{value}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(&path, text.join("\n") + "\n").unwrap();
+    }
+
     /// Runs `enroll` for `agent_id`; returns the bundle directory.
     pub fn enroll(&self, agent_id: &str) -> PathBuf {
         self.enroll_for(agent_id, &[])
@@ -246,14 +268,20 @@ impl CollectorProcess {
         self.wait_log(&format!("with reason {reason}"), |v| v["reason"] == reason)
     }
 
-    /// GETs a JSON document from the HTTP API.
-    pub fn get_json(&self, path: &str) -> serde_json::Value {
+    /// GETs a text document from the HTTP API (`/metrics`).
+    pub fn get_text(&self, path: &str) -> String {
         ureq::get(&format!("http://{}{path}", self.http))
             .call()
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
             .body_mut()
-            .read_json()
+            .read_to_string()
             .unwrap()
+    }
+
+    /// GETs a JSON document from the HTTP API.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let text = self.get_text(path);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
     }
 }
 

@@ -270,13 +270,8 @@ async fn batch_resent_after_a_lost_ack_is_stored_once() {
 async fn a_stalled_agent_does_not_hold_the_only_batch_permit() {
     let data = DataDir::init();
     // One batch permit for the whole collector; a long idle timeout.
-    let toml = std::path::Path::new(&data.path()).join("collector.toml");
-    let text = std::fs::read_to_string(&toml).unwrap();
-    assert!(text.contains("ingest_inflight_batches = 128"));
-    let text = text
-        .replace("ingest_inflight_batches = 128", "ingest_inflight_batches = 1")
-        .replace("idle_timeout_secs = 300", "idle_timeout_secs = 60");
-    std::fs::write(&toml, text).unwrap();
+    data.set("ingest_inflight_batches", "1");
+    data.set("idle_timeout_secs", "60");
     let (slow, fast) = (data.enroll("slow"), data.enroll("fast"));
     let collector = CollectorProcess::start(&data);
     let observations = plant_observations(3);
@@ -308,4 +303,34 @@ async fn a_stalled_agent_does_not_hold_the_only_batch_permit() {
     s.write_raw(&frame[frame.len() / 2..]).await;
     assert!(matches!(s.recv().await, Some(Message::Ack { seq: 1, .. })));
     assert_eq!(collector.get_json("/api/v1/status")["batches"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_over_its_rate_is_read_more_slowly_not_refused() {
+    let data = DataDir::init();
+    data.set("agent_observations_per_sec", "20");
+    data.set("agent_observations_burst", "20");
+    let bundle = data.enroll("busy");
+    let collector = CollectorProcess::start(&data);
+    let observations = plant_observations(20);
+    assert_eq!(observations.len(), 20);
+    let (mut s, _) = RawSession::open(collector.ingest, client_config(&bundle), "busy").await;
+    let started = std::time::Instant::now();
+    // Four batches of 20 at 20 observations/s, burst 20: the first fills the burst, and from the
+    // second on the collector waits a second before reading the next one.
+    for seq in 1..=4 {
+        s.send(&batch("busy", seq, observations.clone())).await;
+        assert!(matches!(s.recv().await, Some(Message::Ack { .. })));
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
+    assert_eq!(collector.get_json("/api/v1/status")["batches"], 4);
+    let metrics = collector.get_text("/metrics");
+    let throttled: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("shoko_ingest_throttled_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    // Before the third and fourth batches, and perhaps already before a fifth.
+    assert!((2..=3).contains(&throttled), "{metrics}");
 }

@@ -68,12 +68,7 @@ fn agent_process_delivers_mb2_modbus_servers_to_collector_process() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(collector.get_json("/api/v1/status")["batches"], 2);
     assert_eq!(collector.get_json("/api/v1/assets").as_array().unwrap().len(), 52);
-    let metrics = ureq::get(&format!("http://{}/metrics", collector.http))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = collector.get_text("/metrics");
     assert!(
         metrics.contains("shoko_ingest_batches_stored_total 2"),
         "{metrics}"

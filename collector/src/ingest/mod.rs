@@ -3,6 +3,7 @@
 //! of batches read and held at once (admission); batches are stored by one writer in group
 //! commits.
 
+pub mod rate;
 mod session;
 pub mod writer;
 
@@ -35,6 +36,8 @@ pub struct IngestContext {
     /// Batch permits: how many batches may be read and held in memory at once, over all
     /// sessions; a session waiting for one does not read, and TCP slows its agent down.
     pub admission: Arc<Semaphore>,
+    /// Per-agent observation rate limits.
+    pub rates: rate::RateLimiter,
     /// TLS configuration (reloaded on CRL change).
     pub tls: Arc<ServerTls>,
     /// Metrics.

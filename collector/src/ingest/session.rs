@@ -242,7 +242,13 @@ impl Session<'_> {
     /// Stores batches and acknowledges them until the session ends.
     async fn batches(mut self, version: u16) {
         let (peer, agent) = (self.peer, self.id.agent_id.clone());
+        let mut throttle = std::time::Duration::ZERO;
         loop {
+            if !throttle.is_zero() {
+                // Over its rate: the agent is read again later (no permit is held meanwhile).
+                self.ctx.metrics.ingest_throttled.inc();
+                tokio::time::sleep(throttle).await;
+            }
             let (_permit, frame) = match self.next_frame().await {
                 Err(()) => {
                     info!(%peer, agent_id = %agent, "session closed after idle timeout");
@@ -280,6 +286,7 @@ impl Session<'_> {
             if let Err(r) = self.check(&batch, version) {
                 return self.refuse(r).await;
             }
+            let count = batch.observations.len();
             let ack = match self.store(batch).await {
                 Ok(ack) => ack,
                 Err(r) => return self.refuse(r).await,
@@ -287,6 +294,7 @@ impl Session<'_> {
             if self.conn.send(&ack).await.is_err() {
                 return;
             }
+            throttle = self.ctx.rates.charge(&agent, count, std::time::Instant::now());
             self.ctx
                 .metrics
                 .ingest_seconds
