@@ -17,6 +17,8 @@ use tracing::{debug, info, warn};
 
 /// Read buffer capacity kept between batches; a larger one is released once drained.
 const IDLE_BUFFER: usize = 64 * 1024;
+/// Longest wait imposed on an agent over its rate before its next batch is read.
+const MAX_THROTTLE: std::time::Duration = std::time::Duration::from_secs(20);
 /// How long a batch permit waits for its frame before it is handed back.
 const PERMIT_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -294,7 +296,18 @@ impl Session<'_> {
             if self.conn.send(&ack).await.is_err() {
                 return;
             }
-            throttle = self.ctx.rates.charge(&agent, count, std::time::Instant::now());
+            // Re-sent batches cost nothing; a wait never nears an agent's acknowledgement timeout
+            // (60 s): a larger debt is paid over several batches.
+            let stored = if matches!(ack, Message::Ack { duplicate: true, .. }) {
+                0
+            } else {
+                count
+            };
+            throttle = self
+                .ctx
+                .rates
+                .charge(&agent, stored, std::time::Instant::now())
+                .min(MAX_THROTTLE);
             self.ctx
                 .metrics
                 .ingest_seconds
