@@ -2,9 +2,11 @@
 //!
 //! A device on a sensor's segment is identified by its MAC, unless that MAC is a router's (a router
 //! forwards for many IPs, so its MAC never identifies them). A device seen only through a router is
-//! identified by its IP within its VLAN.
+//! identified by its IP within its VLAN. A host agent's machine is the asset of its primary
+//! interface's MAC (so the sensor's sighting of that MAC and the host's inventory are one asset),
+//! or an asset of its own when it has no stable MAC.
 
-use shoko_proto::{AssetRef, AssetSighting, MacAddr};
+use shoko_proto::{AssetRef, AssetSighting, HostFacts, MacAddr};
 use std::net::IpAddr;
 
 /// The key of a stored asset.
@@ -14,6 +16,8 @@ pub enum AssetKey {
     Mac(MacAddr),
     /// A routed device identified by VLAN and IP.
     Ip(Option<u16>, IpAddr),
+    /// A host agent's machine without a stable MAC, by machine id.
+    Host(String),
 }
 
 impl AssetKey {
@@ -23,6 +27,7 @@ impl AssetKey {
             AssetKey::Mac(m) => format!("mac:{m}"),
             AssetKey::Ip(Some(v), ip) => format!("ip:{v}:{ip}"),
             AssetKey::Ip(None, ip) => format!("ip:-:{ip}"),
+            AssetKey::Host(id) => format!("host:{id}"),
         }
     }
 }
@@ -36,6 +41,31 @@ pub fn sighting_keys(s: &AssetSighting) -> Vec<AssetKey> {
             let vlan = s.vlans.first().copied();
             s.ips.iter().map(|ip| AssetKey::Ip(vlan, *ip)).collect()
         }
+    }
+}
+
+/// The asset a host's facts describe, with the addresses of that interface: the first interface
+/// (by name) with a globally administered MAC, else the machine id. `None` without either.
+pub fn host_key(f: &HostFacts) -> Option<(AssetKey, Vec<IpAddr>)> {
+    let mut interfaces: Vec<_> = f.interfaces.iter().collect();
+    interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+    let primary = interfaces.into_iter().find_map(|i| {
+        Some((
+            i.mac
+                .filter(|m| !m.is_zero() && !m.is_local() && !m.is_multicast())?,
+            i,
+        ))
+    });
+    match primary {
+        Some((mac, i)) => {
+            let ips = i
+                .addresses
+                .iter()
+                .filter_map(|a| a.split('/').next()?.parse().ok())
+                .collect();
+            Some((AssetKey::Mac(mac), ips))
+        }
+        None => Some((AssetKey::Host(f.asset.host_id.clone()?), Vec::new())),
     }
 }
 
@@ -76,5 +106,34 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(sighting_keys(&own), vec![AssetKey::Mac(router)]);
+    }
+
+    #[test]
+    fn a_host_is_its_primary_interface_or_its_machine_id() {
+        use shoko_proto::HostInterface;
+        let nic = |name: &str, mac: &str, addr: &str| HostInterface {
+            name: name.into(),
+            mac: Some(mac.parse().unwrap()),
+            addresses: vec![addr.into()],
+            wireless: false,
+        };
+        let mut f = HostFacts {
+            asset: AssetRef {
+                host_id: Some("4b6f".into()),
+                ..Default::default()
+            },
+            interfaces: vec![
+                nic("eth1", "00:50:56:94:71:5f", "10.20.0.5/24"),
+                nic("docker0", "02:42:ac:11:00:01", "172.17.0.1/16"),
+                nic("eth0", "00:50:56:94:71:5e", "10.10.1.10/24"),
+            ],
+            ..Default::default()
+        };
+        let (key, ips) = host_key(&f).unwrap();
+        assert_eq!(key.as_text(), "mac:00:50:56:94:71:5e");
+        assert_eq!(ips, vec!["10.10.1.10".parse::<IpAddr>().unwrap()]);
+        // Only a locally administered MAC: the machine id.
+        f.interfaces.retain(|i| i.name == "docker0");
+        assert_eq!(host_key(&f).unwrap().0.as_text(), "host:4b6f");
     }
 }

@@ -7,7 +7,7 @@
 
 use shoko_proto::{HostFacts, HostSnapshot, Observation, ObservationBody};
 use shoko_tests::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// Observations of `kind` stored by the collector, oldest first.
@@ -52,40 +52,68 @@ fn signal(agent: &Child, sig: &str) {
     );
 }
 
+/// A host agent of the Debian 12 fixture (copied, so a test may change it) for a collector on
+/// `listen`: its data directory, root, state file and configuration.
+struct HostAgent {
+    /// Keeps the files alive.
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    state: PathBuf,
+    config: PathBuf,
+}
+
+impl HostAgent {
+    /// A fresh collector and the host agent `hmi-01` enrolled for it.
+    fn with_collector() -> (DataDir, CollectorProcess, Self) {
+        let data = DataDir::init();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let collector = CollectorProcess::start_on(&data, &listen);
+        let host = HostAgent::new(&data, "hmi-01", &listen);
+        (data, collector, host)
+    }
+
+    fn new(data: &DataDir, agent_id: &str, listen: &str) -> Self {
+        let bundle = data.enroll_for(agent_id, &["--collector", listen]);
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let fixture = workspace().join("agent/tests/fixtures/debian12");
+        assert!(
+            Command::new("cp")
+                .args(["-a", fixture.to_str().unwrap(), root.to_str().unwrap()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let state = dir.path().join("state/host-snapshot.json");
+        let config = dir.path().join("agent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "identity = {:?}\ntelemetry_interval_secs = 1\n[host]\nenabled = true\nroot = {:?}\n\
+                 interval_secs = 3600\nstate_file = {:?}\n",
+                bundle.display().to_string(),
+                root.display().to_string(),
+                state.display().to_string()
+            ),
+        )
+        .unwrap();
+        HostAgent {
+            _dir: dir,
+            root,
+            state,
+            config,
+        }
+    }
+}
+
 #[test]
 fn host_agent_sends_full_then_changed_snapshots() {
-    let data = DataDir::init();
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let bundle = data.enroll_for("hmi-01", &["--collector", &listen]);
-    let collector = CollectorProcess::start_on(&data, &listen);
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    let fixture = workspace().join("agent/tests/fixtures/debian12");
-    assert!(
-        Command::new("cp")
-            .args(["-a", fixture.to_str().unwrap(), root.to_str().unwrap()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let state = dir.path().join("state/host-snapshot.json");
-    let config = dir.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "identity = {:?}\ntelemetry_interval_secs = 1\n[host]\nenabled = true\nroot = {:?}\n\
-             interval_secs = 3600\nstate_file = {:?}\n",
-            bundle.display().to_string(),
-            root.display().to_string(),
-            state.display().to_string()
-        ),
-    )
-    .unwrap();
+    let (data, collector, host) = HostAgent::with_collector();
+    let (root, state, config) = (&host.root, &host.state, &host.config);
 
     // First cycle at start: everything. 6 installed packages (telnetd is only configured), 3
     // listening sockets, 15 checks.
-    let mut agent = start_agent(&config);
+    let mut agent = start_agent(config);
     wait_until("the first snapshot acknowledged", 30, || state.exists());
     let facts = host_facts(&data);
     assert_eq!(facts.len(), 1);
@@ -153,10 +181,10 @@ fn host_agent_sends_full_then_changed_snapshots() {
     let sshd = root.join("etc/ssh/sshd_config");
     let text = std::fs::read_to_string(&sshd).unwrap();
     std::fs::write(&sshd, text.replace("PermitRootLogin yes", "PermitRootLogin no")).unwrap();
-    let acked = std::fs::read_to_string(&state).unwrap();
+    let acked = std::fs::read_to_string(state).unwrap();
     signal(&agent, "-USR1");
     wait_until("the change snapshot acknowledged", 30, || {
-        std::fs::read_to_string(&state).unwrap() != acked
+        std::fs::read_to_string(state).unwrap() != acked
     });
     let facts = host_facts(&data);
     assert_eq!(
@@ -201,7 +229,7 @@ fn host_agent_sends_full_then_changed_snapshots() {
     // Restarted, the agent knows what the collector has: nothing but the facts is sent.
     signal(&agent, "-TERM");
     assert!(agent.wait().unwrap().success());
-    let mut agent = start_agent(&config);
+    let mut agent = start_agent(config);
     wait_until("the restarted agent's snapshot", 30, || {
         host_facts(&data).len() == 3
     });
@@ -217,4 +245,51 @@ fn host_agent_sends_full_then_changed_snapshots() {
     signal(&agent, "-TERM");
     assert!(agent.wait().unwrap().success());
     drop(collector);
+}
+
+#[test]
+fn a_host_inventory_and_the_sensors_sighting_of_its_mac_are_one_asset() {
+    // The HMI of the fixture is the HP workstation 141.81.0.10 of mb2.pcap: its eth0 has that MAC.
+    let (data, collector, host) = HostAgent::with_collector();
+    let nic = host.root.join("sys/class/net/eth0");
+    std::fs::create_dir_all(&nic).unwrap();
+    std::fs::write(nic.join("address"), "78:e7:d1:e0:02:5e\n").unwrap();
+    let mut agent = start_agent(&host.config);
+    wait_until("the snapshot acknowledged", 30, || host.state.exists());
+    signal(&agent, "-TERM");
+    assert!(agent.wait().unwrap().success());
+    let sensor = data.enroll("sensor-1");
+    let pcap = dev_capture("ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap");
+    let out = agent_send(&sensor, collector.ingest, &pcap);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // mb2 alone is 52 assets: the host is one of them, not a 53rd.
+    let assets = collector.get_json("/api/v1/assets");
+    let assets = assets.as_array().unwrap();
+    assert_eq!(assets.len(), 52);
+    let hmi = assets
+        .iter()
+        .find(|a| a["key"] == "mac:78:e7:d1:e0:02:5e")
+        .unwrap();
+    assert_eq!(hmi["ips"], serde_json::json!(["141.81.0.10"]));
+    // The host's packages and checks are stored against that asset.
+    let db = rusqlite::Connection::open(Path::new(&data.path()).join("shoko.db")).unwrap();
+    let owners: Vec<(String, Option<i64>)> = db
+        .prepare(
+            "SELECT DISTINCT kind, asset_id FROM observations
+             WHERE kind IN ('host_facts', 'software_item', 'config_check') ORDER BY kind",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let id = hmi["id"].as_i64();
+    assert_eq!(
+        owners,
+        [
+            ("config_check".to_string(), id),
+            ("host_facts".to_string(), id),
+            ("software_item".to_string(), id)
+        ]
+    );
 }

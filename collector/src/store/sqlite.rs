@@ -4,13 +4,16 @@
 use super::{AgentView, AssetView, IngestOutcome, ServiceView, Store, StoreCounts, StoreError};
 use crate::fuse::{self, AssetKey};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
-use shoko_proto::{AssetRef, Envelope, ObservationBody, Timestamp, Transport};
+use shoko_proto::{AssetRef, ConfigCheck, Envelope, ObservationBody, SoftwareItem, Timestamp, Transport};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_host_ids.sql"),
+];
 
 /// SQLite store.
 pub struct SqliteStore {
@@ -107,7 +110,7 @@ fn upsert_asset(
 ) -> Result<i64, StoreError> {
     let mac = match key {
         AssetKey::Mac(m) => Some(m.to_string()),
-        AssetKey::Ip(..) => None,
+        AssetKey::Ip(..) | AssetKey::Host(_) => None,
     };
     tx.query_row(
         "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -142,9 +145,41 @@ fn add_address(
     Ok(())
 }
 
-/// The asset a reference names: by MAC if it has one, else the asset most recently holding the IP,
-/// else a new routed asset for the IP.
+/// Records which asset a host agent's machine id belongs to.
+fn set_host(tx: &Transaction<'_>, host_id: &str, asset: i64, at: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO asset_host_ids (host_id, asset_id, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (host_id) DO UPDATE SET
+            asset_id = excluded.asset_id,
+            first_seen = MIN(first_seen, excluded.first_seen),
+            last_seen = MAX(last_seen, excluded.last_seen)",
+        params![host_id, asset, at],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// The asset a reference names: a host agent's machine by its machine id; by MAC if it has one,
+/// else the asset most recently holding the IP, else a new routed asset for the IP.
 fn resolve(tx: &Transaction<'_>, r: &AssetRef, at: i64) -> Result<Option<i64>, StoreError> {
+    if let Some(host_id) = &r.host_id {
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT asset_id FROM asset_host_ids WHERE host_id = ?1",
+                params![host_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        if r.mac.is_none() && r.ip.is_none() {
+            let id = upsert_asset(tx, &AssetKey::Host(host_id.clone()), false, at, at)?;
+            set_host(tx, host_id, id, at)?;
+            return Ok(Some(id));
+        }
+    }
     if r.mac.is_none()
         && let Some(ip) = r.ip
     {
@@ -184,7 +219,7 @@ fn fuse_observation(
             for key in fuse::sighting_keys(s) {
                 let id = upsert_asset(tx, &key, s.router && matches!(key, AssetKey::Mac(_)), first, last)?;
                 let ips: Vec<_> = match &key {
-                    AssetKey::Mac(_) => s.ips.clone(),
+                    AssetKey::Mac(_) | AssetKey::Host(_) => s.ips.clone(),
                     AssetKey::Ip(_, ip) => vec![*ip],
                 };
                 for ip in ips {
@@ -201,11 +236,29 @@ fn fuse_observation(
             }
             Ok(asset)
         }
+        ObservationBody::HostFacts(f) => {
+            let (Some(host_id), Some((key, ips))) = (&f.asset.host_id, fuse::host_key(f)) else {
+                return Ok(None);
+            };
+            let id = upsert_asset(tx, &key, false, at, at)?;
+            for ip in ips {
+                add_address(tx, id, &ip.to_string(), None, at, at)?;
+            }
+            set_host(tx, host_id, id, at)?;
+            Ok(Some(id))
+        }
+        // Installed software and checks of a host agent belong to its machine.
+        ObservationBody::SoftwareItem(SoftwareItem { asset, .. })
+        | ObservationBody::ConfigCheck(ConfigCheck { asset, .. })
+            if asset.host_id.is_some() =>
+        {
+            resolve(tx, asset, at)
+        }
         ObservationBody::Service(s) => {
             let Some(id) = resolve(tx, &s.asset, at)? else {
                 return Ok(None);
             };
-            let ip = s.asset.ip.map(|i| i.to_string()).unwrap_or_default();
+            let ip = s.asset.ip.or(s.bound).map(|i| i.to_string()).unwrap_or_default();
             tx.execute(
                 "INSERT INTO asset_services
                     (asset_id, ip, transport, port, protocol, banner, detected_by, first_seen, last_seen, observation_id)
@@ -477,6 +530,79 @@ mod tests {
 
     fn batch(seq: u64, mac: &str) -> Envelope {
         crate::store::sighting_batch("a1", seq, Some(mac), "10.0.0.1")
+    }
+
+    #[test]
+    fn a_host_inventory_and_the_sensors_sighting_of_its_mac_are_one_asset() {
+        use shoko_proto::{HostFacts, HostInterface, Observation, ParserRef, Provenance, Source};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let host = AssetRef {
+            host_id: Some("4b6f1c9e".into()),
+            ..Default::default()
+        };
+        let obs = |body| Observation {
+            provenance: Provenance {
+                source: Source::Agent,
+                parser: ParserRef::new("test", "1"),
+                observed_at: Timestamp(10),
+                evidence: Default::default(),
+            },
+            body,
+        };
+        let mut inventory = crate::store::sighting_batch("hmi-01", 1, None, "10.10.1.10");
+        inventory.observations = vec![
+            obs(ObservationBody::HostFacts(HostFacts {
+                asset: host.clone(),
+                hostname: "hmi-01".into(),
+                interfaces: vec![HostInterface {
+                    name: "eth0".into(),
+                    mac: Some("00:50:56:94:71:5e".parse().unwrap()),
+                    addresses: vec!["10.10.1.10/24".into()],
+                    wireless: false,
+                }],
+                ..Default::default()
+            })),
+            obs(ObservationBody::SoftwareItem(SoftwareItem {
+                asset: host.clone(),
+                name: "openssl".into(),
+                ..Default::default()
+            })),
+        ];
+        store.ingest(&inventory, Timestamp(1)).unwrap();
+        // The sensor sees the same MAC with its IP.
+        let sighting = crate::store::sighting_batch("sensor-1", 1, Some("00:50:56:94:71:5e"), "10.10.1.10");
+        store.ingest(&sighting, Timestamp(2)).unwrap();
+        assert_eq!(store.counts().unwrap().assets, 1);
+        let db = Connection::open(&path).unwrap();
+        let assets: Vec<Option<i64>> = db
+            .prepare("SELECT asset_id FROM observations ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(assets, [Some(1), Some(1), Some(1)]);
+        // A host without a stable MAC is an asset of its own, found again by its machine id.
+        let mut other = inventory.clone();
+        other.agent_id = "eng-02".into();
+        let id = AssetRef {
+            host_id: Some("77aa".into()),
+            ..Default::default()
+        };
+        other.observations[0].body = ObservationBody::HostFacts(HostFacts {
+            asset: id.clone(),
+            ..Default::default()
+        });
+        other.observations[1].body = ObservationBody::SoftwareItem(SoftwareItem {
+            asset: id,
+            ..Default::default()
+        });
+        store.ingest(&other, Timestamp(3)).unwrap();
+        assert_eq!(store.counts().unwrap().assets, 2);
+        let keys: Vec<String> = store.assets().unwrap().into_iter().map(|a| a.key).collect();
+        assert_eq!(keys, ["mac:00:50:56:94:71:5e", "host:77aa"]);
     }
 
     #[test]
