@@ -24,6 +24,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/assets", get(assets))
         .route("/api/v1/agents", get(agents))
+        .route("/api/v1/changes", get(changes))
         .route("/api/v1/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
@@ -53,6 +54,10 @@ where
 
 async fn assets(State(s): State<ApiState>) -> Response {
     query(s, |st| st.assets()).await
+}
+
+async fn changes(State(s): State<ApiState>) -> Response {
+    query(s, |st| st.changes()).await
 }
 
 async fn agents(State(s): State<ApiState>) -> Response {

@@ -103,6 +103,31 @@ pub struct StoreCounts {
     pub assets: u64,
 }
 
+/// A change record: an attribute of an asset that took a new value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeView {
+    /// Change id.
+    pub id: i64,
+    /// The asset.
+    pub asset_id: i64,
+    /// What changed (`firmware_change`).
+    pub kind: String,
+    /// What the attribute belongs to (`Rockwell Automation/Allen-Bradley 1756-ENBT/A 0x0051aec3`).
+    pub subject: String,
+    /// Value before.
+    pub old_value: Option<String>,
+    /// Value after.
+    pub new_value: Option<String>,
+    /// When the new value was observed.
+    pub observed_at: Timestamp,
+    /// The observation showing the new value.
+    pub observation_id: i64,
+    /// The observation that showed the old value.
+    pub previous_observation_id: Option<i64>,
+    /// `open`, `acknowledged` or `rejected`.
+    pub status: String,
+}
+
 /// A storage engine.
 pub trait Store: Send + Sync {
     /// Durably stores batches in one transaction (each once per agent id and sequence number);
@@ -123,6 +148,8 @@ pub trait Store: Send + Sync {
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;
     /// All assets, ordered by id.
     fn assets(&self) -> Result<Vec<AssetView>, StoreError>;
+    /// Change records, oldest first.
+    fn changes(&self) -> Result<Vec<ChangeView>, StoreError>;
     /// Agents that delivered, ordered by id.
     fn agents(&self) -> Result<Vec<AgentView>, StoreError>;
     /// Row counts.

@@ -1,7 +1,7 @@
 //! The embedded SQLite engine: one database file per data directory, WAL journal, full fsync on
 //! commit (a batch is acknowledged only after its transaction is durable), versioned migrations.
 
-use super::{AgentView, AssetView, IngestOutcome, ServiceView, Store, StoreCounts, StoreError};
+use super::{AgentView, AssetView, ChangeView, IngestOutcome, ServiceView, Store, StoreCounts, StoreError};
 use crate::fuse::{self, AssetKey};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use shoko_proto::{AssetRef, ConfigCheck, Envelope, ObservationBody, SoftwareItem, Timestamp, Transport};
@@ -13,6 +13,7 @@ use std::sync::Mutex;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_host_ids.sql"),
+    include_str!("../../migrations/sqlite/0003_identities_changes.sql"),
 ];
 
 /// SQLite store.
@@ -145,6 +146,83 @@ fn add_address(
     Ok(())
 }
 
+/// Records an identity claim of an asset; a firmware different from the one claimed before (by an
+/// older observation) becomes a `firmware_change` record. Claims without a product or model, or
+/// without a vendor and a serial, identify nothing and are left to the observations.
+fn record_identity(
+    tx: &Transaction<'_>,
+    asset: i64,
+    id: &shoko_proto::Identity,
+    at: i64,
+    obs_id: i64,
+) -> Result<(), StoreError> {
+    let Some(product) = id.product.as_deref().or(id.model.as_deref()) else {
+        return Ok(());
+    };
+    if id.vendor.is_none() && id.serial.is_none() {
+        return Ok(());
+    }
+    let (vendor, serial) = (
+        id.vendor.as_deref().unwrap_or(""),
+        id.serial.as_deref().unwrap_or(""),
+    );
+    let known: Option<(Option<String>, i64, i64)> = tx
+        .query_row(
+            "SELECT firmware, last_seen, observation_id FROM asset_identities
+             WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4",
+            params![asset, vendor, product, serial],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    match known {
+        None => {
+            tx.execute(
+                "INSERT INTO asset_identities
+                    (asset_id, vendor, product, serial, firmware, first_seen, last_seen, observation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                params![asset, vendor, product, serial, id.firmware, at, obs_id],
+            )
+            .map_err(db)?;
+        }
+        // An older claim arriving late: it only widens the interval.
+        Some((_, last, _)) if at < last => {
+            tx.execute(
+                "UPDATE asset_identities SET first_seen = MIN(first_seen, ?5)
+                 WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4",
+                params![asset, vendor, product, serial, at],
+            )
+            .map_err(db)?;
+        }
+        Some((firmware, _, previous)) => {
+            if let (Some(old), Some(new)) = (&firmware, &id.firmware)
+                && old != new
+            {
+                let subject = [vendor, product, serial]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                tx.execute(
+                    "INSERT INTO changes
+                        (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
+                     VALUES (?1, 'firmware_change', ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![asset, subject, old, new, at, obs_id, previous],
+                )
+                .map_err(db)?;
+            }
+            tx.execute(
+                "UPDATE asset_identities SET firmware = COALESCE(?5, firmware), last_seen = ?6, observation_id = ?7
+                 WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4",
+                params![asset, vendor, product, serial, id.firmware, at, obs_id],
+            )
+            .map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
 /// Records which asset a host agent's machine id belongs to.
 fn set_host(tx: &Transaction<'_>, host_id: &str, asset: i64, at: i64) -> Result<(), StoreError> {
     tx.execute(
@@ -245,6 +323,13 @@ fn fuse_observation(
                 add_address(tx, id, &ip.to_string(), None, at, at)?;
             }
             set_host(tx, host_id, id, at)?;
+            Ok(Some(id))
+        }
+        ObservationBody::IdentityClaim(c) => {
+            let Some(id) = resolve(tx, &c.asset, at)? else {
+                return Ok(None);
+            };
+            record_identity(tx, id, &c.identity, at, obs_id)?;
             Ok(Some(id))
         }
         // Installed software and checks of a host agent belong to its machine.
@@ -501,6 +586,33 @@ impl Store for SqliteStore {
                 last_seen: ts(r.get(2)?),
                 highest_seq: r.get::<_, i64>(3)? as u64,
                 batches: r.get::<_, i64>(4)? as u64,
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+    }
+
+    fn changes(&self) -> Result<Vec<ChangeView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, asset_id, kind, subject, old_value, new_value, observed_at, observation_id,
+                        previous_observation_id, status FROM changes ORDER BY id",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| {
+            Ok(ChangeView {
+                id: r.get(0)?,
+                asset_id: r.get(1)?,
+                kind: r.get(2)?,
+                subject: r.get(3)?,
+                old_value: r.get(4)?,
+                new_value: r.get(5)?,
+                observed_at: ts(r.get(6)?),
+                observation_id: r.get(7)?,
+                previous_observation_id: r.get(8)?,
+                status: r.get(9)?,
             })
         })
         .map_err(db)?

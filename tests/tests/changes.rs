@@ -1,0 +1,63 @@
+//! Change records from real captures: the same ControlLogix Ethernet module (1756-ENBT/A, serial
+//! 0x0051aec3, MAC 00:00:bc:3e:eb:e4) reports firmware 4.003 in a capture of September 2008 and
+//! 4.007 in one of November 2008; delivered by two sensors, it is one asset with one
+//! firmware-change record linking both observations. Delivered newest first, the older claim
+//! changes nothing.
+
+use shoko_tests::*;
+
+const ENBT: &str = "mac:00:00:bc:3e:eb:e4";
+
+fn deliver(captures: &[&str]) -> (DataDir, CollectorProcess) {
+    let data = DataDir::init();
+    let collector = CollectorProcess::start(&data);
+    for (i, rel) in captures.iter().enumerate() {
+        let bundle = data.enroll(&format!("sensor-{i}"));
+        let pcap = dev_capture(&format!("ITI_ICS-Security-Tools/pcaps/openics/{rel}"));
+        let out = agent_send(&bundle, collector.ingest, &pcap);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    (data, collector)
+}
+
+fn asset_id(collector: &CollectorProcess, key: &str) -> i64 {
+    let assets = collector.get_json("/api/v1/assets");
+    let matching: Vec<&serde_json::Value> = assets
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["key"] == key)
+        .collect();
+    assert_eq!(matching.len(), 1, "one asset {key}");
+    matching[0]["id"].as_i64().unwrap()
+}
+
+#[test]
+fn a_firmware_update_between_two_captures_is_one_change_of_one_asset() {
+    let (_data, collector) = deliver(&["EIP-FirmwareChange.pcap", "EIP-IPAddressChangeAttempt.pcap"]);
+    let id = asset_id(&collector, ENBT);
+    let changes = collector.get_json("/api/v1/changes");
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let c = &changes[0];
+    assert_eq!(c["asset_id"].as_i64(), Some(id));
+    assert_eq!(c["kind"], "firmware_change");
+    assert_eq!(
+        c["subject"],
+        "Rockwell Automation/Allen-Bradley 1756-ENBT/A 0x0051aec3"
+    );
+    assert_eq!(
+        (c["old_value"].as_str(), c["new_value"].as_str()),
+        (Some("4.003"), Some("4.007"))
+    );
+    assert_eq!(c["status"], "open");
+    // The evidence: the observation before and the one after, both stored.
+    assert!(c["previous_observation_id"].as_i64().unwrap() < c["observation_id"].as_i64().unwrap());
+}
+
+#[test]
+fn an_older_claim_delivered_late_is_no_change() {
+    let (_data, collector) = deliver(&["EIP-IPAddressChangeAttempt.pcap", "EIP-FirmwareChange.pcap"]);
+    asset_id(&collector, ENBT);
+    assert_eq!(collector.get_json("/api/v1/changes"), serde_json::json!([]));
+}
