@@ -2,8 +2,9 @@
 //! 0x0051aec3, MAC 00:00:bc:3e:eb:e4) reports firmware 4.003 in a capture of September 2008 and
 //! 4.007 in one of November 2008; delivered by two sensors, it is one asset with one
 //! firmware-change record linking both observations. Delivered newest first, the older claim
-//! changes nothing.
+//! changes nothing. Every asset and service first seen is a change too, once.
 
+use serde_json::Value;
 use shoko_tests::*;
 
 const ENBT: &str = "mac:00:00:bc:3e:eb:e4";
@@ -32,12 +33,22 @@ fn asset_id(collector: &CollectorProcess, key: &str) -> i64 {
     matching[0]["id"].as_i64().unwrap()
 }
 
+/// The change records of one kind.
+fn changes_of(collector: &CollectorProcess, kind: &str) -> Vec<Value> {
+    let all = collector.get_json("/api/v1/changes");
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn a_firmware_update_between_two_captures_is_one_change_of_one_asset() {
     let (_data, collector) = deliver(&["EIP-FirmwareChange.pcap", "EIP-IPAddressChangeAttempt.pcap"]);
     let id = asset_id(&collector, ENBT);
-    let changes = collector.get_json("/api/v1/changes");
-    let changes = changes.as_array().unwrap();
+    let changes = changes_of(&collector, "firmware_change");
     assert_eq!(changes.len(), 1, "{changes:?}");
     let c = &changes[0];
     assert_eq!(c["asset_id"].as_i64(), Some(id));
@@ -59,5 +70,43 @@ fn a_firmware_update_between_two_captures_is_one_change_of_one_asset() {
 fn an_older_claim_delivered_late_is_no_change() {
     let (_data, collector) = deliver(&["EIP-IPAddressChangeAttempt.pcap", "EIP-FirmwareChange.pcap"]);
     asset_id(&collector, ENBT);
-    assert_eq!(collector.get_json("/api/v1/changes"), serde_json::json!([]));
+    assert_eq!(changes_of(&collector, "firmware_change"), Vec::<Value>::new());
+}
+
+#[test]
+fn new_assets_and_services_are_changes_once() {
+    let data = DataDir::init();
+    let collector = CollectorProcess::start(&data);
+    let bundle = data.enroll("sensor-1");
+    let pcap = dev_capture("ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap");
+    let send = || {
+        let out = agent_send(&bundle, collector.ingest, &pcap);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    send();
+    let assets = collector.get_json("/api/v1/assets");
+    let assets = assets.as_array().unwrap();
+    let services: usize = assets
+        .iter()
+        .map(|a| a["services"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(assets.len(), 52);
+    let new_assets = changes_of(&collector, "new_asset");
+    assert_eq!(new_assets.len(), 52);
+    assert!(new_assets.iter().any(|c| c["subject"] == "mac:00:0e:8c:ed:0e:54"));
+    let new_services = changes_of(&collector, "new_service");
+    assert_eq!(new_services.len(), services);
+    assert!(
+        new_services
+            .iter()
+            .any(|c| c["subject"] == "tcp/502 on 141.81.0.24" && c["new_value"] == "modbus"),
+        "{new_services:?}"
+    );
+    // The same capture again: nothing new.
+    let before = collector.get_json("/api/v1/changes").as_array().unwrap().len();
+    send();
+    assert_eq!(
+        collector.get_json("/api/v1/changes").as_array().unwrap().len(),
+        before
+    );
 }

@@ -101,29 +101,81 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Finds or creates the asset with `key`, widening its seen interval.
+/// A change of an asset: what changed, from which value to which, and the observation that showed
+/// the old value.
+struct Change<'a> {
+    kind: &'a str,
+    subject: &'a str,
+    old: Option<&'a str>,
+    new: Option<&'a str>,
+    previous: Option<i64>,
+}
+
+/// Records a change of an asset, shown by observation `obs_id` at `at`.
+fn record_change(
+    tx: &Transaction<'_>,
+    asset: i64,
+    c: Change<'_>,
+    at: i64,
+    obs_id: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO changes
+            (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![asset, c.kind, c.subject, c.old, c.new, at, obs_id, c.previous],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Something first seen (no value before): a new asset, a new service.
+fn new_thing<'a>(kind: &'a str, subject: &'a str, value: Option<&'a str>) -> Change<'a> {
+    Change {
+        kind,
+        subject,
+        old: None,
+        new: value,
+        previous: None,
+    }
+}
+
+/// Finds or creates the asset with `key`, widening its seen interval; a created asset is a
+/// `new_asset` change shown by observation `obs_id`.
 fn upsert_asset(
     tx: &Transaction<'_>,
     key: &AssetKey,
     router: bool,
-    first: i64,
-    last: i64,
+    (first, last): (i64, i64),
+    obs_id: i64,
 ) -> Result<i64, StoreError> {
     let mac = match key {
         AssetKey::Mac(m) => Some(m.to_string()),
         AssetKey::Ip(..) | AssetKey::Host(_) => None,
     };
-    tx.query_row(
-        "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (asset_key) DO UPDATE SET
-            router = MAX(router, excluded.router),
-            first_seen = MIN(first_seen, excluded.first_seen),
-            last_seen = MAX(last_seen, excluded.last_seen)
-         RETURNING id",
-        params![key.as_text(), mac, router, first, last],
-        |r| r.get(0),
-    )
-    .map_err(db)
+    let text = key.as_text();
+    let known: Option<i64> = tx
+        .query_row("SELECT id FROM assets WHERE asset_key = ?1", params![text], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db)?;
+    let id = tx
+        .query_row(
+            "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (asset_key) DO UPDATE SET
+                router = MAX(router, excluded.router),
+                first_seen = MIN(first_seen, excluded.first_seen),
+                last_seen = MAX(last_seen, excluded.last_seen)
+             RETURNING id",
+            params![text, mac, router, first, last],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    if known.is_none() {
+        record_change(tx, id, new_thing("new_asset", &text, None), first, obs_id)?;
+    }
+    Ok(id)
 }
 
 fn add_address(
@@ -204,13 +256,14 @@ fn record_identity(
                     .copied()
                     .collect::<Vec<_>>()
                     .join(" ");
-                tx.execute(
-                    "INSERT INTO changes
-                        (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
-                     VALUES (?1, 'firmware_change', ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![asset, subject, old, new, at, obs_id, previous],
-                )
-                .map_err(db)?;
+                let change = Change {
+                    kind: "firmware_change",
+                    subject: &subject,
+                    old: Some(old),
+                    new: Some(new),
+                    previous: Some(previous),
+                };
+                record_change(tx, asset, change, at, obs_id)?;
             }
             tx.execute(
                 "UPDATE asset_identities SET firmware = COALESCE(?5, firmware), last_seen = ?6, observation_id = ?7
@@ -239,7 +292,7 @@ fn set_host(tx: &Transaction<'_>, host_id: &str, asset: i64, at: i64) -> Result<
 
 /// The asset a reference names: a host agent's machine by its machine id; by MAC if it has one,
 /// else the asset most recently holding the IP, else a new routed asset for the IP.
-fn resolve(tx: &Transaction<'_>, r: &AssetRef, at: i64) -> Result<Option<i64>, StoreError> {
+fn resolve(tx: &Transaction<'_>, r: &AssetRef, at: i64, obs_id: i64) -> Result<Option<i64>, StoreError> {
     if let Some(host_id) = &r.host_id {
         let found: Option<i64> = tx
             .query_row(
@@ -253,7 +306,7 @@ fn resolve(tx: &Transaction<'_>, r: &AssetRef, at: i64) -> Result<Option<i64>, S
             return Ok(found);
         }
         if r.mac.is_none() && r.ip.is_none() {
-            let id = upsert_asset(tx, &AssetKey::Host(host_id.clone()), false, at, at)?;
+            let id = upsert_asset(tx, &AssetKey::Host(host_id.clone()), false, (at, at), obs_id)?;
             set_host(tx, host_id, id, at)?;
             return Ok(Some(id));
         }
@@ -276,7 +329,7 @@ fn resolve(tx: &Transaction<'_>, r: &AssetRef, at: i64) -> Result<Option<i64>, S
     let Some(key) = fuse::reference_key(r) else {
         return Ok(None);
     };
-    let id = upsert_asset(tx, &key, false, at, at)?;
+    let id = upsert_asset(tx, &key, false, (at, at), obs_id)?;
     if let Some(ip) = r.ip {
         add_address(tx, id, &ip.to_string(), r.vlan, at, at)?;
     }
@@ -295,7 +348,8 @@ fn fuse_observation(
             let (first, last) = (s.first_seen.0, s.last_seen.0);
             let mut asset = None;
             for key in fuse::sighting_keys(s) {
-                let id = upsert_asset(tx, &key, s.router && matches!(key, AssetKey::Mac(_)), first, last)?;
+                let router = s.router && matches!(key, AssetKey::Mac(_));
+                let id = upsert_asset(tx, &key, router, (first, last), obs_id)?;
                 let ips: Vec<_> = match &key {
                     AssetKey::Mac(_) | AssetKey::Host(_) => s.ips.clone(),
                     AssetKey::Ip(_, ip) => vec![*ip],
@@ -318,7 +372,7 @@ fn fuse_observation(
             let (Some(host_id), Some((key, ips))) = (&f.asset.host_id, fuse::host_key(f)) else {
                 return Ok(None);
             };
-            let id = upsert_asset(tx, &key, false, at, at)?;
+            let id = upsert_asset(tx, &key, false, (at, at), obs_id)?;
             for ip in ips {
                 add_address(tx, id, &ip.to_string(), None, at, at)?;
             }
@@ -326,7 +380,7 @@ fn fuse_observation(
             Ok(Some(id))
         }
         ObservationBody::IdentityClaim(c) => {
-            let Some(id) = resolve(tx, &c.asset, at)? else {
+            let Some(id) = resolve(tx, &c.asset, at, obs_id)? else {
                 return Ok(None);
             };
             record_identity(tx, id, &c.identity, at, obs_id)?;
@@ -337,13 +391,27 @@ fn fuse_observation(
         | ObservationBody::ConfigCheck(ConfigCheck { asset, .. })
             if asset.host_id.is_some() =>
         {
-            resolve(tx, asset, at)
+            resolve(tx, asset, at, obs_id)
         }
         ObservationBody::Service(s) => {
-            let Some(id) = resolve(tx, &s.asset, at)? else {
+            let Some(id) = resolve(tx, &s.asset, at, obs_id)? else {
                 return Ok(None);
             };
             let ip = s.asset.ip.or(s.bound).map(|i| i.to_string()).unwrap_or_default();
+            let known: bool = tx
+                .query_row(
+                    "SELECT 1 FROM asset_services WHERE asset_id = ?1 AND ip = ?2 AND transport = ?3 AND port = ?4",
+                    params![id, ip, s.transport.as_str(), s.port],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(db)?
+                .is_some();
+            if !known {
+                let subject = format!("{}/{} on {ip}", s.transport.as_str(), s.port);
+                let change = new_thing("new_service", &subject, s.protocol.as_deref());
+                record_change(tx, id, change, at, obs_id)?;
+            }
             tx.execute(
                 "INSERT INTO asset_services
                     (asset_id, ip, transport, port, protocol, banner, detected_by, first_seen, last_seen, observation_id)
