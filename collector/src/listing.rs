@@ -1,6 +1,6 @@
-//! Text rendering of the asset list for the terminal.
+//! Text rendering of the asset and change lists for the terminal.
 
-use crate::store::AssetView;
+use crate::store::{AssetView, ChangeView};
 use std::fmt::Write;
 
 /// Renders assets as an aligned table: id, MAC, IPs, services, last seen.
@@ -34,25 +34,52 @@ pub fn asset_table(assets: &[AssetView]) -> String {
             [a.id.to_string(), mac, ips, services, a.last_seen.to_string()]
         })
         .collect();
-    let header = ["ID", "MAC", "IP", "SERVICES", "LAST SEEN"];
+    table(["ID", "MAC", "IP", "SERVICES", "LAST SEEN"], &rows)
+}
+
+/// Renders change records: id, asset, kind, subject, old and new value, status.
+pub fn change_table(changes: &[ChangeView]) -> String {
+    let rows: Vec<[String; 7]> = changes
+        .iter()
+        .map(|c| {
+            let status = match (&c.reference, &c.decided_by) {
+                (Some(r), Some(by)) => format!("{} ({r}, {by})", c.status),
+                _ => c.status.clone(),
+            };
+            [
+                c.id.to_string(),
+                c.asset_id.to_string(),
+                c.kind.clone(),
+                c.subject.clone(),
+                c.old_value.clone().unwrap_or_else(|| "-".into()),
+                c.new_value.clone().unwrap_or_else(|| "-".into()),
+                status,
+            ]
+        })
+        .collect();
+    table(["ID", "ASSET", "KIND", "SUBJECT", "OLD", "NEW", "STATUS"], &rows)
+}
+
+/// An aligned table of `rows` under `header`.
+fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(str::len);
-    for r in &rows {
+    for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.len());
         }
     }
     let mut out = String::new();
-    let mut line = |cells: [&str; 5]| {
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
         let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
+        for (i, c) in cells.enumerate() {
             let _ = write!(l, "{c:<w$}  ", w = widths[i]);
         }
         out.push_str(l.trim_end());
         out.push('\n');
     };
-    line(header);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    line(&mut header.iter().copied());
+    for r in rows {
+        line(&mut r.iter().map(String::as_str));
     }
     out
 }

@@ -4,11 +4,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shoko_agent::logging::LogArgs;
 use shoko_collector::config::CollectorConfig;
-use shoko_collector::listing::asset_table;
+use shoko_collector::listing::{asset_table, change_table};
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::Collector;
 use shoko_collector::store::Store;
 use shoko_collector::store::sqlite::SqliteStore;
+use shoko_collector::store::{Decision, DecisionKind};
 use shoko_collector::{config, datadir, demo};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,37 @@ enum Command {
         /// Print JSON (the same as GET /api/v1/assets).
         #[arg(long)]
         json: bool,
+    },
+    /// List change records (new assets, new services, firmware changes) with their status.
+    Changes {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON (the same as GET /api/v1/changes).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge (authorise) or reject a change, as an attested record: who, when and the
+    /// change reference. The latest decision stands.
+    Decide {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Change id (see `changes`).
+        #[arg(long)]
+        change: i64,
+        /// Reject instead of acknowledging.
+        #[arg(long)]
+        reject: bool,
+        /// Change reference (ticket, work order, MOC number).
+        #[arg(long)]
+        reference: String,
+        /// Who decides.
+        #[arg(long)]
+        by: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        comment: String,
     },
     /// Run everything locally on a synthetic plant capture and show the result.
     Demo {
@@ -181,6 +213,43 @@ fn run(command: Command) -> anyhow::Result<()> {
             } else {
                 print!("{}", asset_table(&assets));
             }
+            Ok(())
+        }
+        Command::Changes { data, json } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let config::StoreLocation::Sqlite(path) = cfg.store_location(&data)?;
+            let changes = SqliteStore::open_read_only(&path)?.changes()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&changes)?);
+            } else {
+                print!("{}", change_table(&changes));
+            }
+            Ok(())
+        }
+        Command::Decide {
+            data,
+            change,
+            reject,
+            reference,
+            by,
+            comment,
+        } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let config::StoreLocation::Sqlite(path) = cfg.store_location(&data)?;
+            let kind = if reject {
+                DecisionKind::Rejected
+            } else {
+                DecisionKind::Acknowledged
+            };
+            let decision = Decision {
+                kind,
+                reference,
+                by,
+                at: shoko_proto::Timestamp::now(),
+                comment,
+            };
+            SqliteStore::open(&path)?.decide(change, &decision)?;
+            println!("change {change} {}", kind.as_str());
             Ok(())
         }
         Command::Demo { data, serve } => runtime()?

@@ -2,7 +2,8 @@
 //! 0x0051aec3, MAC 00:00:bc:3e:eb:e4) reports firmware 4.003 in a capture of September 2008 and
 //! 4.007 in one of November 2008; delivered by two sensors, it is one asset with one
 //! firmware-change record linking both observations. Delivered newest first, the older claim
-//! changes nothing. Every asset and service first seen is a change too, once.
+//! changes nothing. Every asset and service first seen is a change too, once. Changes are
+//! acknowledged or rejected through the CLI as attested records.
 
 use serde_json::Value;
 use shoko_tests::*;
@@ -46,7 +47,7 @@ fn changes_of(collector: &CollectorProcess, kind: &str) -> Vec<Value> {
 
 #[test]
 fn a_firmware_update_between_two_captures_is_one_change_of_one_asset() {
-    let (_data, collector) = deliver(&["EIP-FirmwareChange.pcap", "EIP-IPAddressChangeAttempt.pcap"]);
+    let (data, collector) = deliver(&["EIP-FirmwareChange.pcap", "EIP-IPAddressChangeAttempt.pcap"]);
     let id = asset_id(&collector, ENBT);
     let changes = changes_of(&collector, "firmware_change");
     assert_eq!(changes.len(), 1, "{changes:?}");
@@ -64,6 +65,56 @@ fn a_firmware_update_between_two_captures_is_one_change_of_one_asset() {
     assert_eq!(c["status"], "open");
     // The evidence: the observation before and the one after, both stored.
     assert!(c["previous_observation_id"].as_i64().unwrap() < c["observation_id"].as_i64().unwrap());
+
+    // Acknowledged through the CLI while the collector runs, then rejected: the latest stands,
+    // with its reference and who decided.
+    let (d, change) = (data.path(), c["id"].to_string());
+    let decide = |extra: &[&str]| {
+        let mut args = vec!["decide", "--data", &d, "--change", &change, "--by", "j.smith"];
+        args.extend_from_slice(extra);
+        run_ok("shoko-collector", &args)
+    };
+    let out = decide(&["--reference", "MOC-2008-117"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("change {change} acknowledged")
+    );
+    let c = &changes_of(&collector, "firmware_change")[0];
+    assert_eq!(
+        (
+            c["status"].as_str(),
+            c["reference"].as_str(),
+            c["decided_by"].as_str()
+        ),
+        (Some("acknowledged"), Some("MOC-2008-117"), Some("j.smith"))
+    );
+    decide(&["--reference", "MOC-2008-118", "--reject"]);
+    assert_eq!(changes_of(&collector, "firmware_change")[0]["status"], "rejected");
+    let listing = run_ok("shoko-collector", &["changes", "--data", &d]);
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.lines().any(|l| l.contains("firmware_change")
+            && l.contains("4.003")
+            && l.ends_with("rejected (MOC-2008-118, j.smith)")),
+        "{listing}"
+    );
+    // An unknown change is refused, by name.
+    let out = run(
+        "shoko-collector",
+        &[
+            "decide",
+            "--data",
+            &d,
+            "--change",
+            "999999",
+            "--by",
+            "x",
+            "--reference",
+            "y",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("change 999999: not found"));
 }
 
 #[test]

@@ -31,6 +31,9 @@ pub enum StoreError {
     /// An observation could not be encoded for storage.
     #[error("encoding: {0}")]
     Encoding(String),
+    /// The record named does not exist.
+    #[error("{0}: not found")]
+    NotFound(String),
 }
 
 /// A fused asset as listed by `assets` and `GET /api/v1/assets`.
@@ -124,8 +127,49 @@ pub struct ChangeView {
     pub observation_id: i64,
     /// The observation that showed the old value.
     pub previous_observation_id: Option<i64>,
-    /// `open`, `acknowledged` or `rejected`.
+    /// `open`, or the latest decision: `acknowledged` or `rejected`.
     pub status: String,
+    /// The change reference of the latest decision (ticket, work order).
+    pub reference: Option<String>,
+    /// Who made the latest decision.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+}
+
+/// What is decided about a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionKind {
+    /// The change was authorised.
+    Acknowledged,
+    /// The change was not authorised.
+    Rejected,
+}
+
+impl DecisionKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Acknowledged => "acknowledged",
+            DecisionKind::Rejected => "rejected",
+        }
+    }
+}
+
+/// A decision on a change: an attested record of who decided what, when and under which change
+/// reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Acknowledged or rejected.
+    pub kind: DecisionKind,
+    /// Change reference (ticket, work order).
+    pub reference: String,
+    /// Who decided.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// Free text.
+    pub comment: String,
 }
 
 /// A storage engine.
@@ -148,8 +192,10 @@ pub trait Store: Send + Sync {
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;
     /// All assets, ordered by id.
     fn assets(&self) -> Result<Vec<AssetView>, StoreError>;
-    /// Change records, oldest first.
+    /// Change records, oldest first, with their latest decision.
     fn changes(&self) -> Result<Vec<ChangeView>, StoreError>;
+    /// Records a decision on a change.
+    fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError>;
     /// Agents that delivered, ordered by id.
     fn agents(&self) -> Result<Vec<AgentView>, StoreError>;
     /// Row counts.

@@ -1,7 +1,9 @@
 //! The embedded SQLite engine: one database file per data directory, WAL journal, full fsync on
 //! commit (a batch is acknowledged only after its transaction is durable), versioned migrations.
 
-use super::{AgentView, AssetView, ChangeView, IngestOutcome, ServiceView, Store, StoreCounts, StoreError};
+use super::{
+    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ServiceView, Store, StoreCounts, StoreError,
+};
 use crate::fuse::{self, AssetKey};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use shoko_proto::{AssetRef, ConfigCheck, Envelope, ObservationBody, SoftwareItem, Timestamp, Transport};
@@ -14,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_host_ids.sql"),
     include_str!("../../migrations/sqlite/0003_identities_changes.sql"),
+    include_str!("../../migrations/sqlite/0004_change_decisions.sql"),
 ];
 
 /// SQLite store.
@@ -665,8 +668,13 @@ impl Store for SqliteStore {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let mut stmt = conn
             .prepare(
-                "SELECT id, asset_id, kind, subject, old_value, new_value, observed_at, observation_id,
-                        previous_observation_id, status FROM changes ORDER BY id",
+                "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
+                        c.observation_id, c.previous_observation_id,
+                        COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at
+                 FROM changes c
+                 LEFT JOIN change_decisions d ON d.id =
+                    (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
+                 ORDER BY c.id",
             )
             .map_err(db)?;
         stmt.query_map([], |r| {
@@ -681,11 +689,45 @@ impl Store for SqliteStore {
                 observation_id: r.get(7)?,
                 previous_observation_id: r.get(8)?,
                 status: r.get(9)?,
+                reference: r.get(10)?,
+                decided_by: r.get(11)?,
+                decided_at: r.get::<_, Option<i64>>(12)?.map(ts),
             })
         })
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)
+    }
+
+    fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("store opened read-only".into()))?;
+        let conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let known = conn
+            .query_row("SELECT 1 FROM changes WHERE id = ?1", params![change_id], |_| {
+                Ok(())
+            })
+            .optional()
+            .map_err(db)?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("change {change_id}")));
+        }
+        conn.execute(
+            "INSERT INTO change_decisions (change_id, decision, reference, decided_by, decided_at, comment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                change_id,
+                decision.kind.as_str(),
+                decision.reference,
+                decision.by,
+                decision.at.0,
+                decision.comment
+            ],
+        )
+        .map_err(db)?;
+        Ok(())
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
