@@ -10,7 +10,7 @@ use super::patches::PendingUpdate;
 use super::sockets::ListeningSocket;
 use shoko_proto::{
     AssetRef, ConfigCheck, Evidence, EvidenceFile, HostFacts, HostUnit, Observation, ObservationBody,
-    ParserRef, PatchSummary, Provenance, Service, Sha256Digest, SoftwareItem, Source, Timestamp,
+    ParserRef, PatchSummary, Provenance, Service, SoftwareItem, Source, Timestamp,
 };
 use std::collections::HashMap;
 
@@ -134,11 +134,9 @@ fn check(asset: &AssetRef, c: &CheckResult, at: Timestamp) -> Item {
     let files = c
         .files
         .iter()
-        .filter_map(|f| {
-            Some(EvidenceFile {
-                path: f.path.clone(),
-                sha256: Sha256Digest::from_hex(&f.sha256)?,
-            })
+        .map(|f| EvidenceFile {
+            path: f.path.clone(),
+            sha256: f.sha256,
         })
         .take(shoko_proto::EVIDENCE_MAX_FILES)
         .collect();

@@ -71,32 +71,39 @@ impl HostRoot {
         Ok(buf)
     }
 
-    /// The names in a directory, sorted; empty when it does not exist.
+    /// The names in a directory, sorted; empty when it does not exist or cannot be listed.
     pub fn list(&self, rel: &str) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.path(rel))
-            .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
-            .unwrap_or_default();
-        names.sort();
-        names
+        self.list_checked(rel).unwrap_or_default()
     }
 
     /// The names in a directory, sorted (empty when it does not exist), or why it cannot be
     /// listed (an unprivileged agent cannot list root-only directories).
-    pub fn list_checked(&self, rel: &str) -> Result<Vec<String>, ReadError> {
-        match std::fs::read_dir(self.path(rel)) {
-            Ok(_) => Ok(self.list(rel)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(self.error(rel, e)),
-        }
+    fn list_checked(&self, rel: &str) -> Result<Vec<String>, ReadError> {
+        let dir = match std::fs::read_dir(self.path(rel)) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.error(rel, e)),
+        };
+        let mut names: Vec<String> = dir
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     /// Host paths of the files in `dir` whose names end with one of `suffixes`, sorted.
     pub fn files(&self, dir: &str, suffixes: &[&str]) -> Vec<String> {
-        self.list(dir)
+        self.files_checked(dir, suffixes).unwrap_or_default()
+    }
+
+    /// Like [`HostRoot::files`], or why `dir` cannot be listed.
+    pub fn files_checked(&self, dir: &str, suffixes: &[&str]) -> Result<Vec<String>, ReadError> {
+        Ok(self
+            .list_checked(dir)?
             .into_iter()
             .filter(|n| suffixes.iter().any(|s| n.ends_with(s)))
             .map(|n| format!("{dir}/{n}"))
-            .collect()
+            .collect())
     }
 
     fn error(&self, rel: &str, e: std::io::Error) -> ReadError {

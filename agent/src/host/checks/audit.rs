@@ -12,8 +12,8 @@ pub fn subsystem(cx: &Context<'_>) -> CheckResult {
         return CheckResult::new(ID, REQ, Fail, "auditd is not installed");
     }
     let mut files = vec!["/etc/audit/audit.rules".to_owned()];
-    match cx.root.list_checked("/etc/audit/rules.d") {
-        Ok(_) => files.extend(cx.root.files("/etc/audit/rules.d", &[".rules"])),
+    match cx.root.files_checked("/etc/audit/rules.d", &[".rules"]) {
+        Ok(rules) => files.extend(rules),
         Err(e) => return CheckResult::new(ID, REQ, Unknown, format!("{e}: needs root")),
     }
     for path in &files {

@@ -69,35 +69,24 @@ pub fn forwarding(cx: &Context<'_>) -> CheckResult {
     for dir in ["/etc/rsyslog.d", "/etc/syslog-ng/conf.d"] {
         files.extend(cx.root.files(dir, &[".conf"]));
     }
-    for path in &files {
-        let Ok(text) = cx.root.read(path) else { continue };
-        let line = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| {
-                // rsyslog legacy "*.* @@host:514" / "@host", RainerScript omfwd, syslog-ng network().
-                l.split_whitespace().nth(1).is_some_and(|t| t.starts_with('@'))
-                    || l.contains("type=\"omfwd\"")
-                    || (l.starts_with("destination")
-                        && (l.contains("network(")
-                            || l.contains("tcp(")
-                            || l.contains("udp(")
-                            || l.contains("syslog(")))
-            });
-        if let Some(l) = line {
-            return CheckResult::new(ID, REQ, Pass, format!("logs forwarded ({path})"))
-                .with_file(cx.evidence(path, Some(l.to_owned())));
-        }
+    let target = cx.first_line(&files, |l| {
+        // rsyslog legacy "*.* @@host:514" / "@host", RainerScript omfwd, syslog-ng network().
+        l.split_whitespace().nth(1).is_some_and(|t| t.starts_with('@'))
+            || l.contains("type=\"omfwd\"")
+            || (l.starts_with("destination")
+                && (l.contains("network(")
+                    || l.contains("tcp(")
+                    || l.contains("udp(")
+                    || l.contains("syslog(")))
+    });
+    if let Some((path, l)) = target {
+        return CheckResult::new(ID, REQ, Pass, format!("logs forwarded ({path})"))
+            .with_file(cx.evidence(path, Some(l)));
     }
-    if let Ok(text) = cx.root.read("/etc/systemd/journal-upload.conf")
-        && let Some(l) = text
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with("URL=") && l.len() > 4)
-    {
+    let upload = ["/etc/systemd/journal-upload.conf".to_owned()];
+    if let Some((path, l)) = cx.first_line(&upload, |l| l.starts_with("URL=") && l.len() > 4) {
         return CheckResult::new(ID, REQ, Pass, "journal uploaded (systemd-journal-upload)")
-            .with_file(cx.evidence("/etc/systemd/journal-upload.conf", Some(l.to_owned())));
+            .with_file(cx.evidence(path, Some(l)));
     }
     CheckResult::new(
         ID,

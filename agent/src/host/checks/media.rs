@@ -17,24 +17,19 @@ fn attached(cx: &Context<'_>) -> Vec<String> {
 
 /// The modprobe line that blocks the driver, with its file.
 fn blocking_policy(cx: &Context<'_>) -> Option<(String, String)> {
-    for path in cx.root.files("/etc/modprobe.d", &[".conf"]) {
-        let Ok(text) = cx.root.read(&path) else { continue };
-        let decisive = text.lines().map(str::trim).find(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let module = f.get(1).map(|m| m.replace('-', "_"));
-            match (f.first(), module.as_deref()) {
-                (Some(&"blacklist"), Some("usb_storage")) => true,
-                (Some(&"install"), Some("usb_storage")) => f
-                    .get(2)
-                    .is_some_and(|c| c.ends_with("/false") || c.ends_with("/true")),
-                _ => false,
-            }
-        });
-        if let Some(line) = decisive {
-            return Some((path, line.to_owned()));
+    let files = cx.root.files("/etc/modprobe.d", &[".conf"]);
+    let (path, line) = cx.first_line(&files, |l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let module = f.get(1).map(|m| m.replace('-', "_"));
+        match (f.first(), module.as_deref()) {
+            (Some(&"blacklist"), Some("usb_storage")) => true,
+            (Some(&"install"), Some("usb_storage")) => f
+                .get(2)
+                .is_some_and(|c| c.ends_with("/false") || c.ends_with("/true")),
+            _ => false,
         }
-    }
-    None
+    })?;
+    Some((path.to_owned(), line))
 }
 
 /// USB mass storage blocked by policy, not loaded, no device attached (COMP 1.2).

@@ -27,7 +27,7 @@ pub struct FileEvidence {
     /// Path on the host.
     pub path: String,
     /// SHA-256 of the whole file.
-    pub sha256: String,
+    pub sha256: Sha256Digest,
     /// The line(s) that decided, when a line did.
     pub excerpt: Option<String>,
 }
@@ -114,12 +114,31 @@ impl Context<'_> {
             || (self.root.path("/run/systemd/units").is_dir() && !self.units.iter().any(|u| u.name == unit))
     }
 
+    /// The first line of `files` (trimmed, not a `#` comment) that `wanted` accepts, with its file;
+    /// files that cannot be read are passed over.
+    pub fn first_line<'f>(
+        &self,
+        files: &'f [String],
+        wanted: impl Fn(&str) -> bool,
+    ) -> Option<(&'f str, String)> {
+        files.iter().find_map(|path| {
+            let text = self.root.read(path).ok()?;
+            let line = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.starts_with('#'))
+                .find(|l| wanted(l))?
+                .to_owned();
+            Some((path.as_str(), line))
+        })
+    }
+
     /// Evidence of a file under the root: its digest and an optional excerpt.
     pub fn evidence(&self, path: &str, excerpt: Option<String>) -> Option<FileEvidence> {
         let bytes = self.root.read_bytes(path).ok()?;
         Some(FileEvidence {
             path: path.to_owned(),
-            sha256: Sha256Digest::of(&bytes).to_hex(),
+            sha256: Sha256Digest::of(&bytes),
             excerpt,
         })
     }

@@ -24,23 +24,16 @@ pub fn package_signatures(cx: &Context<'_>) -> CheckResult {
     if files.is_empty() {
         return CheckResult::new(ID, REQ, NotApplicable, "no APT or yum/dnf configuration");
     }
-    for path in &files {
-        let Ok(text) = cx.root.read(path) else { continue };
-        let bad = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| {
-                let lower = l.to_ascii_lowercase().replace(' ', "");
-                lower.contains("trusted=yes")
-                    || lower.contains("allowunauthenticated\"true\"")
-                    || lower.contains("allowunauthenticated\"1\"")
-                    || lower.starts_with("gpgcheck=0")
-            });
-        if let Some(line) = bad {
-            return CheckResult::new(ID, REQ, Fail, format!("{path}: signature checking disabled"))
-                .with_file(cx.evidence(path, Some(line.to_owned())));
-        }
+    let bad = cx.first_line(&files, |l| {
+        let lower = l.to_ascii_lowercase().replace(' ', "");
+        lower.contains("trusted=yes")
+            || lower.contains("allowunauthenticated\"true\"")
+            || lower.contains("allowunauthenticated\"1\"")
+            || lower.starts_with("gpgcheck=0")
+    });
+    if let Some((path, line)) = bad {
+        return CheckResult::new(ID, REQ, Fail, format!("{path}: signature checking disabled"))
+            .with_file(cx.evidence(path, Some(line)));
     }
     CheckResult::new(
         ID,

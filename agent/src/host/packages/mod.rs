@@ -26,6 +26,20 @@ pub struct Package {
     pub purl: String,
 }
 
+/// An installed package for tests: no source, no purl.
+#[cfg(test)]
+pub fn test_package(manager: &'static str, name: &str, version: &str, arch: &str) -> Package {
+    Package {
+        manager,
+        name: name.into(),
+        version: version.into(),
+        arch: Some(arch.into()),
+        source: None,
+        state: None,
+        purl: String::new(),
+    }
+}
+
 /// Percent-encodes a purl component: letters, digits and `.-_~` stay.
 pub fn purl_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

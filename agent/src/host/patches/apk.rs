@@ -165,13 +165,8 @@ mod tests {
     #[test]
     fn secdb_matches_by_origin() {
         let p = Package {
-            manager: "apk",
-            name: "libcrypto3".into(),
-            version: "3.3.2-r0".into(),
-            arch: Some("x86_64".into()),
             source: Some("openssl".into()),
-            state: None,
-            purl: String::new(),
+            ..crate::host::packages::test_package("apk", "libcrypto3", "3.3.2-r0", "x86_64")
         };
         let installed = HashMap::from([("libcrypto3", &p)]);
         let json = r#"{"distroversion":"v3.20","reponame":"main","packages":[

@@ -144,15 +144,7 @@ mod tests {
 
     #[test]
     fn newest_matching_architecture_wins() {
-        let pkg = Package {
-            manager: "dpkg",
-            name: "openssl".into(),
-            version: "3.0.11-1~deb12u2".into(),
-            arch: Some("amd64".into()),
-            source: None,
-            state: None,
-            purl: String::new(),
-        };
+        let pkg = crate::host::packages::test_package("dpkg", "openssl", "3.0.11-1~deb12u2", "amd64");
         let wanted = HashMap::from([("openssl", &pkg)]);
         let index = "Package: openssl\nVersion: 3.0.15-1~deb12u1\nArchitecture: amd64\n\n\
                      Package: openssl\nVersion: 9.9\nArchitecture: arm64\n\n\

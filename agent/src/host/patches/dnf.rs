@@ -254,15 +254,7 @@ mod tests {
     use super::*;
 
     fn pkg(name: &str, version: &str) -> Package {
-        Package {
-            manager: "rpm",
-            name: name.into(),
-            version: version.into(),
-            arch: Some("x86_64".into()),
-            source: None,
-            state: None,
-            purl: String::new(),
-        }
+        crate::host::packages::test_package("rpm", name, version, "x86_64")
     }
 
     #[test]

@@ -149,34 +149,65 @@ pub fn pending(installed: &HashMap<&str, &Package>, catalog: &Catalog, cmp: Comp
     out
 }
 
+/// The local indexes of one package tool.
+struct Tool {
+    /// The package manager whose installed packages it updates.
+    manager: &'static str,
+    /// The tool's name.
+    name: &'static str,
+    /// Its version ordering.
+    compare: Compare,
+    /// What its indexes offer.
+    catalog: fn(&HostRoot, &HashMap<&str, &Package>, &mut Vec<Unknown>) -> Catalog,
+    /// Its last successful package operation.
+    last_operation: fn(&HostRoot) -> Option<String>,
+}
+
+/// The package tools, in the order a host's native one is chosen.
+const TOOLS: [Tool; 3] = [
+    Tool {
+        manager: "dpkg",
+        name: "apt",
+        compare: apt::compare,
+        catalog: apt::catalog,
+        last_operation: apt::last_operation,
+    },
+    Tool {
+        manager: "rpm",
+        name: "dnf",
+        compare: dnf::compare,
+        catalog: dnf::catalog,
+        last_operation: dnf::last_operation,
+    },
+    Tool {
+        manager: "apk",
+        name: "apk",
+        compare: super::packages::apk::compare,
+        catalog: apk::catalog,
+        last_operation: apk::last_operation,
+    },
+];
+
 /// The patch state of the host's native package manager (the first of dpkg, rpm, apk with
 /// installed packages); `None` when there is none.
 pub fn collect(root: &HostRoot, packages: &[Package], unknown: &mut Vec<Unknown>) -> Option<PatchState> {
-    let manager = ["dpkg", "rpm", "apk"]
-        .into_iter()
-        .find(|m| packages.iter().any(|p| p.manager == *m))?;
-    let (tool, cmp): (&'static str, Compare) = match manager {
-        "dpkg" => ("apt", apt::compare),
-        "rpm" => ("dnf", dnf::compare),
-        _ => ("apk", super::packages::apk::compare),
-    };
-    let installed = installed(packages, manager, cmp);
-    let (catalog, last) = match tool {
-        "apt" => (apt::catalog(root, &installed, unknown), apt::last_operation(root)),
-        "dnf" => (dnf::catalog(root, &installed, unknown), dnf::last_operation(root)),
-        _ => (apk::catalog(root, &installed, unknown), apk::last_operation(root)),
-    };
+    let tool = TOOLS
+        .iter()
+        .find(|t| packages.iter().any(|p| p.manager == t.manager))?;
+    let cmp = tool.compare;
+    let installed = installed(packages, tool.manager, cmp);
+    let catalog = (tool.catalog)(root, &installed, unknown);
     let pending = pending(&installed, &catalog, cmp);
     let kernel = kernel::state(root);
     let flagged = ["/var/run/reboot-required", "/run/reboot-required"]
         .iter()
         .any(|f| root.path(f).exists());
     Some(PatchState {
-        tool,
+        tool: tool.name,
         indexes: catalog.indexes,
         security_pending: pending.iter().filter(|u| u.security).count(),
         pending,
-        last_package_operation: last,
+        last_package_operation: (tool.last_operation)(root),
         reboot_required: flagged || kernel.as_ref().is_some_and(|k| k.outdated),
         kernel,
     })
@@ -213,15 +244,7 @@ mod tests {
     use super::*;
 
     fn pkg(name: &str, version: &str) -> Package {
-        Package {
-            manager: "rpm",
-            name: name.into(),
-            version: version.into(),
-            arch: Some("x86_64".into()),
-            source: None,
-            state: None,
-            purl: String::new(),
-        }
+        crate::host::packages::test_package("rpm", name, version, "x86_64")
     }
 
     #[test]
