@@ -119,6 +119,8 @@ impl Default for CollectorConfig {
 pub enum StoreLocation {
     /// An SQLite database file.
     Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://user@host:5432/db`).
+    Postgres(String),
 }
 
 impl CollectorConfig {
@@ -149,8 +151,11 @@ impl CollectorConfig {
                     p
                 }))
             }
+            Some(("postgres" | "postgresql", rest)) if rest.starts_with("//") => {
+                Ok(StoreLocation::Postgres(self.store.clone()))
+            }
             _ => anyhow::bail!(
-                "store = {:?}: expected \"sqlite:FILE\" (PostgreSQL arrives with the collector-core capability)",
+                "store = {:?}: expected \"sqlite:FILE\" or \"postgres://USER@HOST:PORT/DATABASE\"",
                 self.store
             ),
         }
@@ -164,7 +169,8 @@ impl CollectorConfig {
              # Address agents connect to (mutual TLS 1.3).\nlisten = {:?}\n\n\
              # Address of the HTTP API (GET /api/v1/assets, /metrics, /healthz).\nhttp = {:?}\n\n\
              # Collector address written into agent bundles by `enroll`.\nadvertise = {:?}\n\n\
-             # Storage engine: \"sqlite:FILE\", relative to this directory.\nstore = {:?}\n\n\
+             # Storage engine: \"sqlite:FILE\" (relative to this directory), or\n\
+             # \"postgres://USER@HOST:PORT/DATABASE\" for several collectors on one PostgreSQL.\nstore = {:?}\n\n\
              # Largest frame accepted from an agent, in bytes.\nmax_frame_len = {}\n\n\
              # Most simultaneous agent connections.\nmax_connections = {}\n\n\
              # Seconds allowed for the TLS handshake and the agent's hello.\nhandshake_timeout_secs = {}\n\n\

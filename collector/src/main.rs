@@ -6,9 +6,7 @@ use shoko_agent::logging::LogArgs;
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::listing::{asset_table, change_table};
 use shoko_collector::pki::{Authority, PkiPaths};
-use shoko_collector::server::Collector;
-use shoko_collector::store::Store;
-use shoko_collector::store::sqlite::SqliteStore;
+use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
 use shoko_collector::{config, datadir, demo};
 use std::path::PathBuf;
@@ -205,9 +203,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Assets { data, json } => {
             let cfg = CollectorConfig::load(&data)?;
-            let config::StoreLocation::Sqlite(path) = cfg.store_location(&data)?;
-            let store = SqliteStore::open_read_only(&path)?;
-            let assets = store.assets()?;
+            let assets = open_store_read_only(&data, &cfg)?.assets()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&assets)?);
             } else {
@@ -217,8 +213,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Changes { data, json } => {
             let cfg = CollectorConfig::load(&data)?;
-            let config::StoreLocation::Sqlite(path) = cfg.store_location(&data)?;
-            let changes = SqliteStore::open_read_only(&path)?.changes()?;
+            let changes = open_store_read_only(&data, &cfg)?.changes()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&changes)?);
             } else {
@@ -235,7 +230,6 @@ fn run(command: Command) -> anyhow::Result<()> {
             comment,
         } => {
             let cfg = CollectorConfig::load(&data)?;
-            let config::StoreLocation::Sqlite(path) = cfg.store_location(&data)?;
             let kind = if reject {
                 DecisionKind::Rejected
             } else {
@@ -248,7 +242,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 at: shoko_proto::Timestamp::now(),
                 comment,
             };
-            SqliteStore::open(&path)?.decide(change, &decision)?;
+            open_store(&data, &cfg)?.decide(change, &decision)?;
             println!("change {change} {}", kind.as_str());
             Ok(())
         }

@@ -8,6 +8,7 @@ use crate::metrics::Metrics;
 use crate::pki::PkiPaths;
 use crate::pki::tls::ServerTls;
 use crate::store::Store;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -18,12 +19,41 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Opens the store a configuration names.
+/// Opens (creating or migrating) the store a configuration names. Blocks: call it off the async
+/// threads.
 pub fn open_store(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Arc<dyn Store>> {
     match cfg.store_location(data)? {
         StoreLocation::Sqlite(path) => Ok(Arc::new(
             SqliteStore::open(&path).with_context(|| format!("opening store {}", path.display()))?,
         )),
+        StoreLocation::Postgres(url) => Ok(Arc::new(
+            PostgresStore::open(&url).with_context(|| format!("opening store {}", redact(&url)))?,
+        )),
+    }
+}
+
+/// Opens the store a configuration names for reading (CLI listings while a server runs).
+pub fn open_store_read_only(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Arc<dyn Store>> {
+    match cfg.store_location(data)? {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(
+            SqliteStore::open_read_only(&path)
+                .with_context(|| format!("opening store {}", path.display()))?,
+        )),
+        StoreLocation::Postgres(url) => Ok(Arc::new(
+            PostgresStore::open_read_only(&url).with_context(|| format!("opening store {}", redact(&url)))?,
+        )),
+    }
+}
+
+/// A connection URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split_once(':').map_or(user, |(name, _)| name);
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -42,7 +72,10 @@ pub struct Collector {
 impl Collector {
     /// Binds both listeners and starts serving.
     pub async fn start(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Self> {
-        let store = open_store(data, cfg)?;
+        let store = {
+            let (data, cfg) = (data.to_path_buf(), cfg.clone());
+            tokio::task::spawn_blocking(move || open_store(&data, &cfg)).await??
+        };
         let tls = Arc::new(ServerTls::load(&PkiPaths::new(data))?);
         let metrics = Arc::new(Metrics::new());
         let ingest = TcpListener::bind(&cfg.listen)

@@ -2,9 +2,12 @@
 //! collect their logs, and talk to a collector at the frame level with a real TLS client.
 
 use shoko_agent::identity::Identity;
-use shoko_proto::{Message, MessageCodec};
+use shoko_proto::{
+    AssetRef, Endpoint, FlowSummary, Message, MessageCodec, Observation, ObservationBody, ParserRef,
+    Provenance, Service, Source, Timestamp, Transport,
+};
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, Once};
@@ -473,5 +476,70 @@ impl Namespace {
 impl Drop for Namespace {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Observation `i` of simulated agent `a` for load tests: every tenth a Modbus service of
+/// device 10.(a/250).(a%250).(i/10%250+1), the rest flows to it.
+pub fn load_observation(a: usize, i: usize) -> Observation {
+    let ip = |host: usize| {
+        IpAddr::V4(Ipv4Addr::new(
+            10,
+            (a / 250) as u8,
+            (a % 250) as u8,
+            (host % 250) as u8 + 1,
+        ))
+    };
+    let at = Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000_000);
+    let body = if i.is_multiple_of(10) {
+        ObservationBody::Service(Service {
+            asset: AssetRef {
+                ip: Some(ip(i / 10)),
+                ..Default::default()
+            },
+            transport: Transport::Tcp,
+            port: 502,
+            protocol: Some("modbus".into()),
+            banner: None,
+            detected_by: Some("content".into()),
+            bound: None,
+            process: None,
+        })
+    } else {
+        ObservationBody::FlowSummary(FlowSummary {
+            vlan: None,
+            transport: Transport::Tcp,
+            ip_proto: 6,
+            orig: Endpoint {
+                ip: ip(i),
+                port: 40_000 + (i % 20_000) as u16,
+                mac: None,
+            },
+            resp: Endpoint {
+                ip: ip(i / 10),
+                port: 502,
+                mac: None,
+            },
+            orig_packets: 10,
+            orig_bytes: 640,
+            resp_packets: 9,
+            resp_bytes: 700,
+            first_seen: at,
+            last_seen: at,
+            app_protocol: Some("modbus".into()),
+            history: Some("ShADadFf".into()),
+            orig_payload_bytes: 120,
+            resp_payload_bytes: 220,
+            state: Some("SF".into()),
+        })
+    };
+    Observation {
+        provenance: Provenance {
+            source: Source::Interface { name: "eth1".into() },
+            parser: ParserRef::new("flow", "1"),
+            observed_at: at,
+            evidence: Default::default(),
+        },
+        body,
     }
 }

@@ -94,7 +94,7 @@ mod tests {
 
     fn batch(agent: usize, seq: u64) -> Envelope {
         let ip = format!("10.0.{agent}.{seq}");
-        crate::store::sighting_batch(&format!("agent-{agent}"), seq, None, &ip)
+        crate::store::suite::sighting_batch(&format!("agent-{agent}"), seq, None, &ip)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,16 @@
 //! Storage: the collector's durable record of batches, observations and fused assets.
 //! One trait, one module per engine; SQLite is the embedded default.
 
+pub mod ingest;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+pub mod suite;
 
+use crate::fuse::claims::ClaimView;
 use serde::Serialize;
 use shoko_proto::{Envelope, MacAddr, Timestamp, Transport};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// What storing a batch did.
@@ -31,6 +37,10 @@ pub enum StoreError {
     /// An observation could not be encoded for storage.
     #[error("encoding: {0}")]
     Encoding(String),
+    /// A concurrent writer conflicted (a deadlock or serialization failure between collectors);
+    /// the same call again can succeed.
+    #[error("conflict with a concurrent writer: {0}")]
+    Conflict(String),
     /// The record named does not exist.
     #[error("{0}: not found")]
     NotFound(String),
@@ -57,6 +67,10 @@ pub struct AssetView {
     pub last_seen: Timestamp,
     /// Services offered.
     pub services: Vec<ServiceView>,
+    /// Best value of each claimed attribute (vendor, model, firmware, hostname, class ...).
+    pub attributes: BTreeMap<String, String>,
+    /// Attributes whose sources claim different values over the same period.
+    pub conflicts: Vec<String>,
 }
 
 /// A service of an asset.
@@ -91,6 +105,23 @@ pub struct AgentView {
     pub highest_seq: u64,
     /// Batches stored.
     pub batches: u64,
+}
+
+/// An observation about an asset: the evidence behind what is stored of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObservationRef {
+    /// Observation id.
+    pub id: i64,
+    /// The agent that sent it.
+    pub agent_id: String,
+    /// Its batch.
+    pub seq: u64,
+    /// Its index in the batch.
+    pub idx: u32,
+    /// Its kind (`asset_sighting`, `identity_claim` ...).
+    pub kind: String,
+    /// When it was observed.
+    pub observed_at: Timestamp,
 }
 
 /// Counts for a summary.
@@ -172,6 +203,47 @@ pub struct Decision {
     pub comment: String,
 }
 
+/// Adds rows that belong to assets (by asset id) to those assets; rows of unknown assets are
+/// skipped. Engines read each table once and assemble the views with this.
+fn attach<R>(
+    assets: &mut [AssetView],
+    rows: impl IntoIterator<Item = (i64, R)>,
+    add: impl Fn(&mut AssetView, R),
+) {
+    let index: std::collections::HashMap<i64, usize> =
+        assets.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    for (id, row) in rows {
+        if let Some(&i) = index.get(&id) {
+            add(&mut assets[i], row);
+        }
+    }
+}
+
+/// Sets the assets' best attribute values and conflicts from their claims (asset id, claim).
+fn summarise_claims(assets: &mut [AssetView], claims: Vec<(i64, ClaimView)>) {
+    let mut by_asset: BTreeMap<i64, Vec<ClaimView>> = BTreeMap::new();
+    for (id, c) in claims {
+        by_asset.entry(id).or_default().push(c);
+    }
+    attach(assets, by_asset, |a, claims| {
+        for attribute in crate::fuse::claims::attributes(claims) {
+            if !attribute.conflicting.is_empty() {
+                a.conflicts.push(attribute.name.clone());
+            }
+            a.attributes.insert(attribute.name, attribute.value);
+        }
+    });
+}
+
+/// A stored transport name as a transport.
+fn transport(name: &str) -> Transport {
+    match name {
+        "tcp" => Transport::Tcp,
+        "udp" => Transport::Udp,
+        _ => Transport::Other,
+    }
+}
+
 /// A storage engine.
 pub trait Store: Send + Sync {
     /// Durably stores batches in one transaction (each once per agent id and sequence number);
@@ -192,6 +264,10 @@ pub trait Store: Send + Sync {
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;
     /// All assets, ordered by id.
     fn assets(&self) -> Result<Vec<AssetView>, StoreError>;
+    /// Every claim of an asset's attributes.
+    fn claims(&self, asset_id: i64) -> Result<Vec<ClaimView>, StoreError>;
+    /// The observations about an asset, in the order stored.
+    fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError>;
     /// Change records, oldest first, with their latest decision.
     fn changes(&self) -> Result<Vec<ChangeView>, StoreError>;
     /// Records a decision on a change.
@@ -200,32 +276,4 @@ pub trait Store: Send + Sync {
     fn agents(&self) -> Result<Vec<AgentView>, StoreError>;
     /// Row counts.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
-}
-
-/// A one-observation batch for tests: agent `agent_id`, sequence `seq`, an asset sighting of `ip`
-/// (with `mac` when given).
-#[cfg(test)]
-pub fn sighting_batch(agent_id: &str, seq: u64, mac: Option<&str>, ip: &str) -> Envelope {
-    use shoko_proto::{AssetSighting, Observation, ObservationBody, ParserRef, Provenance, Source};
-    Envelope {
-        protocol_version: 1,
-        agent_id: agent_id.into(),
-        seq,
-        sent_at: Timestamp(5),
-        observations: vec![Observation {
-            provenance: Provenance {
-                source: Source::Agent,
-                parser: ParserRef::new("test", "1"),
-                observed_at: Timestamp(10),
-                evidence: Default::default(),
-            },
-            body: ObservationBody::AssetSighting(AssetSighting {
-                mac: mac.map(|m| m.parse().unwrap()),
-                ips: vec![ip.parse().unwrap()],
-                first_seen: Timestamp(10),
-                last_seen: Timestamp(20),
-                ..Default::default()
-            }),
-        }],
-    }
 }

@@ -6,6 +6,9 @@
 //! interface's MAC (so the sensor's sighting of that MAC and the host's inventory are one asset),
 //! or an asset of its own when it has no stable MAC.
 
+pub mod apply;
+pub mod claims;
+
 use shoko_proto::{AssetRef, AssetSighting, HostFacts, MacAddr};
 use std::net::IpAddr;
 

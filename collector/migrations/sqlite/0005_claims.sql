@@ -1,0 +1,39 @@
+-- shoko collector store, SQLite engine, schema version 5: attribute claims; identities per protocol.
+
+-- Every value claimed for an attribute of an asset (vendor, model, firmware, hostname, class ...),
+-- per source ('<agent id>/<protocol or collector>'), with its confidence, when it was claimed first
+-- and last, how often, and the newest claim's observation. The best value and the conflicts are
+-- derived from these rows, never stored over them.
+CREATE TABLE asset_claims (
+    asset_id        INTEGER NOT NULL REFERENCES assets(id),
+    attribute       TEXT NOT NULL,
+    value           TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    confidence      INTEGER NOT NULL,
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    claims          INTEGER NOT NULL,
+    observation_id  INTEGER NOT NULL REFERENCES observations(id),
+    PRIMARY KEY (asset_id, attribute, value, source)
+) WITHOUT ROWID;
+
+-- Identities are kept per protocol: a firmware change is one protocol telling a new value; two
+-- protocols telling different values at once are conflicting claims. Rows stored before this
+-- version have protocol ''.
+CREATE TABLE asset_identities_v5 (
+    asset_id        INTEGER NOT NULL REFERENCES assets(id),
+    protocol        TEXT NOT NULL,
+    vendor          TEXT NOT NULL,
+    product         TEXT NOT NULL,
+    serial          TEXT NOT NULL,
+    firmware        TEXT,
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    observation_id  INTEGER NOT NULL REFERENCES observations(id),
+    PRIMARY KEY (asset_id, protocol, vendor, product, serial)
+);
+INSERT INTO asset_identities_v5
+    SELECT asset_id, '', vendor, product, serial, firmware, first_seen, last_seen, observation_id
+    FROM asset_identities;
+DROP TABLE asset_identities;
+ALTER TABLE asset_identities_v5 RENAME TO asset_identities;

@@ -1,0 +1,245 @@
+//! Storing batches, engine-neutral: each engine offers the statements of one write transaction
+//! ([`IngestTx`]); the order they run in, and so what a stored batch means, is written once here
+//! (and the fusion of its observations once in [`crate::fuse::apply`]).
+//!
+//! Engines that several collectors write at once (PostgreSQL) make each statement safe under
+//! concurrency: a batch is claimed by inserting its key (a re-send finds it taken), "created" is
+//! what the insert itself reports, and an asset is locked before its identities and services are
+//! compared with what is stored.
+
+use super::{IngestOutcome, StoreError};
+use crate::fuse::apply::{Evidence, fuse_observation};
+use shoko_proto::{Envelope, Timestamp};
+
+/// An observation ready to insert: its index in the batch, kind, time and encoded body.
+pub struct EncodedObservation {
+    /// Index in the batch.
+    pub idx: i32,
+    /// Observation kind (`asset_sighting` ...).
+    pub kind: &'static str,
+    /// When it was observed (ns).
+    pub observed_at: i64,
+    /// MessagePack with named fields.
+    pub body: Vec<u8>,
+}
+
+/// What identifies a device identity of an asset, as one protocol tells it (two protocols telling
+/// different firmware at once are a conflict of claims, not a change).
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityKey<'a> {
+    /// The protocol that told it.
+    pub protocol: &'a str,
+    /// Vendor ("" when unknown).
+    pub vendor: &'a str,
+    /// Product or model.
+    pub product: &'a str,
+    /// Serial ("" when unknown).
+    pub serial: &'a str,
+}
+
+/// The stored state of a device identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIdentity {
+    /// Firmware of the newest claim.
+    pub firmware: Option<String>,
+    /// When the newest claim was observed.
+    pub last_seen: i64,
+    /// The newest claim's observation.
+    pub observation_id: i64,
+}
+
+/// A service of an asset as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceRow<'a> {
+    /// IP it is offered on ("" when unknown).
+    pub ip: &'a str,
+    /// `tcp`, `udp` ...
+    pub transport: &'a str,
+    /// Port.
+    pub port: u16,
+    /// Protocol, when known.
+    pub protocol: Option<&'a str>,
+    /// Banner, when one was seen.
+    pub banner: Option<&'a str>,
+    /// How the protocol was recognised.
+    pub detected_by: Option<&'a str>,
+    /// When it was observed.
+    pub at: i64,
+    /// The observation showing it.
+    pub observation_id: i64,
+}
+
+/// A value claimed for an attribute of an asset by one source.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRow<'a> {
+    /// `vendor`, `model`, `firmware`, `hostname`, `class` ...
+    pub attribute: &'a str,
+    /// The value claimed.
+    pub value: &'a str,
+    /// `<agent id>/<protocol>`, `<agent id>/host`, `<agent id>/sensor`.
+    pub source: &'a str,
+    /// Confidence, 0-100.
+    pub confidence: u8,
+    /// When it was claimed.
+    pub at: i64,
+    /// The observation claiming it.
+    pub observation_id: i64,
+}
+
+/// A change of an asset: what changed, from which value to which, and the observation that showed
+/// the old value.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// `new_asset`, `new_service`, `firmware_change` ...
+    pub kind: &'a str,
+    /// What the attribute belongs to.
+    pub subject: &'a str,
+    /// Value before.
+    pub old: Option<&'a str>,
+    /// Value after.
+    pub new: Option<&'a str>,
+    /// The observation that showed the value before.
+    pub previous: Option<i64>,
+}
+
+impl<'a> Change<'a> {
+    /// Something first seen (no value before): a new asset, a new service.
+    pub fn first_seen(kind: &'a str, subject: &'a str, value: Option<&'a str>) -> Self {
+        Change {
+            kind,
+            subject,
+            old: None,
+            new: value,
+            previous: None,
+        }
+    }
+}
+
+/// The statements of one write transaction of an engine. Times are ns since the epoch.
+pub trait IngestTx {
+    /// Records batch `(agent_id, seq)`; false when it was already stored.
+    fn claim_batch(&mut self, batch: &Envelope, received_at: Timestamp) -> Result<bool, StoreError>;
+    /// Counts a stored batch for its agent; returns the agent's highest stored sequence.
+    fn advance_agent(&mut self, agent_id: &str, seq: u64, received_at: Timestamp) -> Result<u64, StoreError>;
+    /// The agent's highest stored sequence (0 for none).
+    fn highest_seq(&mut self, agent_id: &str) -> Result<u64, StoreError>;
+    /// Inserts a batch's observations; their ids, in the order given.
+    fn insert_observations(
+        &mut self,
+        batch: &Envelope,
+        rows: &[EncodedObservation],
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Links observations (id, asset id) to the assets they are about.
+    fn link_observations(&mut self, links: &[(i64, i64)]) -> Result<(), StoreError>;
+    /// Finds or creates the asset with `key`, widening its seen interval (first, last) and setting
+    /// the router flag if given; returns its id and whether this call created it.
+    fn upsert_asset(
+        &mut self,
+        key: &str,
+        mac: Option<&str>,
+        router: bool,
+        seen: (i64, i64),
+    ) -> Result<(i64, bool), StoreError>;
+    /// Holds the asset against other writers until the transaction ends.
+    fn lock_asset(&mut self, asset: i64) -> Result<(), StoreError>;
+    /// Records an address of an asset (widening its seen interval; a VLAN given replaces the stored).
+    fn add_address(
+        &mut self,
+        asset: i64,
+        ip: &str,
+        vlan: Option<u16>,
+        seen: (i64, i64),
+    ) -> Result<(), StoreError>;
+    /// Records a VLAN of an asset.
+    fn add_vlan(&mut self, asset: i64, vlan: u16) -> Result<(), StoreError>;
+    /// The asset a host agent's machine id belongs to.
+    fn host_asset(&mut self, host_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Records the asset a machine id belongs to, seen at `at`.
+    fn set_host(&mut self, host_id: &str, asset: i64, at: i64) -> Result<(), StoreError>;
+    /// The asset most recently holding `ip`.
+    fn asset_of_ip(&mut self, ip: &str) -> Result<Option<i64>, StoreError>;
+    /// A stored identity of an asset.
+    fn identity(&mut self, asset: i64, key: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError>;
+    /// Stores a first identity claim.
+    fn insert_identity(
+        &mut self,
+        asset: i64,
+        key: IdentityKey<'_>,
+        firmware: Option<&str>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError>;
+    /// Widens an identity's interval back to `at` (an older claim arriving late).
+    fn widen_identity(&mut self, asset: i64, key: IdentityKey<'_>, at: i64) -> Result<(), StoreError>;
+    /// Makes a newer claim the identity's newest (its firmware, when it has one).
+    fn update_identity(
+        &mut self,
+        asset: i64,
+        key: IdentityKey<'_>,
+        firmware: Option<&str>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError>;
+    /// Records a service of an asset; true when this call created it.
+    fn upsert_service(&mut self, asset: i64, service: &ServiceRow<'_>) -> Result<bool, StoreError>;
+    /// Records a claim (counting it, widening its interval, keeping the newest observation).
+    fn upsert_claim(&mut self, asset: i64, claim: &ClaimRow<'_>) -> Result<(), StoreError>;
+    /// Records a change of an asset, shown by observation `observation_id` at `at`.
+    fn record_change(
+        &mut self,
+        asset: i64,
+        change: &Change<'_>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError>;
+}
+
+/// Stores batches inside one transaction: each batch's record, its agent's progress, its
+/// observations and their fusion into assets; a batch already stored is a duplicate.
+pub fn store_batches<T: IngestTx>(
+    tx: &mut T,
+    batches: &[Envelope],
+    received_at: Timestamp,
+) -> Result<Vec<IngestOutcome>, StoreError> {
+    batches.iter().map(|b| store_batch(tx, b, received_at)).collect()
+}
+
+fn store_batch<T: IngestTx>(
+    tx: &mut T,
+    batch: &Envelope,
+    received_at: Timestamp,
+) -> Result<IngestOutcome, StoreError> {
+    if !tx.claim_batch(batch, received_at)? {
+        return Ok(IngestOutcome::Duplicate {
+            highest: tx.highest_seq(&batch.agent_id)?,
+        });
+    }
+    let highest = tx.advance_agent(&batch.agent_id, batch.seq, received_at)?;
+    let rows = batch
+        .observations
+        .iter()
+        .enumerate()
+        .map(|(idx, o)| {
+            Ok(EncodedObservation {
+                idx: idx as i32,
+                kind: o.body.kind(),
+                observed_at: o.provenance.observed_at.0,
+                body: rmp_serde::to_vec_named(o).map_err(|e| StoreError::Encoding(e.to_string()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let ids = tx.insert_observations(batch, &rows)?;
+    let mut links = Vec::new();
+    for (o, id) in batch.observations.iter().zip(ids) {
+        let ev = Evidence {
+            agent_id: &batch.agent_id,
+            at: o.provenance.observed_at.0,
+            observation_id: id,
+        };
+        if let Some(asset) = fuse_observation(tx, &o.body, &ev)? {
+            links.push((id, asset));
+        }
+    }
+    tx.link_observations(&links)?;
+    Ok(IngestOutcome::Stored { highest })
+}

@@ -1,0 +1,553 @@
+//! The PostgreSQL engine: for organisations that outgrow one machine, several stateless
+//! collectors share one database. A pool of connections (deadpool-postgres) driven by the store's
+//! own small runtime; the [`Store`] calls block their (non-async) caller, like SQLite's. Schema
+//! migrations are embedded and applied under an advisory lock, so collectors starting together
+//! migrate once. A group of batches is one transaction, committed durably (PostgreSQL's
+//! `synchronous_commit`) before any is acknowledged; a transaction that deadlocks with another
+//! collector's is rolled back and run again.
+
+pub mod scratch;
+mod write;
+
+use super::{
+    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, ServiceView, Store,
+    StoreCounts, StoreError,
+};
+use crate::fuse::claims::ClaimView;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use shoko_proto::{Envelope, Timestamp};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_claims.sql"),
+];
+
+/// Advisory lock held while migrating (`shoko` in ASCII, then 01).
+const MIGRATION_LOCK: i64 = 0x7368_6f6b_6f01;
+
+/// Connections in the pool: the writer, the sessions' progress queries and the API's readers.
+const POOL_SIZE: usize = 8;
+
+/// Times a group that conflicted with another collector's transaction is run again.
+const CONFLICT_RETRIES: u32 = 10;
+
+/// PostgreSQL store.
+pub struct PostgresStore {
+    pool: Pool,
+    /// Drives the pool's connections; `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// A PostgreSQL error as a store error: deadlocks and serialization failures are conflicts.
+fn pg(e: tokio_postgres::Error) -> StoreError {
+    match e.code() {
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE => {
+            StoreError::Conflict(e.to_string())
+        }
+        _ => StoreError::Database(match e.as_db_error() {
+            Some(d) => format!("{}: {}", d.code().code(), d.message()),
+            None => e.to_string(),
+        }),
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg(e),
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db?options=...`), creating and migrating the
+    /// schema if needed.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url)?;
+        store.run(async {
+            let mut client = store.pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await
+                .map_err(pg)?;
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS shoko_schema (version INTEGER NOT NULL)")
+                .await
+                .map_err(pg)?;
+            let current = schema_version(&tx).await?;
+            if current > MIGRATIONS.len() {
+                return Err(newer_schema(current));
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+                tx.batch_execute(sql).await.map_err(pg)?;
+                tracing::info!(version = i + 1, "store schema migrated");
+            }
+            tx.execute("DELETE FROM shoko_schema", &[]).await.map_err(pg)?;
+            tx.execute(
+                "INSERT INTO shoko_schema (version) VALUES ($1)",
+                &[&(MIGRATIONS.len() as i32)],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })?;
+        Ok(store)
+    }
+
+    /// Connects to an existing, migrated database (for CLI listings) without changing it.
+    pub fn open_read_only(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url)?;
+        store.run(async {
+            let client = store.pool.get().await.map_err(pool_error)?;
+            let exists: bool = client
+                .query_one("SELECT to_regclass('shoko_schema') IS NOT NULL", &[])
+                .await
+                .map_err(pg)?
+                .get(0);
+            let version = if exists { schema_version(&client).await? } else { 0 };
+            if version != MIGRATIONS.len() {
+                return Err(StoreError::Database(format!(
+                    "schema version {version}, this build expects {} (start the collector once to migrate)",
+                    MIGRATIONS.len()
+                )));
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("store URL: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("store-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Database(format!("store runtime: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let store = PostgresStore {
+            pool,
+            runtime: Some(runtime),
+        };
+        // Fail now, naming the server, rather than at the first batch.
+        store.run(async { store.pool.get().await.map(drop).map_err(pool_error) })?;
+        Ok(store)
+    }
+
+    /// Runs a future on the store's runtime, blocking the caller.
+    fn run<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the store")
+            .block_on(f)
+    }
+
+    /// Runs a read in one read-only snapshot transaction.
+    fn read<T>(
+        &self,
+        f: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.run(async {
+            let mut client = self.pool.get().await.map_err(pool_error)?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(pg)?;
+            let out = f(&tx).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(out)
+        })
+    }
+
+    /// Stores a group once; a conflict rolls it back for the caller to run again.
+    fn ingest_once(
+        &self,
+        batches: &[Envelope],
+        received_at: Timestamp,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the store");
+        let mut client = runtime.block_on(self.pool.get()).map_err(pool_error)?;
+        let tx = runtime.block_on(client.transaction()).map_err(pg)?;
+        let mut writer = write::PgTx { runtime, tx };
+        let outcomes = super::ingest::store_batches(&mut writer, batches, received_at)?;
+        runtime.block_on(writer.tx.commit()).map_err(pg)?;
+        Ok(outcomes)
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Allowed anywhere, also inside another runtime's task.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+async fn schema_version(c: &impl deadpool_postgres::GenericClient) -> Result<usize, StoreError> {
+    let row = c
+        .query_opt("SELECT version FROM shoko_schema", &[])
+        .await
+        .map_err(pg)?;
+    Ok(row.map(|r| r.get::<_, i32>(0) as usize).unwrap_or(0))
+}
+
+fn newer_schema(current: usize) -> StoreError {
+    StoreError::Database(format!(
+        "database schema version {current} is newer than this build ({})",
+        MIGRATIONS.len()
+    ))
+}
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp(v)
+}
+
+fn asset_view(r: &Row) -> AssetView {
+    AssetView {
+        id: r.get(0),
+        key: r.get(1),
+        macs: r
+            .get::<_, Option<String>>(2)
+            .and_then(|m| m.parse().ok())
+            .into_iter()
+            .collect(),
+        ips: Vec::new(),
+        vlans: Vec::new(),
+        router: r.get(3),
+        first_seen: ts(r.get(4)),
+        last_seen: ts(r.get(5)),
+        services: Vec::new(),
+        attributes: Default::default(),
+        conflicts: Vec::new(),
+    }
+}
+
+/// Claims of one asset, or of all; with their asset ids.
+async fn claim_rows(
+    c: &impl deadpool_postgres::GenericClient,
+    asset: Option<i64>,
+) -> Result<Vec<(i64, ClaimView)>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
+             FROM asset_claims WHERE $1::int8 IS NULL OR asset_id = $1",
+            &[&asset],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let claim = ClaimView {
+                attribute: r.get(1),
+                value: r.get(2),
+                source: r.get(3),
+                confidence: r.get::<_, i32>(4) as u8,
+                first_seen: ts(r.get(5)),
+                last_seen: ts(r.get(6)),
+                claims: r.get::<_, i64>(7) as u64,
+                observation_id: r.get(8),
+            };
+            (r.get(0), claim)
+        })
+        .collect())
+}
+
+fn service_view(r: &Row) -> (i64, Option<ServiceView>) {
+    let ip: String = r.get(1);
+    let view = ip.parse().ok().map(|ip| ServiceView {
+        ip,
+        transport: super::transport(r.get(2)),
+        port: r.get::<_, i32>(3) as u16,
+        protocol: r.get(4),
+        detected_by: r.get(5),
+        first_seen: ts(r.get(6)),
+        last_seen: ts(r.get(7)),
+    });
+    (r.get(0), view)
+}
+
+impl Store for PostgresStore {
+    fn ingest_many(
+        &self,
+        batches: &[Envelope],
+        received_at: Timestamp,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.ingest_once(batches, received_at) {
+                Err(StoreError::Conflict(e)) if attempt < CONFLICT_RETRIES => {
+                    tracing::debug!(attempt, error = %e, "group conflicted with another writer; running it again");
+                    std::thread::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError> {
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            write::highest_seq(&client, agent_id).await
+        })
+    }
+
+    fn assets(&self) -> Result<Vec<AssetView>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets ORDER BY id",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            let mut assets: Vec<AssetView> = rows.iter().map(asset_view).collect();
+            let rows = tx
+                .query(
+                    "SELECT asset_id, ip FROM asset_addresses ORDER BY asset_id, ip",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            let addresses = rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+            super::attach(&mut assets, addresses, |a, ip| {
+                a.ips.extend(ip.parse::<std::net::IpAddr>())
+            });
+            let rows = tx
+                .query(
+                    "SELECT asset_id, vlan FROM asset_vlans ORDER BY asset_id, vlan",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            let vlans = rows
+                .iter()
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, i32>(1) as u16));
+            super::attach(&mut assets, vlans, |a, vlan| a.vlans.push(vlan));
+            let rows = tx
+                .query(
+                    "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen
+                     FROM asset_services ORDER BY asset_id, ip, transport, port",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            super::attach(&mut assets, rows.iter().map(service_view), |a, s| {
+                a.services.extend(s)
+            });
+            super::summarise_claims(&mut assets, claim_rows(tx, None).await?);
+            Ok(assets)
+        })
+    }
+
+    fn changes(&self) -> Result<Vec<ChangeView>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
+                            c.observation_id, c.previous_observation_id,
+                            COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at
+                     FROM changes c
+                     LEFT JOIN change_decisions d ON d.id =
+                        (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
+                     ORDER BY c.id",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(rows
+                .iter()
+                .map(|r| ChangeView {
+                    id: r.get(0),
+                    asset_id: r.get(1),
+                    kind: r.get(2),
+                    subject: r.get(3),
+                    old_value: r.get(4),
+                    new_value: r.get(5),
+                    observed_at: ts(r.get(6)),
+                    observation_id: r.get(7),
+                    previous_observation_id: r.get(8),
+                    status: r.get(9),
+                    reference: r.get(10),
+                    decided_by: r.get(11),
+                    decided_at: r.get::<_, Option<i64>>(12).map(ts),
+                })
+                .collect())
+        })
+    }
+
+    fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError> {
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let inserted = client
+                .execute(
+                    "INSERT INTO change_decisions (change_id, decision, reference, decided_by, decided_at, comment)
+                     SELECT id, $2, $3, $4, $5, $6 FROM changes WHERE id = $1",
+                    &[
+                        &change_id,
+                        &decision.kind.as_str(),
+                        &decision.reference,
+                        &decision.by,
+                        &decision.at.0,
+                        &decision.comment,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            if inserted == 0 {
+                return Err(StoreError::NotFound(format!("change {change_id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn claims(&self, asset_id: i64) -> Result<Vec<ClaimView>, StoreError> {
+        self.read(async |tx| {
+            Ok(claim_rows(tx, Some(asset_id))
+                .await?
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect())
+        })
+    }
+
+    fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT id, agent_id, seq, idx, kind, observed_at FROM observations WHERE asset_id = $1 ORDER BY id",
+                    &[&asset_id],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(rows
+                .iter()
+                .map(|r| ObservationRef {
+                    id: r.get(0),
+                    agent_id: r.get(1),
+                    seq: r.get::<_, i64>(2) as u64,
+                    idx: r.get::<_, i32>(3) as u32,
+                    kind: r.get(4),
+                    observed_at: ts(r.get(5)),
+                })
+                .collect())
+        })
+    }
+
+    fn agents(&self) -> Result<Vec<AgentView>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(rows
+                .iter()
+                .map(|r| AgentView {
+                    agent_id: r.get(0),
+                    first_seen: ts(r.get(1)),
+                    last_seen: ts(r.get(2)),
+                    highest_seq: r.get::<_, i64>(3) as u64,
+                    batches: r.get::<_, i64>(4) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn counts(&self) -> Result<StoreCounts, StoreError> {
+        self.read(async |tx| {
+            let r = tx
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM agents), (SELECT COUNT(*) FROM batches),
+                            (SELECT COUNT(*) FROM observations), (SELECT COUNT(*) FROM assets)",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            let n = |i| r.get::<_, i64>(i) as u64;
+            Ok(StoreCounts {
+                agents: n(0),
+                batches: n(1),
+                observations: n(2),
+                assets: n(3),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::suite::{Engine, store_suite};
+    use scratch::Scratch;
+
+    impl Engine for Scratch {
+        fn open(&self) -> Box<dyn Store> {
+            Box::new(PostgresStore::open(&self.url()).unwrap())
+        }
+    }
+
+    fn scratch() -> Option<Scratch> {
+        Scratch::for_test("the storage suite")
+    }
+
+    store_suite!(scratch());
+
+    #[test]
+    fn newer_schema_is_refused_and_read_only_needs_the_current_one() {
+        let Some(db) = scratch() else { return };
+        let e = PostgresStore::open_read_only(&db.url())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("schema version 0, this build expects 2"), "{e}");
+        drop(db.open());
+        assert!(PostgresStore::open_read_only(&db.url()).is_ok());
+        let store = PostgresStore::open(&db.url()).unwrap();
+        store
+            .run(async {
+                let client = store.pool.get().await.unwrap();
+                client.execute("UPDATE shoko_schema SET version = 99", &[]).await
+            })
+            .unwrap();
+        let e = PostgresStore::open(&db.url()).err().unwrap().to_string();
+        assert!(
+            e.contains("schema version 99 is newer than this build (2)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_server_is_named() {
+        let e = PostgresStore::open("postgres://nobody@127.0.0.1:1/none")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.starts_with("database: "), "{e}");
+        assert!(e.to_lowercase().contains("connect"), "{e}");
+    }
+}

@@ -1,0 +1,341 @@
+//! The statements of a PostgreSQL write transaction, safe with other collectors writing at once:
+//! rows are claimed and upserted on their unique keys ("created" is what the insert reports:
+//! `xmax = 0` for a row this statement inserted), assets are locked (`FOR UPDATE`) before their
+//! identities are compared, and a batch's observations go in as one statement.
+
+use super::pg;
+use crate::store::StoreError;
+use crate::store::ingest::{
+    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
+};
+use deadpool_postgres::{GenericClient, Transaction};
+use shoko_proto::{Envelope, Timestamp};
+use tokio::runtime::Runtime;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+/// An open write transaction and the runtime its statements run on.
+pub struct PgTx<'c> {
+    /// The store's runtime.
+    pub runtime: &'c Runtime,
+    /// The transaction.
+    pub tx: Transaction<'c>,
+}
+
+/// The agent's highest stored sequence (0 for none).
+pub async fn highest_seq(c: &impl GenericClient, agent_id: &str) -> Result<u64, StoreError> {
+    let row = c
+        .query_opt("SELECT highest_seq FROM agents WHERE agent_id = $1", &[&agent_id])
+        .await
+        .map_err(pg)?;
+    Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
+}
+
+impl PgTx<'_> {
+    /// Runs a prepared (and cached) statement; the rows it returns.
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+        self.runtime.block_on(async {
+            let statement = self.tx.prepare_cached(sql).await.map_err(pg)?;
+            self.tx.query(&statement, params).await.map_err(pg)
+        })
+    }
+
+    /// Runs a prepared (and cached) statement; the rows it changed.
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        self.runtime.block_on(async {
+            let statement = self.tx.prepare_cached(sql).await.map_err(pg)?;
+            self.tx.execute(&statement, params).await.map_err(pg)
+        })
+    }
+
+    /// The first column of the first row, if any.
+    fn first<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.query(sql, params)?.first().map(|r| r.get(0)))
+    }
+}
+
+impl IngestTx for PgTx<'_> {
+    fn claim_batch(&mut self, batch: &Envelope, received_at: Timestamp) -> Result<bool, StoreError> {
+        let inserted = self.execute(
+            "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[
+                &batch.agent_id,
+                &(batch.seq as i64),
+                &i32::from(batch.protocol_version),
+                &batch.sent_at.0,
+                &received_at.0,
+                &(batch.observations.len() as i32),
+            ],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn advance_agent(&mut self, agent_id: &str, seq: u64, received_at: Timestamp) -> Result<u64, StoreError> {
+        let highest: Option<i64> = self.first(
+            "INSERT INTO agents (agent_id, first_seen, last_seen, highest_seq, batches) VALUES ($1, $2, $2, $3, 1)
+             ON CONFLICT (agent_id) DO UPDATE SET
+                last_seen = GREATEST(agents.last_seen, excluded.last_seen),
+                highest_seq = GREATEST(agents.highest_seq, excluded.highest_seq),
+                batches = agents.batches + 1
+             RETURNING highest_seq",
+            &[&agent_id, &received_at.0, &(seq as i64)],
+        )?;
+        Ok(highest.unwrap_or(0) as u64)
+    }
+
+    fn highest_seq(&mut self, agent_id: &str) -> Result<u64, StoreError> {
+        self.runtime.block_on(highest_seq(&self.tx, agent_id))
+    }
+
+    fn insert_observations(
+        &mut self,
+        batch: &Envelope,
+        rows: &[EncodedObservation],
+    ) -> Result<Vec<i64>, StoreError> {
+        let idx: Vec<i32> = rows.iter().map(|o| o.idx).collect();
+        let kinds: Vec<&str> = rows.iter().map(|o| o.kind).collect();
+        let at: Vec<i64> = rows.iter().map(|o| o.observed_at).collect();
+        let bodies: Vec<&[u8]> = rows.iter().map(|o| o.body.as_slice()).collect();
+        let returned = self.query(
+            "INSERT INTO observations (agent_id, seq, idx, kind, observed_at, body)
+             SELECT $1, $2, u.idx, u.kind, u.at, u.body
+             FROM unnest($3::int4[], $4::text[], $5::int8[], $6::bytea[]) AS u(idx, kind, at, body)
+             RETURNING idx, id",
+            &[&batch.agent_id, &(batch.seq as i64), &idx, &kinds, &at, &bodies],
+        )?;
+        let mut ids: Vec<(i32, i64)> = returned.iter().map(|r| (r.get(0), r.get(1))).collect();
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(|(_, id)| id).collect())
+    }
+
+    fn link_observations(&mut self, links: &[(i64, i64)]) -> Result<(), StoreError> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let (ids, assets): (Vec<i64>, Vec<i64>) = links.iter().copied().unzip();
+        self.execute(
+            "UPDATE observations o SET asset_id = u.asset
+             FROM unnest($1::int8[], $2::int8[]) AS u(id, asset) WHERE o.id = u.id",
+            &[&ids, &assets],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_asset(
+        &mut self,
+        key: &str,
+        mac: Option<&str>,
+        router: bool,
+        (first, last): (i64, i64),
+    ) -> Result<(i64, bool), StoreError> {
+        // Known assets (the common case) are updated without drawing an id from the sequence.
+        let known: Option<i64> = self.first(
+            "UPDATE assets SET router = router OR $2, first_seen = LEAST(first_seen, $3),
+                last_seen = GREATEST(last_seen, $4)
+             WHERE asset_key = $1 RETURNING id",
+            &[&key, &router, &first, &last],
+        )?;
+        if let Some(id) = known {
+            return Ok((id, false));
+        }
+        let rows = self.query(
+            "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (asset_key) DO UPDATE SET
+                router = assets.router OR excluded.router,
+                first_seen = LEAST(assets.first_seen, excluded.first_seen),
+                last_seen = GREATEST(assets.last_seen, excluded.last_seen)
+             RETURNING id, xmax = 0",
+            &[&key, &mac, &router, &first, &last],
+        )?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Database(format!("asset {key}: upsert returned nothing")))?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    fn lock_asset(&mut self, asset: i64) -> Result<(), StoreError> {
+        self.execute("SELECT 1 FROM assets WHERE id = $1 FOR UPDATE", &[&asset])?;
+        Ok(())
+    }
+
+    fn add_address(
+        &mut self,
+        asset: i64,
+        ip: &str,
+        vlan: Option<u16>,
+        (first, last): (i64, i64),
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO asset_addresses (asset_id, ip, vlan, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (asset_id, ip) DO UPDATE SET
+                first_seen = LEAST(asset_addresses.first_seen, excluded.first_seen),
+                last_seen = GREATEST(asset_addresses.last_seen, excluded.last_seen),
+                vlan = COALESCE(excluded.vlan, asset_addresses.vlan)",
+            &[&asset, &ip, &vlan.map(i32::from), &first, &last],
+        )?;
+        Ok(())
+    }
+
+    fn add_vlan(&mut self, asset: i64, vlan: u16) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO asset_vlans (asset_id, vlan) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&asset, &i32::from(vlan)],
+        )?;
+        Ok(())
+    }
+
+    fn host_asset(&mut self, host_id: &str) -> Result<Option<i64>, StoreError> {
+        self.first(
+            "SELECT asset_id FROM asset_host_ids WHERE host_id = $1",
+            &[&host_id],
+        )
+    }
+
+    fn set_host(&mut self, host_id: &str, asset: i64, at: i64) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO asset_host_ids (host_id, asset_id, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (host_id) DO UPDATE SET
+                asset_id = excluded.asset_id,
+                first_seen = LEAST(asset_host_ids.first_seen, excluded.first_seen),
+                last_seen = GREATEST(asset_host_ids.last_seen, excluded.last_seen)",
+            &[&host_id, &asset, &at],
+        )?;
+        Ok(())
+    }
+
+    fn asset_of_ip(&mut self, ip: &str) -> Result<Option<i64>, StoreError> {
+        self.first(
+            "SELECT asset_id FROM asset_addresses WHERE ip = $1 ORDER BY last_seen DESC, asset_id LIMIT 1",
+            &[&ip],
+        )
+    }
+
+    fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError> {
+        let rows = self.query(
+            "SELECT firmware, last_seen, observation_id FROM asset_identities
+             WHERE asset_id = $1 AND vendor = $2 AND product = $3 AND serial = $4 AND protocol = $5",
+            &[&asset, &k.vendor, &k.product, &k.serial, &k.protocol],
+        )?;
+        Ok(rows.first().map(|r| StoredIdentity {
+            firmware: r.get(0),
+            last_seen: r.get(1),
+            observation_id: r.get(2),
+        }))
+    }
+
+    fn insert_identity(
+        &mut self,
+        asset: i64,
+        k: IdentityKey<'_>,
+        firmware: Option<&str>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO asset_identities
+                (asset_id, vendor, product, serial, firmware, first_seen, last_seen, observation_id, protocol)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
+            &[
+                &asset,
+                &k.vendor,
+                &k.product,
+                &k.serial,
+                &firmware,
+                &at,
+                &observation_id,
+                &k.protocol,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn widen_identity(&mut self, asset: i64, k: IdentityKey<'_>, at: i64) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE asset_identities SET first_seen = LEAST(first_seen, $5)
+             WHERE asset_id = $1 AND vendor = $2 AND product = $3 AND serial = $4 AND protocol = $6",
+            &[&asset, &k.vendor, &k.product, &k.serial, &at, &k.protocol],
+        )?;
+        Ok(())
+    }
+
+    fn update_identity(
+        &mut self,
+        asset: i64,
+        k: IdentityKey<'_>,
+        firmware: Option<&str>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE asset_identities SET firmware = COALESCE($5, firmware), last_seen = $6, observation_id = $7
+             WHERE asset_id = $1 AND vendor = $2 AND product = $3 AND serial = $4 AND protocol = $8",
+            &[&asset, &k.vendor, &k.product, &k.serial, &firmware, &at, &observation_id, &k.protocol],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_service(&mut self, asset: i64, s: &ServiceRow<'_>) -> Result<bool, StoreError> {
+        let created: Option<bool> = self.first(
+            "INSERT INTO asset_services
+                (asset_id, ip, transport, port, protocol, banner, detected_by, first_seen, last_seen, observation_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
+             ON CONFLICT (asset_id, ip, transport, port) DO UPDATE SET
+                protocol = COALESCE(excluded.protocol, asset_services.protocol),
+                banner = COALESCE(excluded.banner, asset_services.banner),
+                detected_by = COALESCE(excluded.detected_by, asset_services.detected_by),
+                first_seen = LEAST(asset_services.first_seen, excluded.first_seen),
+                last_seen = GREATEST(asset_services.last_seen, excluded.last_seen)
+             RETURNING xmax = 0",
+            &[
+                &asset,
+                &s.ip,
+                &s.transport,
+                &i32::from(s.port),
+                &s.protocol,
+                &s.banner,
+                &s.detected_by,
+                &s.at,
+                &s.observation_id,
+            ],
+        )?;
+        Ok(created.unwrap_or(false))
+    }
+
+    fn upsert_claim(&mut self, asset: i64, c: &ClaimRow<'_>) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO asset_claims AS a
+                (asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, 1, $7)
+             ON CONFLICT (asset_id, attribute, value, source) DO UPDATE SET
+                confidence = GREATEST(a.confidence, excluded.confidence),
+                first_seen = LEAST(a.first_seen, excluded.first_seen),
+                observation_id = CASE WHEN excluded.last_seen >= a.last_seen
+                    THEN excluded.observation_id ELSE a.observation_id END,
+                last_seen = GREATEST(a.last_seen, excluded.last_seen),
+                claims = a.claims + 1",
+            &[&asset, &c.attribute, &c.value, &c.source, &i32::from(c.confidence), &c.at, &c.observation_id],
+        )?;
+        Ok(())
+    }
+
+    fn record_change(
+        &mut self,
+        asset: i64,
+        c: &Change<'_>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO changes
+                (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&asset, &c.kind, &c.subject, &c.old, &c.new, &at, &observation_id, &c.previous],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,441 @@
+//! The embedded SQLite engine: one database file per data directory, WAL journal, full fsync on
+//! commit (a batch is acknowledged only after its transaction is durable), versioned migrations.
+
+mod write;
+
+use super::{
+    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, ServiceView, Store,
+    StoreCounts, StoreError,
+};
+use crate::fuse::claims::ClaimView;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use shoko_proto::{Envelope, Timestamp};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/sqlite/0002_host_ids.sql"),
+    include_str!("../../../migrations/sqlite/0003_identities_changes.sql"),
+    include_str!("../../../migrations/sqlite/0004_change_decisions.sql"),
+    include_str!("../../../migrations/sqlite/0005_claims.sql"),
+];
+
+/// SQLite store.
+pub struct SqliteStore {
+    /// The one writing connection; `None` for a store opened read-only.
+    writer: Option<Mutex<Connection>>,
+    reader: Mutex<Connection>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp(v)
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = Connection::open(path).map_err(db)?;
+        writer
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(db)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            writer: Some(Mutex::new(writer)),
+            reader: Mutex::new(open_reader(path)?),
+        })
+    }
+
+    /// Opens an existing database read-only (for CLI listings while a server runs).
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Database(format!(
+                "{}: no such database",
+                path.display()
+            )));
+        }
+        let reader = open_reader(path)?;
+        let version: i64 = reader
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db)?;
+        if version as usize != MIGRATIONS.len() {
+            return Err(StoreError::Database(format!(
+                "{}: schema version {version}, this build expects {}",
+                path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(SqliteStore {
+            writer: None,
+            reader: Mutex::new(reader),
+        })
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+    c.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
+    Ok(c)
+}
+
+/// Applies the migrations the database lacks, in one transaction under the write lock, so that
+/// two processes opening a new database at once migrate it once.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let current: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if current as usize > MIGRATIONS.len() {
+        return Err(StoreError::Database(format!(
+            "database schema version {current} is newer than this build ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql).map_err(db)?;
+        tracing::info!(version = i + 1, "store schema migrated");
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)
+        .map_err(db)?;
+    tx.commit().map_err(db)
+}
+
+/// Claims of one asset, or of all; with their asset ids.
+fn claim_rows(conn: &Connection, asset: Option<i64>) -> Result<Vec<(i64, ClaimView)>, StoreError> {
+    conn.prepare_cached(
+        "SELECT asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
+         FROM asset_claims WHERE ?1 IS NULL OR asset_id = ?1",
+    )
+    .map_err(db)?
+    .query_map(params![asset], |r| {
+        Ok((
+            r.get(0)?,
+            ClaimView {
+                attribute: r.get(1)?,
+                value: r.get(2)?,
+                source: r.get(3)?,
+                confidence: r.get(4)?,
+                first_seen: ts(r.get(5)?),
+                last_seen: ts(r.get(6)?),
+                claims: r.get::<_, i64>(7)? as u64,
+                observation_id: r.get(8)?,
+            },
+        ))
+    })
+    .map_err(db)?
+    .collect::<Result<_, _>>()
+    .map_err(db)
+}
+
+/// The agent's highest stored sequence (0 for none).
+fn highest_seq(conn: &Connection, agent_id: &str) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT highest_seq FROM agents WHERE agent_id = ?1")
+        .map_err(db)?
+        .query_row(params![agent_id], |r| r.get::<_, i64>(0))
+        .optional()
+        .map_err(db)?
+        .unwrap_or(0) as u64)
+}
+
+impl Store for SqliteStore {
+    fn ingest_many(
+        &self,
+        batches: &[Envelope],
+        received_at: Timestamp,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("store opened read-only".into()))?;
+        let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let outcomes = super::ingest::store_batches(&mut tx, batches, received_at)?;
+        tx.commit().map_err(db)?;
+        Ok(outcomes)
+    }
+
+    fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError> {
+        highest_seq(&self.reader.lock().unwrap_or_else(|e| e.into_inner()), agent_id)
+    }
+
+    fn assets(&self) -> Result<Vec<AssetView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.unchecked_transaction().map_err(db)?;
+        let mut assets: Vec<AssetView> = tx
+            .prepare("SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets ORDER BY id")
+            .map_err(db)?
+            .query_map([], |r| {
+                Ok(AssetView {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    macs: r
+                        .get::<_, Option<String>>(2)?
+                        .and_then(|m| m.parse().ok())
+                        .into_iter()
+                        .collect(),
+                    ips: Vec::new(),
+                    vlans: Vec::new(),
+                    router: r.get(3)?,
+                    first_seen: ts(r.get(4)?),
+                    last_seen: ts(r.get(5)?),
+                    services: Vec::new(),
+                    attributes: Default::default(),
+                    conflicts: Vec::new(),
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        let addresses = tx
+            .prepare("SELECT asset_id, ip FROM asset_addresses ORDER BY asset_id, ip")
+            .map_err(db)?
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        super::attach(&mut assets, addresses, |a, ip| {
+            a.ips.extend(ip.parse::<std::net::IpAddr>())
+        });
+        let vlans = tx
+            .prepare("SELECT asset_id, vlan FROM asset_vlans ORDER BY asset_id, vlan")
+            .map_err(db)?
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u16>(1)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        super::attach(&mut assets, vlans, |a, vlan| a.vlans.push(vlan));
+        let services = tx
+            .prepare(
+                "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen
+                 FROM asset_services ORDER BY asset_id, ip, transport, port",
+            )
+            .map_err(db)?
+            .query_map([], |r| {
+                let ip: String = r.get(1)?;
+                let transport: String = r.get(2)?;
+                let view = ServiceView {
+                    ip: std::net::IpAddr::from([0, 0, 0, 0]),
+                    transport: super::transport(&transport),
+                    port: r.get(3)?,
+                    protocol: r.get(4)?,
+                    detected_by: r.get(5)?,
+                    first_seen: ts(r.get(6)?),
+                    last_seen: ts(r.get(7)?),
+                };
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ip.parse().ok().map(|ip| ServiceView { ip, ..view }),
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        super::attach(&mut assets, services, |a, s| a.services.extend(s));
+        let claims = claim_rows(&tx, None)?;
+        super::summarise_claims(&mut assets, claims);
+        Ok(assets)
+    }
+
+    fn claims(&self, asset_id: i64) -> Result<Vec<ClaimView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(claim_rows(&conn, Some(asset_id))?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, agent_id, seq, idx, kind, observed_at FROM observations WHERE asset_id = ?1 ORDER BY id",
+            )
+            .map_err(db)?;
+        stmt.query_map(params![asset_id], |r| {
+            Ok(ObservationRef {
+                id: r.get(0)?,
+                agent_id: r.get(1)?,
+                seq: r.get::<_, i64>(2)? as u64,
+                idx: r.get(3)?,
+                kind: r.get(4)?,
+                observed_at: ts(r.get(5)?),
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+    }
+
+    fn agents(&self) -> Result<Vec<AgentView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| {
+            Ok(AgentView {
+                agent_id: r.get(0)?,
+                first_seen: ts(r.get(1)?),
+                last_seen: ts(r.get(2)?),
+                highest_seq: r.get::<_, i64>(3)? as u64,
+                batches: r.get::<_, i64>(4)? as u64,
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+    }
+
+    fn changes(&self) -> Result<Vec<ChangeView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
+                        c.observation_id, c.previous_observation_id,
+                        COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at
+                 FROM changes c
+                 LEFT JOIN change_decisions d ON d.id =
+                    (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
+                 ORDER BY c.id",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| {
+            Ok(ChangeView {
+                id: r.get(0)?,
+                asset_id: r.get(1)?,
+                kind: r.get(2)?,
+                subject: r.get(3)?,
+                old_value: r.get(4)?,
+                new_value: r.get(5)?,
+                observed_at: ts(r.get(6)?),
+                observation_id: r.get(7)?,
+                previous_observation_id: r.get(8)?,
+                status: r.get(9)?,
+                reference: r.get(10)?,
+                decided_by: r.get(11)?,
+                decided_at: r.get::<_, Option<i64>>(12)?.map(ts),
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+    }
+
+    fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("store opened read-only".into()))?;
+        let conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let known = conn
+            .query_row("SELECT 1 FROM changes WHERE id = ?1", params![change_id], |_| {
+                Ok(())
+            })
+            .optional()
+            .map_err(db)?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("change {change_id}")));
+        }
+        conn.execute(
+            "INSERT INTO change_decisions (change_id, decision, reference, decided_by, decided_at, comment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                change_id,
+                decision.kind.as_str(),
+                decision.reference,
+                decision.by,
+                decision.at.0,
+                decision.comment
+            ],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let n = |sql: &str| {
+            conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|v| v as u64)
+                .map_err(db)
+        };
+        Ok(StoreCounts {
+            agents: n("SELECT COUNT(*) FROM agents")?,
+            batches: n("SELECT COUNT(*) FROM batches")?,
+            observations: n("SELECT COUNT(*) FROM observations")?,
+            assets: n("SELECT COUNT(*) FROM assets")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::suite::{self, Engine, store_suite};
+
+    /// A database file in a temporary directory.
+    struct File(tempfile::TempDir);
+
+    impl File {
+        fn path(&self) -> std::path::PathBuf {
+            self.0.path().join("s.db")
+        }
+    }
+
+    impl Engine for File {
+        fn open(&self) -> Box<dyn Store> {
+            Box::new(SqliteStore::open(&self.path()).unwrap())
+        }
+    }
+
+    fn file() -> Option<File> {
+        Some(File(tempfile::tempdir().unwrap()))
+    }
+
+    store_suite!(file());
+
+    #[test]
+    fn a_read_only_store_reads_and_refuses_writes() {
+        let file = file().unwrap();
+        let batch = |seq| suite::sighting_batch("a1", seq, Some("00:00:bc:00:00:01"), "10.0.0.1");
+        file.open().ingest(&batch(1), Timestamp(1)).unwrap();
+        let ro = SqliteStore::open_read_only(&file.path()).unwrap();
+        assert_eq!(ro.highest_seq("a1").unwrap(), 1);
+        assert!(
+            matches!(ro.ingest(&batch(2), Timestamp(5)), Err(StoreError::Database(m)) if m == "store opened read-only")
+        );
+        let missing = SqliteStore::open_read_only(&file.0.path().join("none.db"))
+            .err()
+            .unwrap();
+        assert!(
+            missing.to_string().ends_with("none.db: no such database"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let file = file().unwrap();
+        drop(file.open());
+        Connection::open(file.path())
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let e = SqliteStore::open(&file.path()).err().unwrap().to_string();
+        assert!(e.contains("schema version 99 is newer than this build"), "{e}");
+    }
+}

@@ -1,0 +1,328 @@
+//! The statements of an SQLite write transaction. One connection writes, so a row read and then
+//! written cannot change in between: "created" is a read before the upsert.
+
+use super::db;
+use crate::store::StoreError;
+use crate::store::ingest::{
+    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
+use shoko_proto::{Envelope, Timestamp};
+
+impl IngestTx for Transaction<'_> {
+    fn claim_batch(&mut self, batch: &Envelope, received_at: Timestamp) -> Result<bool, StoreError> {
+        let inserted = self
+            .prepare_cached(
+                "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )
+            .map_err(db)?
+            .execute(params![
+                batch.agent_id,
+                batch.seq as i64,
+                batch.protocol_version,
+                batch.sent_at.0,
+                received_at.0,
+                batch.observations.len() as i64
+            ])
+            .map_err(db)?;
+        Ok(inserted == 1)
+    }
+
+    fn advance_agent(&mut self, agent_id: &str, seq: u64, received_at: Timestamp) -> Result<u64, StoreError> {
+        self.prepare_cached(
+            "INSERT INTO agents (agent_id, first_seen, last_seen, highest_seq, batches) VALUES (?1, ?2, ?2, ?3, 1)
+             ON CONFLICT (agent_id) DO UPDATE SET
+                last_seen = excluded.last_seen,
+                highest_seq = MAX(highest_seq, excluded.highest_seq),
+                batches = batches + 1
+             RETURNING highest_seq",
+        )
+        .map_err(db)?
+        .query_row(params![agent_id, received_at.0, seq as i64], |r| r.get::<_, i64>(0))
+        .map(|h| h as u64)
+        .map_err(db)
+    }
+
+    fn highest_seq(&mut self, agent_id: &str) -> Result<u64, StoreError> {
+        super::highest_seq(self, agent_id)
+    }
+
+    fn insert_observations(
+        &mut self,
+        batch: &Envelope,
+        rows: &[EncodedObservation],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut insert = self
+            .prepare_cached(
+                "INSERT INTO observations (agent_id, seq, idx, kind, observed_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|o| {
+                insert
+                    .execute(params![
+                        batch.agent_id,
+                        batch.seq as i64,
+                        o.idx,
+                        o.kind,
+                        o.observed_at,
+                        o.body
+                    ])
+                    .map_err(db)?;
+                Ok(self.last_insert_rowid())
+            })
+            .collect()
+    }
+
+    fn link_observations(&mut self, links: &[(i64, i64)]) -> Result<(), StoreError> {
+        let mut update = self
+            .prepare_cached("UPDATE observations SET asset_id = ?2 WHERE id = ?1")
+            .map_err(db)?;
+        for (id, asset) in links {
+            update.execute(params![id, asset]).map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn upsert_asset(
+        &mut self,
+        key: &str,
+        mac: Option<&str>,
+        router: bool,
+        (first, last): (i64, i64),
+    ) -> Result<(i64, bool), StoreError> {
+        let known: Option<i64> = self
+            .prepare_cached("SELECT id FROM assets WHERE asset_key = ?1")
+            .map_err(db)?
+            .query_row(params![key], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        let id = self
+            .prepare_cached(
+                "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (asset_key) DO UPDATE SET
+                    router = MAX(router, excluded.router),
+                    first_seen = MIN(first_seen, excluded.first_seen),
+                    last_seen = MAX(last_seen, excluded.last_seen)
+                 RETURNING id",
+            )
+            .map_err(db)?
+            .query_row(params![key, mac, router, first, last], |r| r.get(0))
+            .map_err(db)?;
+        Ok((id, known.is_none()))
+    }
+
+    fn lock_asset(&mut self, _asset: i64) -> Result<(), StoreError> {
+        // The one writing connection holds the database for the whole transaction.
+        Ok(())
+    }
+
+    fn add_address(
+        &mut self,
+        asset: i64,
+        ip: &str,
+        vlan: Option<u16>,
+        (first, last): (i64, i64),
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO asset_addresses (asset_id, ip, vlan, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (asset_id, ip) DO UPDATE SET
+                first_seen = MIN(first_seen, excluded.first_seen),
+                last_seen = MAX(last_seen, excluded.last_seen),
+                vlan = COALESCE(excluded.vlan, vlan)",
+        )
+        .map_err(db)?
+        .execute(params![asset, ip, vlan, first, last])
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn add_vlan(&mut self, asset: i64, vlan: u16) -> Result<(), StoreError> {
+        self.prepare_cached("INSERT OR IGNORE INTO asset_vlans (asset_id, vlan) VALUES (?1, ?2)")
+            .map_err(db)?
+            .execute(params![asset, vlan])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn host_asset(&mut self, host_id: &str) -> Result<Option<i64>, StoreError> {
+        self.prepare_cached("SELECT asset_id FROM asset_host_ids WHERE host_id = ?1")
+            .map_err(db)?
+            .query_row(params![host_id], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn set_host(&mut self, host_id: &str, asset: i64, at: i64) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO asset_host_ids (host_id, asset_id, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (host_id) DO UPDATE SET
+                asset_id = excluded.asset_id,
+                first_seen = MIN(first_seen, excluded.first_seen),
+                last_seen = MAX(last_seen, excluded.last_seen)",
+        )
+        .map_err(db)?
+        .execute(params![host_id, asset, at])
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn asset_of_ip(&mut self, ip: &str) -> Result<Option<i64>, StoreError> {
+        self.prepare_cached(
+            "SELECT asset_id FROM asset_addresses WHERE ip = ?1 ORDER BY last_seen DESC, asset_id LIMIT 1",
+        )
+        .map_err(db)?
+        .query_row(params![ip], |r| r.get(0))
+        .optional()
+        .map_err(db)
+    }
+
+    fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError> {
+        self.prepare_cached(
+            "SELECT firmware, last_seen, observation_id FROM asset_identities
+             WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4 AND protocol = ?5",
+        )
+        .map_err(db)?
+        .query_row(params![asset, k.vendor, k.product, k.serial, k.protocol], |r| {
+            Ok(StoredIdentity {
+                firmware: r.get(0)?,
+                last_seen: r.get(1)?,
+                observation_id: r.get(2)?,
+            })
+        })
+        .optional()
+        .map_err(db)
+    }
+
+    fn insert_identity(
+        &mut self,
+        asset: i64,
+        k: IdentityKey<'_>,
+        firmware: Option<&str>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO asset_identities
+                (asset_id, vendor, product, serial, firmware, first_seen, last_seen, observation_id, protocol)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+        )
+        .map_err(db)?
+        .execute(params![
+            asset,
+            k.vendor,
+            k.product,
+            k.serial,
+            firmware,
+            at,
+            observation_id,
+            k.protocol
+        ])
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn widen_identity(&mut self, asset: i64, k: IdentityKey<'_>, at: i64) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "UPDATE asset_identities SET first_seen = MIN(first_seen, ?5)
+             WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4 AND protocol = ?6",
+        )
+        .map_err(db)?
+        .execute(params![asset, k.vendor, k.product, k.serial, at, k.protocol])
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn update_identity(
+        &mut self,
+        asset: i64,
+        k: IdentityKey<'_>,
+        firmware: Option<&str>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "UPDATE asset_identities SET firmware = COALESCE(?5, firmware), last_seen = ?6, observation_id = ?7
+             WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4 AND protocol = ?8",
+        )
+        .map_err(db)?
+        .execute(params![asset, k.vendor, k.product, k.serial, firmware, at, observation_id, k.protocol])
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn upsert_service(&mut self, asset: i64, s: &ServiceRow<'_>) -> Result<bool, StoreError> {
+        let known = self
+            .prepare_cached(
+                "SELECT 1 FROM asset_services WHERE asset_id = ?1 AND ip = ?2 AND transport = ?3 AND port = ?4",
+            )
+            .map_err(db)?
+            .query_row(params![asset, s.ip, s.transport, s.port], |_| Ok(()))
+            .optional()
+            .map_err(db)?
+            .is_some();
+        self.prepare_cached(
+            "INSERT INTO asset_services
+                (asset_id, ip, transport, port, protocol, banner, detected_by, first_seen, last_seen, observation_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
+             ON CONFLICT (asset_id, ip, transport, port) DO UPDATE SET
+                protocol = COALESCE(excluded.protocol, protocol),
+                banner = COALESCE(excluded.banner, banner),
+                detected_by = COALESCE(excluded.detected_by, detected_by),
+                first_seen = MIN(first_seen, excluded.first_seen),
+                last_seen = MAX(last_seen, excluded.last_seen)",
+        )
+        .map_err(db)?
+        .execute(params![
+            asset,
+            s.ip,
+            s.transport,
+            s.port,
+            s.protocol,
+            s.banner,
+            s.detected_by,
+            s.at,
+            s.observation_id
+        ])
+        .map_err(db)?;
+        Ok(!known)
+    }
+
+    fn upsert_claim(&mut self, asset: i64, c: &ClaimRow<'_>) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO asset_claims
+                (asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, ?7)
+             ON CONFLICT (asset_id, attribute, value, source) DO UPDATE SET
+                confidence = MAX(confidence, excluded.confidence),
+                first_seen = MIN(first_seen, excluded.first_seen),
+                observation_id = CASE WHEN excluded.last_seen >= last_seen
+                    THEN excluded.observation_id ELSE observation_id END,
+                last_seen = MAX(last_seen, excluded.last_seen),
+                claims = claims + 1",
+        )
+        .map_err(db)?
+        .execute(params![asset, c.attribute, c.value, c.source, c.confidence, c.at, c.observation_id])
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn record_change(
+        &mut self,
+        asset: i64,
+        c: &Change<'_>,
+        at: i64,
+        observation_id: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO changes
+                (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(db)?
+        .execute(params![asset, c.kind, c.subject, c.old, c.new, at, observation_id, c.previous])
+        .map_err(db)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,586 @@
+//! The storage test suite: what every engine must do, written once against the [`Store`] trait.
+//! Each engine instantiates it with [`store_suite!`] and a way to open handles on one fresh
+//! database.
+
+use super::{Decision, DecisionKind, IngestOutcome, Store, StoreCounts, StoreError};
+use shoko_proto::{
+    AssetRef, AssetSighting, Envelope, HostFacts, HostInterface, Identity, IdentityClaim, Observation,
+    ObservationBody, ParserRef, Provenance, Service, SoftwareItem, Source, Timestamp, Transport,
+};
+
+/// One fresh database of an engine.
+pub trait Engine: Sync {
+    /// A new handle on the database (as a second collector process would open it).
+    fn open(&self) -> Box<dyn Store>;
+}
+
+/// Instantiates every test of the suite for an engine: `$engine` is an expression giving an
+/// `Option` of an [`Engine`] (`None` skips, having said why).
+macro_rules! store_suite {
+    ($engine:expr) => {
+        $crate::store::suite::store_suite!(@tests $engine;
+            batches_are_stored_once_in_any_order,
+            a_group_is_one_transaction_with_an_outcome_per_batch,
+            a_host_inventory_and_the_sensors_sighting_of_its_mac_are_one_asset,
+            routed_ips_behind_one_gateway_mac_stay_separate_assets,
+            a_new_firmware_is_a_change_and_a_late_older_claim_is_not,
+            claims_keep_every_source_and_show_conflicts,
+            new_assets_and_services_are_changes_once,
+            the_latest_decision_on_a_change_stands,
+            concurrent_writers_store_each_batch_once,
+        );
+    };
+    (@tests $engine:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                if let Some(engine) = $engine {
+                    $crate::store::suite::$name(&engine);
+                }
+            }
+        )*
+    };
+}
+pub(crate) use store_suite;
+
+/// An observation made at `at`.
+fn obs(at: i64, body: ObservationBody) -> Observation {
+    Observation {
+        provenance: Provenance {
+            source: Source::Agent,
+            parser: ParserRef::new("test", "1"),
+            observed_at: Timestamp(at),
+            evidence: Default::default(),
+        },
+        body,
+    }
+}
+
+/// A batch of observations.
+fn batch(agent_id: &str, seq: u64, observations: Vec<Observation>) -> Envelope {
+    Envelope {
+        protocol_version: 1,
+        agent_id: agent_id.into(),
+        seq,
+        sent_at: Timestamp(5),
+        observations,
+    }
+}
+
+/// A sighting of `ip` (behind `mac` when given), seen from 10 to 20.
+fn sighting(mac: Option<&str>, ip: &str) -> ObservationBody {
+    ObservationBody::AssetSighting(AssetSighting {
+        mac: mac.map(|m| m.parse().unwrap()),
+        ips: vec![ip.parse().unwrap()],
+        first_seen: Timestamp(10),
+        last_seen: Timestamp(20),
+        ..Default::default()
+    })
+}
+
+/// A one-observation batch: agent `agent_id`, sequence `seq`, an asset sighting of `ip` (with
+/// `mac` when given).
+pub fn sighting_batch(agent_id: &str, seq: u64, mac: Option<&str>, ip: &str) -> Envelope {
+    batch(agent_id, seq, vec![obs(10, sighting(mac, ip))])
+}
+
+/// Change kinds and values, oldest first.
+fn change_list(store: &dyn Store) -> Vec<(String, String, Option<String>, Option<String>)> {
+    store
+        .changes()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.kind, c.subject, c.old_value, c.new_value))
+        .collect()
+}
+
+fn stored(highest: u64) -> IngestOutcome {
+    IngestOutcome::Stored { highest }
+}
+
+/// Re-sends are duplicates, a late lower sequence is stored, and a new handle sees it all.
+pub fn batches_are_stored_once_in_any_order(engine: &impl Engine) {
+    let store = engine.open();
+    let b = |seq, mac| sighting_batch("a1", seq, Some(mac), "10.0.0.1");
+    assert_eq!(store.highest_seq("a1").unwrap(), 0);
+    assert_eq!(
+        store.ingest(&b(1, "00:00:bc:00:00:01"), Timestamp(1)).unwrap(),
+        stored(1)
+    );
+    assert_eq!(
+        store.ingest(&b(1, "00:00:bc:00:00:01"), Timestamp(2)).unwrap(),
+        IngestOutcome::Duplicate { highest: 1 }
+    );
+    assert_eq!(
+        store.ingest(&b(3, "00:00:bc:00:00:02"), Timestamp(3)).unwrap(),
+        stored(3)
+    );
+    assert_eq!(
+        store.ingest(&b(2, "00:00:bc:00:00:01"), Timestamp(4)).unwrap(),
+        stored(3)
+    );
+    drop(store);
+    let again = engine.open();
+    assert_eq!(
+        again.counts().unwrap(),
+        StoreCounts {
+            agents: 1,
+            batches: 3,
+            observations: 3,
+            assets: 2
+        }
+    );
+    assert_eq!(again.highest_seq("a1").unwrap(), 3);
+    let agents = again.agents().unwrap();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(
+        (
+            agents[0].agent_id.as_str(),
+            agents[0].highest_seq,
+            agents[0].batches
+        ),
+        ("a1", 3, 3)
+    );
+    assert_eq!(
+        (agents[0].first_seen, agents[0].last_seen),
+        (Timestamp(1), Timestamp(4))
+    );
+    let assets = again.assets().unwrap();
+    assert_eq!(assets[0].key, "mac:00:00:bc:00:00:01");
+    assert_eq!(assets[0].ips, ["10.0.0.1".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        (assets[0].first_seen, assets[0].last_seen),
+        (Timestamp(10), Timestamp(20))
+    );
+    let evidence: Vec<(u64, String)> = again
+        .asset_observations(assets[0].id)
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.seq, o.kind))
+        .collect();
+    assert_eq!(
+        evidence,
+        [(1, "asset_sighting".into()), (2, "asset_sighting".into())]
+    );
+}
+
+/// A group of batches is stored in one transaction with one outcome per batch, in order.
+pub fn a_group_is_one_transaction_with_an_outcome_per_batch(engine: &impl Engine) {
+    let store = engine.open();
+    let b = |agent, seq, mac| sighting_batch(agent, seq, Some(mac), "10.0.0.1");
+    // The same batch twice in one group: the second is a duplicate of the first.
+    let group = [
+        b("a1", 1, "00:00:bc:00:00:01"),
+        b("a1", 1, "00:00:bc:00:00:01"),
+        b("a2", 1, "00:00:bc:00:00:03"),
+        b("a1", 2, "00:00:bc:00:00:02"),
+    ];
+    assert_eq!(
+        store.ingest_many(&group, Timestamp(1)).unwrap(),
+        [
+            stored(1),
+            IngestOutcome::Duplicate { highest: 1 },
+            stored(1),
+            stored(2)
+        ]
+    );
+    let counts = store.counts().unwrap();
+    assert_eq!((counts.batches, counts.observations, counts.assets), (3, 3, 3));
+    assert_eq!(store.highest_seq("a2").unwrap(), 1);
+}
+
+/// A host agent's inventory and the sensor's sighting of its primary MAC are one asset; a host
+/// without a stable MAC is an asset of its own, found again by its machine id.
+pub fn a_host_inventory_and_the_sensors_sighting_of_its_mac_are_one_asset(engine: &impl Engine) {
+    let store = engine.open();
+    let host = |id: &str| AssetRef {
+        host_id: Some(id.into()),
+        ..Default::default()
+    };
+    let facts = ObservationBody::HostFacts(HostFacts {
+        asset: host("4b6f1c9e"),
+        hostname: "hmi-01".into(),
+        interfaces: vec![HostInterface {
+            name: "eth0".into(),
+            mac: Some("00:50:56:94:71:5e".parse().unwrap()),
+            addresses: vec!["10.10.1.10/24".into()],
+            wireless: false,
+        }],
+        ..Default::default()
+    });
+    let software = |id: &str| {
+        ObservationBody::SoftwareItem(SoftwareItem {
+            asset: host(id),
+            name: "openssl".into(),
+            ..Default::default()
+        })
+    };
+    let inventory = batch("hmi-01", 1, vec![obs(10, facts), obs(10, software("4b6f1c9e"))]);
+    store.ingest(&inventory, Timestamp(1)).unwrap();
+    let seen = sighting_batch("sensor-1", 1, Some("00:50:56:94:71:5e"), "10.10.1.10");
+    store.ingest(&seen, Timestamp(2)).unwrap();
+    let assets = store.assets().unwrap();
+    assert_eq!(assets.len(), 1);
+    assert_eq!(assets[0].attributes["hostname"], "hmi-01");
+    let evidence: Vec<(String, String)> = store
+        .asset_observations(assets[0].id)
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.agent_id, o.kind))
+        .collect();
+    assert_eq!(
+        evidence,
+        [
+            ("hmi-01".into(), "host_facts".into()),
+            ("hmi-01".into(), "software_item".into()),
+            ("sensor-1".into(), "asset_sighting".into())
+        ]
+    );
+    let bare = ObservationBody::HostFacts(HostFacts {
+        asset: host("77aa"),
+        ..Default::default()
+    });
+    let other = batch("eng-02", 1, vec![obs(10, bare), obs(10, software("77aa"))]);
+    store.ingest(&other, Timestamp(3)).unwrap();
+    let keys: Vec<String> = store.assets().unwrap().into_iter().map(|a| a.key).collect();
+    assert_eq!(keys, ["mac:00:50:56:94:71:5e", "host:77aa"]);
+    assert_eq!(store.asset_observations(2).unwrap().len(), 2);
+}
+
+/// A router's MAC is one asset; the IPs routed behind it are assets of their own, and a claim
+/// about a routed IP goes to that IP's asset.
+pub fn routed_ips_behind_one_gateway_mac_stay_separate_assets(engine: &impl Engine) {
+    let store = engine.open();
+    let router = ObservationBody::AssetSighting(AssetSighting {
+        mac: Some("00:00:0c:9f:f0:01".parse().unwrap()),
+        ips: vec!["10.10.1.1".parse().unwrap()],
+        router: true,
+        first_seen: Timestamp(10),
+        last_seen: Timestamp(20),
+        ..Default::default()
+    });
+    let claim = ObservationBody::IdentityClaim(IdentityClaim {
+        asset: AssetRef {
+            ip: Some("10.20.0.11".parse().unwrap()),
+            ..Default::default()
+        },
+        identity: Identity {
+            protocol: "cip".into(),
+            vendor: Some("Rockwell Automation/Allen-Bradley".into()),
+            product: Some("1756-L61".into()),
+            firmware: Some("20.11".into()),
+            ..Default::default()
+        },
+    });
+    let observations = vec![
+        obs(10, router),
+        obs(10, sighting(None, "10.20.0.11")),
+        obs(10, sighting(None, "10.20.0.12")),
+        obs(11, claim),
+    ];
+    store
+        .ingest(&batch("sensor-1", 1, observations), Timestamp(1))
+        .unwrap();
+    let assets = store.assets().unwrap();
+    let keys: Vec<(&str, bool)> = assets.iter().map(|a| (a.key.as_str(), a.router)).collect();
+    assert_eq!(
+        keys,
+        [
+            ("mac:00:00:0c:9f:f0:01", true),
+            ("ip:-:10.20.0.11", false),
+            ("ip:-:10.20.0.12", false)
+        ]
+    );
+    let kinds: Vec<String> = store
+        .asset_observations(assets[1].id)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.kind)
+        .collect();
+    assert_eq!(kinds, ["asset_sighting", "identity_claim"]);
+}
+
+/// An identity claim of `firmware` at `at` about the device at 10.0.0.5.
+fn plc_claim(at: i64, firmware: &str) -> Observation {
+    claim_of(at, "cip", 90, firmware)
+}
+
+/// An identity claim by `protocol` with `confidence` of `firmware` at `at` about 10.0.0.5.
+fn claim_of(at: i64, protocol: &str, confidence: u8, firmware: &str) -> Observation {
+    obs(
+        at,
+        ObservationBody::IdentityClaim(IdentityClaim {
+            asset: AssetRef {
+                mac: Some("00:1d:9c:c7:b0:6c".parse().unwrap()),
+                ip: Some("10.0.0.5".parse().unwrap()),
+                ..Default::default()
+            },
+            identity: Identity {
+                protocol: protocol.into(),
+                vendor: Some("Rockwell Automation/Allen-Bradley".into()),
+                product: Some("1756-EN2T/B".into()),
+                serial: Some("0x00ab12cd".into()),
+                firmware: Some(firmware.into()),
+                confidence,
+                ..Default::default()
+            },
+        }),
+    )
+}
+
+/// A newer claim with another firmware is a firmware change referring to both observations; an
+/// older claim arriving late is not.
+pub fn a_new_firmware_is_a_change_and_a_late_older_claim_is_not(engine: &impl Engine) {
+    let store = engine.open();
+    store
+        .ingest(&batch("s", 1, vec![plc_claim(100, "5.001")]), Timestamp(1))
+        .unwrap();
+    store
+        .ingest(&batch("s", 2, vec![plc_claim(200, "5.001")]), Timestamp(2))
+        .unwrap();
+    store
+        .ingest(&batch("s", 3, vec![plc_claim(300, "11.002")]), Timestamp(3))
+        .unwrap();
+    store
+        .ingest(&batch("s", 4, vec![plc_claim(50, "4.003")]), Timestamp(4))
+        .unwrap();
+    let subject = "Rockwell Automation/Allen-Bradley 1756-EN2T/B 0x00ab12cd";
+    assert_eq!(
+        change_list(store.as_ref()),
+        [
+            ("new_asset".into(), "mac:00:1d:9c:c7:b0:6c".into(), None, None),
+            (
+                "firmware_change".into(),
+                subject.into(),
+                Some("5.001".into()),
+                Some("11.002".into())
+            )
+        ]
+    );
+    let change = &store.changes().unwrap()[1];
+    let evidence = store.asset_observations(change.asset_id).unwrap();
+    let seq_of = |id| evidence.iter().find(|o| o.id == id).map(|o| o.seq);
+    assert_eq!(
+        (
+            seq_of(change.observation_id),
+            change.previous_observation_id.and_then(seq_of)
+        ),
+        (Some(3), Some(2))
+    );
+    assert_eq!(change.observed_at, Timestamp(300));
+    // One after the other: the newest firmware, no conflict.
+    let asset = &store.assets().unwrap()[0];
+    assert_eq!(asset.attributes["firmware"], "11.002");
+    assert!(asset.conflicts.is_empty());
+}
+
+/// Every source's claims are kept; two firmwares claimed over the same period are a conflict,
+/// the more confident one the best value.
+pub fn claims_keep_every_source_and_show_conflicts(engine: &impl Engine) {
+    let store = engine.open();
+    store
+        .ingest(
+            &batch("s", 1, vec![claim_of(100, "cip", 90, "5.001")]),
+            Timestamp(1),
+        )
+        .unwrap();
+    store
+        .ingest(
+            &batch("t", 1, vec![claim_of(150, "snmp", 60, "5.002")]),
+            Timestamp(2),
+        )
+        .unwrap();
+    store
+        .ingest(
+            &batch("s", 2, vec![claim_of(200, "cip", 90, "5.001")]),
+            Timestamp(3),
+        )
+        .unwrap();
+    let asset = &store.assets().unwrap()[0];
+    assert_eq!(asset.attributes["firmware"], "5.001");
+    assert_eq!(asset.attributes["vendor"], "Rockwell Automation/Allen-Bradley");
+    assert_eq!(asset.conflicts, ["firmware"]);
+    let firmware: Vec<(String, String, u8, u64, Timestamp, Timestamp)> = store
+        .claims(asset.id)
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.attribute == "firmware")
+        .map(|c| {
+            (
+                c.value,
+                c.source,
+                c.confidence,
+                c.claims,
+                c.first_seen,
+                c.last_seen,
+            )
+        })
+        .collect();
+    assert_eq!(
+        firmware,
+        [
+            (
+                "5.001".into(),
+                "s/cip".into(),
+                90,
+                2,
+                Timestamp(100),
+                Timestamp(200)
+            ),
+            (
+                "5.002".into(),
+                "t/snmp".into(),
+                60,
+                1,
+                Timestamp(150),
+                Timestamp(150)
+            ),
+        ]
+    );
+    // No change record: the values are in conflict, not one after the other.
+    let kinds: Vec<String> = store.changes().unwrap().into_iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, ["new_asset"]);
+}
+
+/// Every asset and service first seen is one change record, however often it is seen again.
+pub fn new_assets_and_services_are_changes_once(engine: &impl Engine) {
+    let store = engine.open();
+    let service = |port| {
+        ObservationBody::Service(Service {
+            asset: AssetRef {
+                ip: Some("10.0.0.7".parse().unwrap()),
+                ..Default::default()
+            },
+            transport: Transport::Tcp,
+            port,
+            protocol: Some("modbus".into()),
+            banner: None,
+            bound: None,
+            process: None,
+            detected_by: Some("port".into()),
+        })
+    };
+    for seq in 1..=3 {
+        let observations = vec![
+            obs(10, sighting(Some("00:00:bc:00:00:07"), "10.0.0.7")),
+            obs(10, service(502)),
+        ];
+        store
+            .ingest(&batch("s", seq, observations), Timestamp(1))
+            .unwrap();
+    }
+    store
+        .ingest(&batch("s", 4, vec![obs(20, service(44818))]), Timestamp(2))
+        .unwrap();
+    assert_eq!(
+        change_list(store.as_ref()),
+        [
+            ("new_asset".into(), "mac:00:00:bc:00:00:07".into(), None, None),
+            (
+                "new_service".into(),
+                "tcp/502 on 10.0.0.7".into(),
+                None,
+                Some("modbus".into())
+            ),
+            (
+                "new_service".into(),
+                "tcp/44818 on 10.0.0.7".into(),
+                None,
+                Some("modbus".into())
+            ),
+        ]
+    );
+    let services: Vec<(u16, Timestamp)> = store.assets().unwrap()[0]
+        .services
+        .iter()
+        .map(|s| (s.port, s.last_seen))
+        .collect();
+    assert_eq!(services, [(502, Timestamp(10)), (44818, Timestamp(20))]);
+}
+
+/// Decisions are kept apart from the change; the latest stands; an unknown change is refused.
+pub fn the_latest_decision_on_a_change_stands(engine: &impl Engine) {
+    let store = engine.open();
+    store
+        .ingest(
+            &sighting_batch("s", 1, Some("00:00:bc:00:00:01"), "10.0.0.1"),
+            Timestamp(1),
+        )
+        .unwrap();
+    let decision = |kind, reference: &str, at| Decision {
+        kind,
+        reference: reference.into(),
+        by: "j.doe".into(),
+        at: Timestamp(at),
+        comment: String::new(),
+    };
+    let id = store.changes().unwrap()[0].id;
+    assert_eq!(store.changes().unwrap()[0].status, "open");
+    store
+        .decide(id, &decision(DecisionKind::Acknowledged, "CHG-1", 7))
+        .unwrap();
+    store
+        .decide(id, &decision(DecisionKind::Rejected, "INC-9", 8))
+        .unwrap();
+    let c = &store.changes().unwrap()[0];
+    assert_eq!(
+        (
+            c.status.as_str(),
+            c.reference.as_deref(),
+            c.decided_by.as_deref(),
+            c.decided_at
+        ),
+        ("rejected", Some("INC-9"), Some("j.doe"), Some(Timestamp(8)))
+    );
+    let unknown = store.decide(id + 1000, &decision(DecisionKind::Acknowledged, "x", 9));
+    assert!(matches!(unknown, Err(StoreError::NotFound(m)) if m == format!("change {}", id + 1000)));
+}
+
+/// Two handles (two collectors) storing the same batches at once, in opposite orders: each batch
+/// is stored once, each asset created once.
+pub fn concurrent_writers_store_each_batch_once(engine: &impl Engine) {
+    let batches: Vec<Envelope> = (1..=40u64)
+        .map(|seq| {
+            let own = format!("00:00:bc:00:01:{seq:02x}");
+            let observations = vec![
+                obs(10, sighting(Some(&own), &format!("10.1.0.{seq}"))),
+                obs(10, sighting(Some("00:00:0c:9f:f0:01"), "10.1.0.254")),
+            ];
+            batch(&format!("agent-{}", seq % 4), seq, observations)
+        })
+        .collect();
+    let run = |reverse: bool| {
+        let store = engine.open();
+        let mut order = batches.clone();
+        if reverse {
+            order.reverse();
+        }
+        let mut stored = 0;
+        for group in order.chunks(5) {
+            for outcome in store.ingest_many(group, Timestamp(1)).unwrap() {
+                stored += matches!(outcome, IngestOutcome::Stored { .. }) as usize;
+            }
+        }
+        stored
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(false));
+        let b = s.spawn(|| run(true));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(a + b, 40, "stored by the first writer {a}, by the second {b}");
+    let store = engine.open();
+    let counts = store.counts().unwrap();
+    assert_eq!(
+        (counts.agents, counts.batches, counts.observations, counts.assets),
+        (4, 40, 80, 41)
+    );
+    let new_assets = store
+        .changes()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.kind == "new_asset")
+        .count();
+    assert_eq!(new_assets, 41);
+    assert_eq!(store.highest_seq("agent-0").unwrap(), 40);
+}
