@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod datadir;
 pub mod demo;
+pub mod filter;
 pub mod fuse;
 pub mod ingest;
 pub mod listing;

@@ -3,9 +3,10 @@
 use crate::store::{AssetView, ChangeView};
 use std::fmt::Write;
 
-/// Renders assets as an aligned table: id, MAC, IPs, services, last seen.
+/// Renders assets as an aligned table: id, MAC, IPs, vendor, model, firmware (`!` marks a
+/// conflict between sources), services, last seen.
 pub fn asset_table(assets: &[AssetView]) -> String {
-    let rows: Vec<[String; 5]> = assets
+    let rows: Vec<[String; 8]> = assets
         .iter()
         .map(|a| {
             let mac = a
@@ -31,10 +32,45 @@ pub fn asset_table(assets: &[AssetView]) -> String {
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            [a.id.to_string(), mac, ips, services, a.last_seen.to_string()]
+            let attribute = |names: &[&str]| {
+                names
+                    .iter()
+                    .find_map(|n| {
+                        let v = a.attributes.get(*n)?;
+                        let conflict = if a.conflicts.iter().any(|c| c == n) {
+                            " !"
+                        } else {
+                            ""
+                        };
+                        Some(format!("{v}{conflict}"))
+                    })
+                    .unwrap_or_else(|| "-".into())
+            };
+            [
+                a.id.to_string(),
+                mac,
+                ips,
+                attribute(&["vendor"]),
+                attribute(&["model", "product"]),
+                attribute(&["firmware"]),
+                services,
+                a.last_seen.to_string(),
+            ]
         })
         .collect();
-    table(["ID", "MAC", "IP", "SERVICES", "LAST SEEN"], &rows)
+    table(
+        [
+            "ID",
+            "MAC",
+            "IP",
+            "VENDOR",
+            "MODEL",
+            "FIRMWARE",
+            "SERVICES",
+            "LAST SEEN",
+        ],
+        &rows,
+    )
 }
 
 /// Renders change records: id, asset, kind, subject, old and new value, status.

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shoko_agent::logging::LogArgs;
 use shoko_collector::config::CollectorConfig;
+use shoko_collector::filter::{AssetFilter, ChangeFilter};
 use shoko_collector::listing::{asset_table, change_table};
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
@@ -79,7 +80,8 @@ enum Command {
         #[arg(long)]
         http: Option<String>,
     },
-    /// List the stored assets.
+    /// List the stored assets with their best vendor, model and firmware (`!`: sources conflict),
+    /// optionally filtered.
     Assets {
         /// Data directory.
         #[arg(long)]
@@ -87,8 +89,11 @@ enum Command {
         /// Print JSON (the same as GET /api/v1/assets).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: AssetFilter,
     },
-    /// List change records (new assets, new services, firmware changes) with their status.
+    /// List change records (new assets, new services, firmware changes) with their status,
+    /// optionally filtered.
     Changes {
         /// Data directory.
         #[arg(long)]
@@ -96,6 +101,8 @@ enum Command {
         /// Print JSON (the same as GET /api/v1/changes).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: ChangeFilter,
     },
     /// Acknowledge (authorise) or reject a change, as an attested record: who, when and the
     /// change reference. The latest decision stands.
@@ -201,9 +208,10 @@ fn run(command: Command) -> anyhow::Result<()> {
                 Ok(())
             })
         }
-        Command::Assets { data, json } => {
+        Command::Assets { data, json, filter } => {
             let cfg = CollectorConfig::load(&data)?;
-            let assets = open_store_read_only(&data, &cfg)?.assets()?;
+            let mut assets = open_store_read_only(&data, &cfg)?.assets()?;
+            assets.retain(|a| filter.matches(a));
             if json {
                 println!("{}", serde_json::to_string_pretty(&assets)?);
             } else {
@@ -211,9 +219,10 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Changes { data, json } => {
+        Command::Changes { data, json, filter } => {
             let cfg = CollectorConfig::load(&data)?;
-            let changes = open_store_read_only(&data, &cfg)?.changes()?;
+            let mut changes = open_store_read_only(&data, &cfg)?.changes()?;
+            changes.retain(|c| filter.matches(c));
             if json {
                 println!("{}", serde_json::to_string_pretty(&changes)?);
             } else {

@@ -65,6 +65,52 @@ fn a_firmware_update_between_two_captures_is_one_change_of_one_asset() {
     assert_eq!(c["status"], "open");
     // The evidence: the observation before and the one after, both stored.
     assert!(c["previous_observation_id"].as_i64().unwrap() < c["observation_id"].as_i64().unwrap());
+    // One value after the other: the newer is the asset's firmware, without a conflict; both
+    // claims are kept with their sources.
+    let detail = collector.get_json(&format!("/api/v1/assets/{id}"));
+    assert_eq!(detail["asset"]["attributes"]["firmware"], "4.007");
+    assert_eq!(detail["asset"]["conflicts"], serde_json::json!([]));
+    let firmware = detail["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "firmware")
+        .unwrap();
+    let claims: Vec<(&str, &str)> = firmware["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["value"].as_str().unwrap(), c["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        claims,
+        [
+            ("4.007", "sensor-1/enip"),
+            ("4.007", "sensor-1/cip"),
+            ("4.003", "sensor-0/cip")
+        ]
+    );
+    assert_eq!(firmware["conflicting"], serde_json::json!([]));
+    // The CLI lists the same best values; filters select by vendor and text.
+    let listing = run_ok(
+        "shoko-collector",
+        &[
+            "assets",
+            "--data",
+            &data.path(),
+            "--vendor",
+            "allen-bradley",
+            "--text",
+            "eb:e4",
+        ],
+    );
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let rows: Vec<&str> = listing.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{listing}");
+    assert!(
+        rows[0].contains("00:00:bc:3e:eb:e4") && rows[0].contains("1756-ENBT/A") && rows[0].contains("4.007"),
+        "{listing}"
+    );
 
     // Acknowledged through the CLI while the collector runs, then rejected: the latest stands,
     // with its reference and who decided.

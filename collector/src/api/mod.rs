@@ -1,10 +1,12 @@
-//! The HTTP API (JSON): `GET /api/v1/assets`, `GET /api/v1/agents`, `GET /api/v1/status`, plus
-//! `GET /healthz` and `GET /metrics`.
+//! The HTTP API (JSON), documented in `collector/api/openapi.json`: assets (filtered), one asset
+//! with its attributes, claims, conflicts, changes and evidence, changes (filtered), agents and
+//! status, plus `GET /healthz` and `GET /metrics`.
 
+use crate::filter::{AssetFilter, ChangeFilter};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{AssetDetail, Store, StoreError};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,6 +25,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/assets", get(assets))
+        .route("/api/v1/assets/{id}", get(asset))
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/status", get(status))
@@ -35,11 +38,14 @@ pub fn router(state: ApiState) -> Router {
 async fn query<T, F>(s: ApiState, f: F) -> Response
 where
     T: serde::Serialize + Send + 'static,
-    F: FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
     let store = s.store.clone();
     match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
         Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err(StoreError::NotFound(what))) => {
+            (StatusCode::NOT_FOUND, format!("{what}: not found\n")).into_response()
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "store query failed");
             (
@@ -52,12 +58,30 @@ where
     }
 }
 
-async fn assets(State(s): State<ApiState>) -> Response {
-    query(s, |st| st.assets()).await
+async fn assets(State(s): State<ApiState>, Query(filter): Query<AssetFilter>) -> Response {
+    query(s, move |st| {
+        Ok(st
+            .assets()?
+            .into_iter()
+            .filter(|a| filter.matches(a))
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
-async fn changes(State(s): State<ApiState>) -> Response {
-    query(s, |st| st.changes()).await
+async fn asset(State(s): State<ApiState>, Path(id): Path<i64>) -> Response {
+    query(s, move |st| AssetDetail::read(st, id)).await
+}
+
+async fn changes(State(s): State<ApiState>, Query(filter): Query<ChangeFilter>) -> Response {
+    query(s, move |st| {
+        Ok(st
+            .changes()?
+            .into_iter()
+            .filter(|c| filter.matches(c))
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 async fn agents(State(s): State<ApiState>) -> Response {

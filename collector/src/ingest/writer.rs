@@ -1,13 +1,14 @@
-//! The store writer: one thread takes the batches of every session from a bounded queue and stores
-//! as many as are waiting (up to a number of observations) in one transaction, then answers each
-//! session, so that one durable commit serves many batches (group commit). Sessions wait for room
+//! The store writer: threads (one, or as many as the engine commits at once) take the batches of
+//! every session from a bounded queue and store as many as are waiting (up to a number of
+//! observations) in one transaction, then answer each session, so that one durable commit serves
+//! many batches (group commit). Sessions wait for room
 //! in the queue before their batch is taken: a collector behind on writing stops reading from its
 //! agents, and TCP slows them down, instead of its memory growing.
 
 use crate::metrics::Metrics;
 use crate::store::{IngestOutcome, Store, StoreError};
 use shoko_proto::{Envelope, Timestamp};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 /// A batch waiting to be stored, and where its outcome goes.
@@ -16,7 +17,7 @@ struct Job {
     reply: oneshot::Sender<Result<IngestOutcome, StoreError>>,
 }
 
-/// Handle of the writer thread; the thread ends when every handle is dropped.
+/// Handle of the writer threads; they end when every handle is dropped.
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Job>,
@@ -32,16 +33,20 @@ pub struct WriterLimits {
 }
 
 impl Writer {
-    /// Starts the writer thread over `store`.
+    /// Starts the writer threads over `store` ([`Store::writers`] of them).
     pub fn start(
         store: Arc<dyn Store>,
         limits: WriterLimits,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel(limits.queue_batches.max(1));
-        std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn(move || run(store, jobs, limits, &metrics))?;
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..store.writers().max(1) {
+            let (store, jobs, metrics) = (store.clone(), jobs.clone(), metrics.clone());
+            std::thread::Builder::new()
+                .name(format!("store-writer-{i}"))
+                .spawn(move || run(store, &jobs, limits, &metrics))?;
+        }
         Ok(Writer { queue })
     }
 
@@ -58,17 +63,28 @@ impl Writer {
     }
 }
 
-/// Takes groups of jobs until the queue closes.
-fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>, limits: WriterLimits, metrics: &Metrics) {
-    while let Some(first) = jobs.blocking_recv() {
-        let mut observations = first.batch.observations.len();
-        let mut group = vec![first];
-        while observations < limits.group_observations {
-            let Ok(next) = jobs.try_recv() else { break };
-            observations += next.batch.observations.len();
-            group.push(next);
-        }
-        metrics.ingest_queue_depth.set(jobs.len() as i64);
+/// Takes the jobs waiting (at least one) up to the group's limit; `None` once the queue closed.
+fn take_group(
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    limits: WriterLimits,
+    metrics: &Metrics,
+) -> Option<Vec<Job>> {
+    let mut jobs = jobs.lock().unwrap_or_else(|e| e.into_inner());
+    let first = jobs.blocking_recv()?;
+    let mut observations = first.batch.observations.len();
+    let mut group = vec![first];
+    while observations < limits.group_observations {
+        let Ok(next) = jobs.try_recv() else { break };
+        observations += next.batch.observations.len();
+        group.push(next);
+    }
+    metrics.ingest_queue_depth.set(jobs.len() as i64);
+    Some(group)
+}
+
+/// Stores groups of jobs until the queue closes.
+fn run(store: Arc<dyn Store>, jobs: &Mutex<mpsc::Receiver<Job>>, limits: WriterLimits, metrics: &Metrics) {
+    while let Some(group) = take_group(jobs, limits, metrics) {
         metrics.ingest_commits.inc();
         let (batches, replies): (Vec<Envelope>, Vec<_>) =
             group.into_iter().map(|j| (j.batch, j.reply)).unzip();

@@ -7,7 +7,7 @@ pub mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
-use crate::fuse::claims::ClaimView;
+use crate::fuse::claims::{AttributeView, ClaimView};
 use serde::Serialize;
 use shoko_proto::{Envelope, MacAddr, Timestamp, Transport};
 use std::collections::BTreeMap;
@@ -168,6 +168,40 @@ pub struct ChangeView {
     pub decided_at: Option<Timestamp>,
 }
 
+/// One asset with everything stored about it: what `GET /api/v1/assets/{id}` answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssetDetail {
+    /// The asset, with its best attribute values.
+    pub asset: AssetView,
+    /// Each attribute with every claim and its conflicting values.
+    pub attributes: Vec<AttributeView>,
+    /// Its change records, oldest first.
+    pub changes: Vec<ChangeView>,
+    /// The observations about it, in the order stored.
+    pub evidence: Vec<ObservationRef>,
+}
+
+impl AssetDetail {
+    /// Reads asset `id` from a store.
+    pub fn read(store: &dyn Store, id: i64) -> Result<Self, StoreError> {
+        let asset = store
+            .assets()?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("asset {id}")))?;
+        Ok(AssetDetail {
+            asset,
+            attributes: crate::fuse::claims::attributes(store.claims(id)?),
+            changes: store
+                .changes()?
+                .into_iter()
+                .filter(|c| c.asset_id == id)
+                .collect(),
+            evidence: store.asset_observations(id)?,
+        })
+    }
+}
+
 /// What is decided about a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecisionKind {
@@ -259,6 +293,10 @@ pub trait Store: Send + Sync {
         outcomes
             .pop()
             .ok_or_else(|| StoreError::Database("no outcome for the batch".into()))
+    }
+    /// How many write transactions the engine usefully commits at once (SQLite: one writer).
+    fn writers(&self) -> usize {
+        1
     }
     /// Highest sequence number stored for an agent (0 for none).
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;

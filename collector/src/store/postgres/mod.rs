@@ -28,8 +28,12 @@ const MIGRATIONS: &[&str] = &[
 /// Advisory lock held while migrating (`shoko` in ASCII, then 01).
 const MIGRATION_LOCK: i64 = 0x7368_6f6b_6f01;
 
-/// Connections in the pool: the writer, the sessions' progress queries and the API's readers.
+/// Connections in the pool: the writers, the sessions' progress queries and the API's readers.
 const POOL_SIZE: usize = 8;
+
+/// Write transactions committed at once: the server works on one while another waits for its
+/// round trips or its commit.
+const WRITERS: usize = 4;
 
 /// Times a group that conflicted with another collector's transaction is run again.
 const CONFLICT_RETRIES: u32 = 10;
@@ -305,6 +309,10 @@ impl Store for PostgresStore {
                 other => return other,
             }
         }
+    }
+
+    fn writers(&self) -> usize {
+        WRITERS
     }
 
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError> {
