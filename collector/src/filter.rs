@@ -2,27 +2,31 @@
 //! flags. Every condition given must hold; text matches ignore case.
 
 use crate::store::{AssetView, ChangeView};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// Which assets to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, clap::Args)]
+/// Which assets to list (or to put in a baseline).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct AssetFilter {
     /// Device class claimed for the asset (`plc`, `hmi`, `engineering_station` ...), exactly.
     #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
     /// Vendor containing this text.
     #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
     /// A service with this protocol (`modbus`, `enip`, `s7comm` ...), exactly.
     #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// Seen on this VLAN.
     #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u16>,
     /// Text anywhere: asset key, MAC, IP, or any attribute value.
     #[arg(long = "text")]
-    #[serde(rename = "q")]
+    #[serde(rename = "q", default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 

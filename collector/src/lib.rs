@@ -5,6 +5,7 @@
 //! (asset identity rules) -> `api` (HTTP JSON). `server` wires them; `demo` runs everything locally.
 
 pub mod api;
+pub mod baseline;
 pub mod config;
 pub mod datadir;
 pub mod demo;

@@ -1,5 +1,6 @@
-//! Text rendering of the asset and change lists for the terminal.
+//! Text rendering of the asset, change and baseline lists and the drift report for the terminal.
 
+use crate::baseline::{AssetRefView, BaselineView, Drift};
 use crate::store::{AssetView, ChangeView};
 use std::fmt::Write;
 
@@ -94,6 +95,74 @@ pub fn change_table(changes: &[ChangeView]) -> String {
         })
         .collect();
     table(["ID", "ASSET", "KIND", "SUBJECT", "OLD", "NEW", "STATUS"], &rows)
+}
+
+/// Renders baselines: id, name, who approved them and when, assets, scope.
+pub fn baseline_table(baselines: &[BaselineView]) -> String {
+    let rows: Vec<[String; 6]> = baselines
+        .iter()
+        .map(|b| {
+            let scope = serde_json::to_string(&b.scope).unwrap_or_default();
+            let scope = if scope == "{}" { "all assets".into() } else { scope };
+            [
+                b.id.to_string(),
+                b.name.clone(),
+                b.approved_by.clone(),
+                b.approved_at.to_string(),
+                b.assets.to_string(),
+                scope,
+            ]
+        })
+        .collect();
+    table(
+        ["ID", "NAME", "APPROVED BY", "APPROVED AT", "ASSETS", "SCOPE"],
+        &rows,
+    )
+}
+
+/// Renders a drift report: the baseline, then unknown, missing and changed assets.
+pub fn drift_report(d: &Drift) -> String {
+    let b = &d.baseline;
+    let mut out = format!(
+        "baseline {} \"{}\" approved by {} at {} ({} assets)\n",
+        b.id, b.name, b.approved_by, b.approved_at, b.assets
+    );
+    if d.is_empty() {
+        out.push_str("no drift\n");
+        return out;
+    }
+    let seen = |t: Option<shoko_proto::Timestamp>| t.map_or("no longer stored".into(), |t| t.to_string());
+    let assets = |v: &[AssetRefView]| -> Vec<[String; 3]> {
+        v.iter()
+            .map(|a| [a.asset_id.to_string(), a.key.clone(), seen(a.last_seen)])
+            .collect()
+    };
+    let _ = writeln!(out, "\nunknown assets ({}):", d.unknown.len());
+    out.push_str(&table(["ID", "KEY", "LAST SEEN"], &assets(&d.unknown)));
+    let _ = writeln!(
+        out,
+        "\nmissing assets, not seen since {} ({}):",
+        d.missing_since,
+        d.missing.len()
+    );
+    out.push_str(&table(["ID", "KEY", "LAST SEEN"], &assets(&d.missing)));
+    let changed: Vec<[String; 5]> = d
+        .changed
+        .iter()
+        .map(|c| {
+            let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            [
+                c.asset_id.to_string(),
+                c.key.clone(),
+                c.what.clone(),
+                value(&c.baseline),
+                value(&c.current),
+            ]
+        })
+        .collect();
+    let _ = writeln!(out, "\nchanged ({}):", d.changed.len());
+    out.push_str(&table(["ID", "KEY", "WHAT", "BASELINE", "NOW"], &changed));
+    out
 }
 
 /// An aligned table of `rows` under `header`.

@@ -1,6 +1,6 @@
 //! The HTTP API against its OpenAPI description (`collector/api/openapi.json`): every documented
 //! path answers on a collector holding real observations, with every field its schema requires,
-//! and the filters and the one-asset view give exact answers.
+//! and the filters, the one-asset view and the baseline give exact answers.
 
 use serde_json::Value;
 use shoko_tests::*;
@@ -61,8 +61,19 @@ fn every_documented_path_answers_as_documented() {
         .find(|a| a["key"] == "mac:00:00:bc:3e:eb:e4")
         .expect("the ControlLogix Ethernet module");
     let id = enbt["id"].as_i64().unwrap();
+    let none = ureq::get(&format!("http://{}/api/v1/baselines/drift", collector.http)).call();
+    assert!(matches!(none, Err(ureq::Error::StatusCode(404))), "{none:?}");
+    let approved = run_ok(
+        "shoko-collector",
+        &["baseline", "approve", "--data", &data.path(), "--by", "auditor"],
+    );
+    let approved = String::from_utf8_lossy(&approved.stdout);
+    assert!(
+        approved.starts_with("baseline 1 \"baseline\" approved by auditor: "),
+        "{approved}"
+    );
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths.len(), 7);
+    assert_eq!(paths.len(), 9);
     for path in paths {
         let url = path.replace("{id}", &id.to_string());
         let text = collector.get_text(&url);
@@ -109,6 +120,23 @@ fn every_documented_path_answers_as_documented() {
             .iter()
             .any(|o| o["kind"] == "identity_claim")
     );
+
+    // The inventory just approved has not changed; captured in 2008, all of it is missing after
+    // the default 7 days, none of it within 10,000 days.
+    let n = assets.as_array().unwrap().len();
+    let drift = collector.get_json("/api/v1/baselines/drift");
+    assert_eq!(drift["baseline"]["assets"], n);
+    assert_eq!(
+        (
+            drift["unknown"].as_array().unwrap().len(),
+            drift["missing"].as_array().unwrap().len()
+        ),
+        (0, n)
+    );
+    let drift = collector.get_json("/api/v1/baselines/drift?missing_after_days=10000");
+    for list in ["unknown", "missing", "changed"] {
+        assert_eq!(drift[list], serde_json::json!([]), "{list}");
+    }
 
     // Filters.
     let keys = |query: &str| -> Vec<String> {

@@ -207,3 +207,74 @@ fn new_assets_and_services_are_changes_once() {
         before
     );
 }
+
+#[test]
+fn a_firmware_update_after_the_baseline_is_drift() {
+    let (data, collector) = deliver(&["EIP-FirmwareChange.pcap"]);
+    let d = data.path();
+    let approved = run_ok(
+        "shoko-collector",
+        &[
+            "baseline", "approve", "--data", &d, "--by", "j.smith", "--name", "2008-09", "--vendor",
+            "rockwell",
+        ],
+    );
+    let approved = String::from_utf8_lossy(&approved.stdout);
+    assert_eq!(
+        approved.trim(),
+        "baseline 1 \"2008-09\" approved by j.smith: 1 assets"
+    );
+    let drift = |extra: &[&str]| {
+        let mut args = vec![
+            "baseline",
+            "drift",
+            "--data",
+            &d,
+            "--missing-after-days",
+            "100000",
+        ];
+        args.extend_from_slice(extra);
+        run("shoko-collector", &args)
+    };
+    let clean = drift(&[]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(String::from_utf8_lossy(&clean.stdout).ends_with("no drift\n"));
+    // The November capture, from another sensor: new firmware on the baselined module.
+    let bundle = data.enroll("sensor-9");
+    let pcap = dev_capture("ITI_ICS-Security-Tools/pcaps/openics/EIP-IPAddressChangeAttempt.pcap");
+    assert!(agent_send(&bundle, collector.ingest, &pcap).status.success());
+    let drifted = drift(&["--json"]);
+    assert_eq!(drifted.status.code(), Some(3));
+    let report: Value = serde_json::from_slice(&drifted.stdout).unwrap();
+    assert_eq!(
+        report["baseline"]["scope"],
+        serde_json::json!({"vendor": "rockwell"})
+    );
+    let firmware: Vec<&Value> = report["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["what"] == "attribute:firmware")
+        .collect();
+    assert_eq!(firmware.len(), 1, "{report}");
+    assert_eq!(
+        (
+            firmware[0]["key"].as_str(),
+            firmware[0]["baseline"].as_str(),
+            firmware[0]["current"].as_str()
+        ),
+        (Some(ENBT), Some("4.003"), Some("4.007"))
+    );
+    assert_eq!(report["missing"], serde_json::json!([]));
+    let text = String::from_utf8_lossy(&drift(&[]).stdout).to_string();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("attribute:firmware") && l.contains("4.003") && l.ends_with("4.007")),
+        "{text}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The HTTP API (JSON), documented in `collector/api/openapi.json`: assets (filtered), one asset
-//! with its attributes, claims, conflicts, changes and evidence, changes (filtered), agents and
-//! status, plus `GET /healthz` and `GET /metrics`.
+//! with its attributes, claims, conflicts, flows, changes and evidence, changes (filtered),
+//! baselines and the drift from the latest, agents and status, plus `GET /healthz` and
+//! `GET /metrics`.
 
 use crate::filter::{AssetFilter, ChangeFilter};
 use crate::metrics::Metrics;
@@ -26,6 +27,8 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/assets", get(assets))
         .route("/api/v1/assets/{id}", get(asset))
+        .route("/api/v1/baselines", get(baselines))
+        .route("/api/v1/baselines/drift", get(drift))
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/status", get(status))
@@ -80,6 +83,31 @@ async fn changes(State(s): State<ApiState>, Query(filter): Query<ChangeFilter>) 
             .into_iter()
             .filter(|c| filter.matches(c))
             .collect::<Vec<_>>())
+    })
+    .await
+}
+
+async fn baselines(State(s): State<ApiState>) -> Response {
+    query(s, |st| st.baselines()).await
+}
+
+/// Options of the drift report.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DriftQuery {
+    /// An asset not seen for this many days is missing (default 7).
+    #[serde(default = "default_missing_days")]
+    missing_after_days: u64,
+}
+
+fn default_missing_days() -> u64 {
+    7
+}
+
+async fn drift(State(s): State<ApiState>, Query(q): Query<DriftQuery>) -> Response {
+    let window = std::time::Duration::from_secs(q.missing_after_days.saturating_mul(86_400));
+    query(s, move |st| {
+        crate::baseline::latest_drift(st, shoko_proto::Timestamp::now(), window)
     })
     .await
 }

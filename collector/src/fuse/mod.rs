@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod claims;
+pub mod flows;
 
 use shoko_proto::{AssetRef, AssetSighting, HostFacts, MacAddr};
 use std::net::IpAddr;

@@ -9,7 +9,8 @@
 
 use super::{IngestOutcome, StoreError};
 use crate::fuse::apply::{Evidence, fuse_observation};
-use shoko_proto::{Envelope, Timestamp};
+use crate::fuse::flows::FlowRollup;
+use shoko_proto::{Envelope, ObservationBody, Timestamp};
 
 /// An observation ready to insert: its index in the batch, kind, time and encoded body.
 pub struct EncodedObservation {
@@ -184,6 +185,8 @@ pub trait IngestTx {
     fn upsert_service(&mut self, asset: i64, service: &ServiceRow<'_>) -> Result<bool, StoreError>;
     /// Records a claim (counting it, widening its interval, keeping the newest observation).
     fn upsert_claim(&mut self, asset: i64, claim: &ClaimRow<'_>) -> Result<(), StoreError>;
+    /// Adds a batch's flows to their hourly rows.
+    fn add_flow_hours(&mut self, flows: &FlowRollup) -> Result<(), StoreError>;
     /// Records a change of an asset, shown by observation `observation_id` at `at`.
     fn record_change(
         &mut self,
@@ -230,7 +233,11 @@ fn store_batch<T: IngestTx>(
         .collect::<Result<Vec<_>, StoreError>>()?;
     let ids = tx.insert_observations(batch, &rows)?;
     let mut links = Vec::new();
+    let mut flows = FlowRollup::default();
     for (o, id) in batch.observations.iter().zip(ids) {
+        if let ObservationBody::FlowSummary(f) = &o.body {
+            flows.add(f);
+        }
         let ev = Evidence {
             agent_id: &batch.agent_id,
             at: o.provenance.observed_at.0,
@@ -241,5 +248,8 @@ fn store_batch<T: IngestTx>(
         }
     }
     tx.link_observations(&links)?;
+    if !flows.is_empty() {
+        tx.add_flow_hours(&flows)?;
+    }
     Ok(IngestOutcome::Stored { highest })
 }

@@ -7,7 +7,9 @@ pub mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
+use crate::baseline::{BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::{AttributeView, ClaimView};
+use crate::fuse::flows::{ConversationView, FlowKey, FlowTotals};
 use serde::Serialize;
 use shoko_proto::{Envelope, MacAddr, Timestamp, Transport};
 use std::collections::BTreeMap;
@@ -175,6 +177,8 @@ pub struct AssetDetail {
     pub asset: AssetView,
     /// Each attribute with every claim and its conflicting values.
     pub attributes: Vec<AttributeView>,
+    /// Its conversations over all hours stored, the busiest first.
+    pub flows: Vec<ConversationView>,
     /// Its change records, oldest first.
     pub changes: Vec<ChangeView>,
     /// The observations about it, in the order stored.
@@ -189,8 +193,11 @@ impl AssetDetail {
             .into_iter()
             .find(|a| a.id == id)
             .ok_or_else(|| StoreError::NotFound(format!("asset {id}")))?;
+        let ips: Vec<String> = asset.ips.iter().map(ToString::to_string).collect();
+        let flows = crate::fuse::flows::conversations(&store.flow_hours(&ips)?, &ips);
         Ok(AssetDetail {
             asset,
+            flows,
             attributes: crate::fuse::claims::attributes(store.claims(id)?),
             changes: store
                 .changes()?
@@ -270,7 +277,7 @@ fn summarise_claims(assets: &mut [AssetView], claims: Vec<(i64, ClaimView)>) {
 }
 
 /// A stored transport name as a transport.
-fn transport(name: &str) -> Transport {
+pub(crate) fn transport(name: &str) -> Transport {
     match name {
         "tcp" => Transport::Tcp,
         "udp" => Transport::Udp,
@@ -302,6 +309,14 @@ pub trait Store: Send + Sync {
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;
     /// All assets, ordered by id.
     fn assets(&self) -> Result<Vec<AssetView>, StoreError>;
+    /// The hourly flow rows in which any of `ips` took part.
+    fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError>;
+    /// Stores an approved baseline; its id.
+    fn approve_baseline(&self, baseline: &NewBaseline) -> Result<i64, StoreError>;
+    /// Baselines, oldest first.
+    fn baselines(&self) -> Result<Vec<BaselineView>, StoreError>;
+    /// The asset snapshots of a baseline, by asset id.
+    fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError>;
     /// Every claim of an asset's attributes.
     fn claims(&self, asset_id: i64) -> Result<Vec<ClaimView>, StoreError>;
     /// The observations about an asset, in the order stored.

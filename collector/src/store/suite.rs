@@ -28,6 +28,8 @@ macro_rules! store_suite {
             new_assets_and_services_are_changes_once,
             the_latest_decision_on_a_change_stands,
             concurrent_writers_store_each_batch_once,
+            flows_are_summed_per_hour_and_conversation,
+            drift_from_the_latest_baseline,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -583,4 +585,163 @@ pub fn concurrent_writers_store_each_batch_once(engine: &impl Engine) {
         .count();
     assert_eq!(new_assets, 41);
     assert_eq!(store.highest_seq("agent-0").unwrap(), 40);
+}
+
+/// A flow from `orig` to `resp`:502 starting at `first` ns with `packets` each way of 100 bytes.
+fn flow(orig: &str, resp: &str, first: i64, packets: u64) -> ObservationBody {
+    let endpoint = |ip: &str, port| shoko_proto::Endpoint {
+        ip: ip.parse().unwrap(),
+        port,
+        mac: None,
+    };
+    ObservationBody::FlowSummary(shoko_proto::FlowSummary {
+        vlan: Some(10),
+        transport: Transport::Tcp,
+        ip_proto: 6,
+        orig: endpoint(orig, 40_000),
+        resp: endpoint(resp, 502),
+        orig_packets: packets,
+        orig_bytes: packets * 100,
+        resp_packets: packets,
+        resp_bytes: packets * 100,
+        first_seen: Timestamp(first),
+        last_seen: Timestamp(first + 1_000),
+        app_protocol: Some("modbus".into()),
+        history: None,
+        orig_payload_bytes: 0,
+        resp_payload_bytes: 0,
+        state: None,
+    })
+}
+
+/// Flows add up per hour and conversation across batches; an asset's page sums its
+/// conversations over the hours, each way.
+pub fn flows_are_summed_per_hour_and_conversation(engine: &impl Engine) {
+    use crate::fuse::flows::HOUR_NS;
+    let store = engine.open();
+    let (hmi, plc, eng) = ("10.0.0.9", "10.0.0.5", "10.0.0.20");
+    let first = vec![
+        obs(1, sighting(Some("00:00:bc:00:00:05"), plc)),
+        obs(1, flow(hmi, plc, 10, 2)),
+        obs(1, flow(hmi, plc, 20, 3)),
+    ];
+    store.ingest(&batch("s", 1, first), Timestamp(1)).unwrap();
+    let second = vec![
+        obs(1, flow(hmi, plc, 30, 5)),
+        obs(1, flow(eng, plc, HOUR_NS + 5, 1)),
+    ];
+    store.ingest(&batch("s", 2, second), Timestamp(2)).unwrap();
+    let rows: Vec<(i64, String, i64, i64, i64, i64, i64)> = store
+        .flow_hours(&[plc.to_string()])
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| {
+            (
+                k.hour,
+                k.orig_ip,
+                t.flows,
+                t.packets,
+                t.bytes,
+                t.first_seen,
+                t.last_seen,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (0, hmi.to_string(), 3, 20, 2_000, 10, 1_030),
+            (HOUR_NS, eng.to_string(), 1, 2, 200, HOUR_NS + 5, HOUR_NS + 1_005)
+        ]
+    );
+    let id = store.assets().unwrap()[0].id;
+    let detail = super::AssetDetail::read(store.as_ref(), id).unwrap();
+    let flows: Vec<(&str, &str, u16, i64, i64)> = detail
+        .flows
+        .iter()
+        .map(|c| (c.direction, c.peer.as_str(), c.port, c.flows, c.bytes))
+        .collect();
+    assert_eq!(flows, [("in", hmi, 502, 3, 2_000), ("in", eng, 502, 1, 200)]);
+    assert_eq!(detail.flows[0].app_protocol.as_deref(), Some("modbus"));
+    assert_eq!(detail.flows[0].vlan, Some(10));
+}
+
+/// A baseline keeps the inventory it approved; drift names unknown, missing and changed assets.
+pub fn drift_from_the_latest_baseline(engine: &impl Engine) {
+    use crate::baseline::{approve, latest_drift};
+    use crate::filter::AssetFilter;
+    let store = engine.open();
+    let none = latest_drift(
+        store.as_ref(),
+        Timestamp(1_000),
+        std::time::Duration::from_nanos(500),
+    );
+    assert!(matches!(none, Err(StoreError::NotFound(_))), "{none:?}");
+    let first = vec![
+        plc_claim(100, "5.001"),
+        obs(100, sighting(Some("00:00:bc:00:00:07"), "10.0.0.7")),
+        obs(100, sighting(Some("00:00:bc:00:00:08"), "10.0.0.8")),
+    ];
+    store.ingest(&batch("s", 1, first), Timestamp(1)).unwrap();
+    let scope = AssetFilter {
+        text: Some("10.0.0.".into()),
+        ..Default::default()
+    };
+    let approved = approve(store.as_ref(), "commissioning", "j.doe", "FAT", scope.clone()).unwrap();
+    assert_eq!((approved.assets, approved.name.as_str()), (3, "commissioning"));
+    let listed = store.baselines().unwrap();
+    assert_eq!(listed, std::slice::from_ref(&approved));
+    assert_eq!(listed[0].scope, scope);
+    // Nothing drifted yet.
+    let window = std::time::Duration::from_nanos(1_000);
+    assert!(
+        latest_drift(store.as_ref(), Timestamp(1_000), window)
+            .unwrap()
+            .is_empty()
+    );
+    // The PLC gets new firmware and a service, a new device appears; the others stay quiet.
+    let service = ObservationBody::Service(Service {
+        asset: AssetRef {
+            ip: Some("10.0.0.5".parse().unwrap()),
+            ..Default::default()
+        },
+        transport: Transport::Tcp,
+        port: 2222,
+        protocol: None,
+        banner: None,
+        bound: None,
+        process: None,
+        detected_by: None,
+    });
+    let later = vec![
+        plc_claim(2_000, "5.002"),
+        obs(2_000, service),
+        obs(2_000, sighting(Some("00:00:bc:00:00:09"), "10.0.0.9")),
+    ];
+    store.ingest(&batch("s", 2, later), Timestamp(2)).unwrap();
+    let drift = latest_drift(store.as_ref(), Timestamp(2_500), window).unwrap();
+    assert_eq!(drift.baseline.id, approved.id);
+    let keys = |v: &[crate::baseline::AssetRefView]| v.iter().map(|a| a.key.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&drift.unknown), ["mac:00:00:bc:00:00:09"]);
+    // Seen last at 20 (the sightings' last packet), before 2,500 - 1,000.
+    assert_eq!(
+        keys(&drift.missing),
+        ["mac:00:00:bc:00:00:07", "mac:00:00:bc:00:00:08"]
+    );
+    let changed: Vec<(String, Option<String>, Option<String>)> = drift
+        .changed
+        .into_iter()
+        .map(|d| (d.what, d.baseline, d.current))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            (
+                "attribute:firmware".into(),
+                Some("5.001".into()),
+                Some("5.002".into())
+            ),
+            ("service".into(), None, Some("tcp/2222 on 10.0.0.5".into())),
+        ]
+    );
 }

@@ -13,7 +13,9 @@ use super::{
     AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, ServiceView, Store,
     StoreCounts, StoreError,
 };
+use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
+use crate::fuse::flows::{FlowKey, FlowTotals};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use shoko_proto::{Envelope, Timestamp};
 use tokio_postgres::error::SqlState;
@@ -22,7 +24,7 @@ use tokio_postgres::{NoTls, Row};
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
-    include_str!("../../../migrations/postgres/0002_claims.sql"),
+    include_str!("../../../migrations/postgres/0002_claims_flows_baselines.sql"),
 ];
 
 /// Advisory lock held while migrating (`shoko` in ASCII, then 01).
@@ -428,6 +430,117 @@ impl Store for PostgresStore {
                 return Err(StoreError::NotFound(format!("change {change_id}")));
             }
             Ok(())
+        })
+    }
+
+    fn approve_baseline(&self, b: &NewBaseline) -> Result<i64, StoreError> {
+        let scope = baseline::scope_text(&b.scope)?;
+        let snapshots = b
+            .assets
+            .iter()
+            .map(|a| serde_json::to_string(a).map_err(|e| StoreError::Encoding(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<i64> = b.assets.iter().map(|a| a.asset_id).collect();
+        self.run(async {
+            let mut client = self.pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO baselines (name, approved_by, approved_at, comment, scope)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &[&b.name, &b.approved_by, &b.approved_at.0, &b.comment, &scope],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            tx.execute(
+                "INSERT INTO baseline_assets (baseline_id, asset_id, snapshot)
+                 SELECT $1, * FROM unnest($2::int8[], $3::text[])",
+                &[&id, &ids, &snapshots],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            Ok(id)
+        })
+    }
+
+    fn baselines(&self) -> Result<Vec<BaselineView>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT b.id, b.name, b.approved_by, b.approved_at, b.comment, b.scope,
+                            (SELECT COUNT(*) FROM baseline_assets WHERE baseline_id = b.id)
+                     FROM baselines b ORDER BY b.id",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            rows.iter()
+                .map(|r| {
+                    Ok(BaselineView {
+                        id: r.get(0),
+                        name: r.get(1),
+                        approved_by: r.get(2),
+                        approved_at: ts(r.get(3)),
+                        comment: r.get(4),
+                        scope: baseline::scope_from_text(r.get(5))?,
+                        assets: r.get::<_, i64>(6) as u64,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT snapshot FROM baseline_assets WHERE baseline_id = $1 ORDER BY asset_id",
+                    &[&baseline_id],
+                )
+                .await
+                .map_err(pg)?;
+            rows.iter()
+                .map(|r| baseline::snapshot_from_text(r.get(0)))
+                .collect()
+        })
+    }
+
+    fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol,
+                            flows, packets, bytes, first_seen, last_seen
+                     FROM flow_hours WHERE orig_ip = ANY($1) OR resp_ip = ANY($1)
+                     ORDER BY hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol",
+                    &[&ips],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let key = FlowKey {
+                        hour: r.get(0),
+                        vlan: r.get(1),
+                        transport: super::transport(r.get(2)).as_str(),
+                        orig_ip: r.get(3),
+                        resp_ip: r.get(4),
+                        resp_port: r.get::<_, i32>(5) as u16,
+                        app_protocol: r.get(6),
+                    };
+                    let totals = FlowTotals {
+                        flows: r.get(7),
+                        packets: r.get(8),
+                        bytes: r.get(9),
+                        first_seen: r.get(10),
+                        last_seen: r.get(11),
+                    };
+                    (key, totals)
+                })
+                .collect())
         })
     }
 

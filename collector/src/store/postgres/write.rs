@@ -4,6 +4,7 @@
 //! identities are compared, and a batch's observations go in as one statement.
 
 use super::pg;
+use crate::fuse::flows::{FlowKey, FlowRollup, FlowTotals};
 use crate::store::StoreError;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
@@ -319,6 +320,38 @@ impl IngestTx for PgTx<'_> {
                 last_seen = GREATEST(a.last_seen, excluded.last_seen),
                 claims = a.claims + 1",
             &[&asset, &c.attribute, &c.value, &c.source, &i32::from(c.confidence), &c.at, &c.observation_id],
+        )?;
+        Ok(())
+    }
+
+    fn add_flow_hours(&mut self, flows: &FlowRollup) -> Result<(), StoreError> {
+        let (keys, totals): (Vec<&FlowKey>, Vec<&FlowTotals>) = flows.rows().unzip();
+        let hour: Vec<i64> = keys.iter().map(|k| k.hour).collect();
+        let vlan: Vec<i32> = keys.iter().map(|k| k.vlan).collect();
+        let transport: Vec<&str> = keys.iter().map(|k| k.transport).collect();
+        let orig: Vec<&str> = keys.iter().map(|k| k.orig_ip.as_str()).collect();
+        let resp: Vec<&str> = keys.iter().map(|k| k.resp_ip.as_str()).collect();
+        let port: Vec<i32> = keys.iter().map(|k| i32::from(k.resp_port)).collect();
+        let app: Vec<&str> = keys.iter().map(|k| k.app_protocol.as_str()).collect();
+        let count: Vec<i64> = totals.iter().map(|t| t.flows).collect();
+        let packets: Vec<i64> = totals.iter().map(|t| t.packets).collect();
+        let bytes: Vec<i64> = totals.iter().map(|t| t.bytes).collect();
+        let first: Vec<i64> = totals.iter().map(|t| t.first_seen).collect();
+        let last: Vec<i64> = totals.iter().map(|t| t.last_seen).collect();
+        self.execute(
+            "INSERT INTO flow_hours AS f (hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol,
+                flows, packets, bytes, first_seen, last_seen)
+             SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::int4[],
+                $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[])
+             ON CONFLICT (hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol) DO UPDATE SET
+                flows = f.flows + excluded.flows,
+                packets = f.packets + excluded.packets,
+                bytes = f.bytes + excluded.bytes,
+                first_seen = LEAST(f.first_seen, excluded.first_seen),
+                last_seen = GREATEST(f.last_seen, excluded.last_seen)",
+            &[
+                &hour, &vlan, &transport, &orig, &resp, &port, &app, &count, &packets, &bytes, &first, &last,
+            ],
         )?;
         Ok(())
     }

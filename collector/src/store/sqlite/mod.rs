@@ -7,7 +7,9 @@ use super::{
     AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, ServiceView, Store,
     StoreCounts, StoreError,
 };
+use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
+use crate::fuse::flows::{FlowKey, FlowTotals};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shoko_proto::{Envelope, Timestamp};
 use std::path::Path;
@@ -19,7 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0002_host_ids.sql"),
     include_str!("../../../migrations/sqlite/0003_identities_changes.sql"),
     include_str!("../../../migrations/sqlite/0004_change_decisions.sql"),
-    include_str!("../../../migrations/sqlite/0005_claims.sql"),
+    include_str!("../../../migrations/sqlite/0005_claims_flows_baselines.sql"),
 ];
 
 /// SQLite store.
@@ -77,6 +79,17 @@ impl SqliteStore {
             writer: None,
             reader: Mutex::new(reader),
         })
+    }
+}
+
+impl SqliteStore {
+    /// The writing connection, held until the guard drops.
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("store opened read-only".into()))?;
+        Ok(writer.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -154,11 +167,7 @@ impl Store for SqliteStore {
         batches: &[Envelope],
         received_at: Timestamp,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
-        let writer = self
-            .writer
-            .as_ref()
-            .ok_or_else(|| StoreError::Database("store opened read-only".into()))?;
-        let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut conn = self.writer()?;
         let mut tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -249,6 +258,125 @@ impl Store for SqliteStore {
         Ok(assets)
     }
 
+    fn approve_baseline(&self, b: &NewBaseline) -> Result<i64, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let id: i64 = tx
+            .query_row(
+                "INSERT INTO baselines (name, approved_by, approved_at, comment, scope) VALUES (?1, ?2, ?3, ?4, ?5)
+                 RETURNING id",
+                params![b.name, b.approved_by, b.approved_at.0, b.comment, baseline::scope_text(&b.scope)?],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO baseline_assets (baseline_id, asset_id, snapshot) VALUES (?1, ?2, ?3)")
+                .map_err(db)?;
+            for a in &b.assets {
+                let snapshot = serde_json::to_string(a).map_err(|e| StoreError::Encoding(e.to_string()))?;
+                insert.execute(params![id, a.asset_id, snapshot]).map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(id)
+    }
+
+    fn baselines(&self) -> Result<Vec<BaselineView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT b.id, b.name, b.approved_by, b.approved_at, b.comment, b.scope,
+                        (SELECT COUNT(*) FROM baseline_assets WHERE baseline_id = b.id)
+                 FROM baselines b ORDER BY b.id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(id, name, approved_by, at, comment, scope, assets)| {
+                Ok(BaselineView {
+                    id,
+                    name,
+                    approved_by,
+                    approved_at: ts(at),
+                    comment,
+                    scope: baseline::scope_from_text(&scope)?,
+                    assets: assets as u64,
+                })
+            })
+            .collect()
+    }
+
+    fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare("SELECT snapshot FROM baseline_assets WHERE baseline_id = ?1 ORDER BY asset_id")
+            .map_err(db)?;
+        let texts = stmt
+            .query_map(params![baseline_id], |r| r.get::<_, String>(0))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        texts.iter().map(|t| baseline::snapshot_from_text(t)).collect()
+    }
+
+    fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol,
+                        flows, packets, bytes, first_seen, last_seen
+                 FROM flow_hours WHERE orig_ip = ?1 OR resp_ip = ?1",
+            )
+            .map_err(db)?;
+        let mut rows = std::collections::BTreeMap::new();
+        for ip in ips {
+            let found = stmt
+                .query_map(params![ip], |r| {
+                    let transport: String = r.get(2)?;
+                    let key = FlowKey {
+                        hour: r.get(0)?,
+                        vlan: r.get(1)?,
+                        transport: super::transport(&transport).as_str(),
+                        orig_ip: r.get(3)?,
+                        resp_ip: r.get(4)?,
+                        resp_port: r.get(5)?,
+                        app_protocol: r.get(6)?,
+                    };
+                    let totals = FlowTotals {
+                        flows: r.get(7)?,
+                        packets: r.get(8)?,
+                        bytes: r.get(9)?,
+                        first_seen: r.get(10)?,
+                        last_seen: r.get(11)?,
+                    };
+                    Ok((key, totals))
+                })
+                .map_err(db)?;
+            for row in found {
+                let (key, totals) = row.map_err(db)?;
+                rows.insert(key, totals);
+            }
+        }
+        Ok(rows.into_iter().collect())
+    }
+
     fn claims(&self, asset_id: i64) -> Result<Vec<ClaimView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         Ok(claim_rows(&conn, Some(asset_id))?
@@ -336,11 +464,7 @@ impl Store for SqliteStore {
     }
 
     fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError> {
-        let writer = self
-            .writer
-            .as_ref()
-            .ok_or_else(|| StoreError::Database("store opened read-only".into()))?;
-        let conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.writer()?;
         let known = conn
             .query_row("SELECT 1 FROM changes WHERE id = ?1", params![change_id], |_| {
                 Ok(())

@@ -2,6 +2,7 @@
 //! written cannot change in between: "created" is a read before the upsert.
 
 use super::db;
+use crate::fuse::flows::FlowRollup;
 use crate::store::StoreError;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
@@ -305,6 +306,41 @@ impl IngestTx for Transaction<'_> {
         .map_err(db)?
         .execute(params![asset, c.attribute, c.value, c.source, c.confidence, c.at, c.observation_id])
         .map_err(db)?;
+        Ok(())
+    }
+
+    fn add_flow_hours(&mut self, flows: &FlowRollup) -> Result<(), StoreError> {
+        let mut upsert = self
+            .prepare_cached(
+                "INSERT INTO flow_hours (hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol,
+                    flows, packets, bytes, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol) DO UPDATE SET
+                    flows = flows + excluded.flows,
+                    packets = packets + excluded.packets,
+                    bytes = bytes + excluded.bytes,
+                    first_seen = MIN(first_seen, excluded.first_seen),
+                    last_seen = MAX(last_seen, excluded.last_seen)",
+            )
+            .map_err(db)?;
+        for (k, t) in flows.rows() {
+            upsert
+                .execute(params![
+                    k.hour,
+                    k.vlan,
+                    k.transport,
+                    k.orig_ip,
+                    k.resp_ip,
+                    k.resp_port,
+                    k.app_protocol,
+                    t.flows,
+                    t.packets,
+                    t.bytes,
+                    t.first_seen,
+                    t.last_seen
+                ])
+                .map_err(db)?;
+        }
         Ok(())
     }
 

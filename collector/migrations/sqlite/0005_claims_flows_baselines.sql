@@ -1,4 +1,5 @@
--- shoko collector store, SQLite engine, schema version 5: attribute claims; identities per protocol.
+-- shoko collector store, SQLite engine, schema version 5: attribute claims, identities per
+-- protocol, flows per hour, baselines.
 
 -- Every value claimed for an attribute of an asset (vendor, model, firmware, hostname, class ...),
 -- per source ('<agent id>/<protocol or collector>'), with its confidence, when it was claimed first
@@ -37,3 +38,41 @@ INSERT INTO asset_identities_v5
     FROM asset_identities;
 DROP TABLE asset_identities;
 ALTER TABLE asset_identities_v5 RENAME TO asset_identities;
+
+-- Flows rolled up per hour (by first packet) and conversation; hour and times in ns, vlan -1 when
+-- untagged, app_protocol '' when unknown.
+CREATE TABLE flow_hours (
+    hour          INTEGER NOT NULL,
+    vlan          INTEGER NOT NULL,
+    transport     TEXT NOT NULL,
+    orig_ip       TEXT NOT NULL,
+    resp_ip       TEXT NOT NULL,
+    resp_port     INTEGER NOT NULL,
+    app_protocol  TEXT NOT NULL,
+    flows         INTEGER NOT NULL,
+    packets       INTEGER NOT NULL,
+    bytes         INTEGER NOT NULL,
+    first_seen    INTEGER NOT NULL,
+    last_seen     INTEGER NOT NULL,
+    PRIMARY KEY (hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol)
+) WITHOUT ROWID;
+CREATE INDEX flow_hours_orig ON flow_hours (orig_ip);
+CREATE INDEX flow_hours_resp ON flow_hours (resp_ip);
+
+-- Baselines: an approved inventory (all assets, or those the scope filter selects), with who
+-- approved it and when; each asset kept as a JSON snapshot of its addresses, best attribute values
+-- and services. Drift is reported against the latest.
+CREATE TABLE baselines (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    approved_by  TEXT NOT NULL,
+    approved_at  INTEGER NOT NULL,
+    comment      TEXT NOT NULL DEFAULT '',
+    scope        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE baseline_assets (
+    baseline_id  INTEGER NOT NULL REFERENCES baselines(id),
+    asset_id     INTEGER NOT NULL REFERENCES assets(id),
+    snapshot     TEXT NOT NULL,
+    PRIMARY KEY (baseline_id, asset_id)
+);

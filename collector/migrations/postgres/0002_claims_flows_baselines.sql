@@ -1,0 +1,55 @@
+-- shoko collector store, PostgreSQL engine, schema version 2: attribute claims, flows per hour and
+-- baselines (SQLite schema 5).
+
+-- Every value claimed for an attribute of an asset, per source, with its confidence, when it was
+-- claimed first and last, how often, and the newest claim's observation.
+CREATE TABLE asset_claims (
+    asset_id        BIGINT NOT NULL REFERENCES assets(id),
+    attribute       TEXT NOT NULL,
+    value           TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    confidence      INTEGER NOT NULL,
+    first_seen      BIGINT NOT NULL,
+    last_seen       BIGINT NOT NULL,
+    claims          BIGINT NOT NULL,
+    observation_id  BIGINT NOT NULL REFERENCES observations(id),
+    PRIMARY KEY (asset_id, attribute, value, source)
+);
+
+-- Flows rolled up per hour (by first packet) and conversation; hour and times in ns, vlan -1 when
+-- untagged, app_protocol '' when unknown.
+CREATE TABLE flow_hours (
+    hour          BIGINT NOT NULL,
+    vlan          INTEGER NOT NULL,
+    transport     TEXT NOT NULL,
+    orig_ip       TEXT NOT NULL,
+    resp_ip       TEXT NOT NULL,
+    resp_port     INTEGER NOT NULL,
+    app_protocol  TEXT NOT NULL,
+    flows         BIGINT NOT NULL,
+    packets       BIGINT NOT NULL,
+    bytes         BIGINT NOT NULL,
+    first_seen    BIGINT NOT NULL,
+    last_seen     BIGINT NOT NULL,
+    PRIMARY KEY (hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol)
+);
+CREATE INDEX flow_hours_orig ON flow_hours (orig_ip);
+CREATE INDEX flow_hours_resp ON flow_hours (resp_ip);
+
+-- Baselines: an approved inventory (all assets, or those the scope filter selects), with who
+-- approved it and when; each asset kept as a JSON snapshot of its addresses, best attribute values
+-- and services. Drift is reported against the latest.
+CREATE TABLE baselines (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name         TEXT NOT NULL,
+    approved_by  TEXT NOT NULL,
+    approved_at  BIGINT NOT NULL,
+    comment      TEXT NOT NULL DEFAULT '',
+    scope        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE baseline_assets (
+    baseline_id  BIGINT NOT NULL REFERENCES baselines(id),
+    asset_id     BIGINT NOT NULL REFERENCES assets(id),
+    snapshot     TEXT NOT NULL,
+    PRIMARY KEY (baseline_id, asset_id)
+);
