@@ -52,6 +52,20 @@ pub struct CollectorConfig {
     /// Observations one agent may deliver at once above its rate.
     #[serde(default = "default_agent_burst")]
     pub agent_observations_burst: u64,
+    /// Days raw observations are kept (0: forever); older ones that no change, identity, service
+    /// or claim refers to are deleted (their hourly flow totals stay).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u64,
+    /// Seconds between retention runs (where collectors share a store, one runs at a time).
+    #[serde(default = "default_retention_interval")]
+    pub retention_interval_secs: u64,
+}
+
+fn default_retention_days() -> u64 {
+    90
+}
+fn default_retention_interval() -> u64 {
+    3600
 }
 
 fn default_listen() -> String {
@@ -110,6 +124,8 @@ impl Default for CollectorConfig {
             group_commit_observations: default_group(),
             agent_observations_per_sec: default_agent_rate(),
             agent_observations_burst: default_agent_burst(),
+            retention_days: default_retention_days(),
+            retention_interval_secs: default_retention_interval(),
         }
     }
 }
@@ -182,7 +198,10 @@ impl CollectorConfig {
              # Observations stored in one transaction at most (group commit).\n\
              group_commit_observations = {}\n\n\
              # Per agent: observations per second on average (0: no limit) and at once above it.\n\
-             agent_observations_per_sec = {}\nagent_observations_burst = {}\n",
+             agent_observations_per_sec = {}\nagent_observations_burst = {}\n\n\
+             # Days raw observations are kept (0: forever); those evidence refers to stay.\n\
+             retention_days = {}\n\n\
+             # Seconds between retention runs.\nretention_interval_secs = {}\n",
             self.listen,
             self.http,
             self.advertise,
@@ -195,7 +214,9 @@ impl CollectorConfig {
             self.ingest_queue_batches,
             self.group_commit_observations,
             self.agent_observations_per_sec,
-            self.agent_observations_burst
+            self.agent_observations_burst,
+            self.retention_days,
+            self.retention_interval_secs
         )
     }
 }
@@ -212,6 +233,21 @@ mod tests {
         assert_eq!(CollectorConfig::load(dir.path()).unwrap(), cfg);
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
         assert_eq!(CollectorConfig::load(&example).unwrap(), cfg);
+        // The PostgreSQL example differs only in its store.
+        let text = std::fs::read_to_string(example.join("collector-postgres.toml")).unwrap();
+        let pg: CollectorConfig = toml::from_str(&text).unwrap();
+        let url = "postgres://shoko@db.plant.example:5432/shoko";
+        assert_eq!(
+            pg,
+            CollectorConfig {
+                store: url.into(),
+                ..cfg
+            }
+        );
+        assert_eq!(
+            pg.store_location(dir.path()).unwrap(),
+            StoreLocation::Postgres(url.into())
+        );
     }
 
     #[test]

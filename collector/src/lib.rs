@@ -1,8 +1,11 @@
 //! shoko-collector: receives observations from agents, stores them, fuses them into assets and
 //! serves them.
 //!
-//! `pki` (CA, certificates, CRL) -> `ingest` (mutual-TLS sessions) -> `store` (engines) with `fuse`
-//! (asset identity rules) -> `api` (HTTP JSON). `server` wires them; `demo` runs everything locally.
+//! `pki` (CA, certificates, CRL) -> `ingest` (mutual-TLS sessions, group-commit writer) -> `store`
+//! (SQLite and PostgreSQL engines behind one trait) with `fuse` (asset identity, claims, flows per
+//! hour, change records) -> `api` (HTTP JSON, with `filter`) and `listing` (terminal). `baseline`
+//! approves inventories and reports drift; `retention` deletes old raw observations. `server`
+//! wires them; `demo` runs everything locally.
 
 pub mod api;
 pub mod baseline;
@@ -15,5 +18,6 @@ pub mod ingest;
 pub mod listing;
 pub mod metrics;
 pub mod pki;
+pub mod retention;
 pub mod server;
 pub mod store;

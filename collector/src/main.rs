@@ -9,7 +9,7 @@ use shoko_collector::listing::{asset_table, baseline_table, change_table, drift_
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
-use shoko_collector::{baseline, config, datadir, demo};
+use shoko_collector::{baseline, config, datadir, demo, retention};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -126,6 +126,19 @@ enum Command {
         /// Free text.
         #[arg(long, default_value = "")]
         comment: String,
+    },
+    /// Delete the raw observations received before the retention period that no evidence refers
+    /// to, now (a running collector does it every `retention_interval_secs`).
+    Prune {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Days to keep (default: `retention_days` of collector.toml).
+        #[arg(long, conflicts_with = "before")]
+        days: Option<u64>,
+        /// Delete what was received before this time instead (RFC 3339, e.g. 2026-01-31T00:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        before: Option<shoko_proto::Timestamp>,
     },
     /// Approve the inventory as a baseline, list baselines, or report drift from the latest.
     Baseline {
@@ -312,6 +325,24 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("change {change} {}", kind.as_str());
             Ok(())
         }
+        Command::Prune { data, days, before } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let before = match before {
+                Some(t) => t,
+                None => {
+                    let days = days.unwrap_or(cfg.retention_days);
+                    anyhow::ensure!(days > 0, "retention_days is 0: observations are kept forever");
+                    retention::cutoff(shoko_proto::Timestamp::now(), days)
+                }
+            };
+            let report = open_store(&data, &cfg)?.prune_observations(before)?;
+            if report.skipped {
+                println!("another collector is running retention now; nothing done");
+            } else {
+                println!("deleted {} observations received before {before}", report.deleted);
+            }
+            Ok(())
+        }
         Command::Baseline { action } => baseline(action),
         Command::Demo { data, serve } => runtime()?
             .block_on(demo::run(&data, serve))
@@ -367,4 +398,8 @@ fn baseline(action: BaselineAction) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+fn parse_time(s: &str) -> Result<shoko_proto::Timestamp, String> {
+    shoko_proto::Timestamp::parse_rfc3339(s).ok_or_else(|| format!("{s:?} is not an RFC 3339 time"))
 }

@@ -37,6 +37,10 @@ pub struct Metrics {
     pub ingest_commits: Counter,
     /// Times an agent over its rate limit was read more slowly.
     pub ingest_throttled: Counter,
+    /// Retention runs, by outcome (`done`, `skipped`, `failed`).
+    pub retention_runs: Family<ReasonLabel, Counter>,
+    /// Observations deleted by retention.
+    pub retention_deleted: Counter,
 }
 
 impl Metrics {
@@ -54,6 +58,8 @@ impl Metrics {
             ingest_queue_depth: Gauge::default(),
             ingest_commits: Counter::default(),
             ingest_throttled: Counter::default(),
+            retention_runs: Family::default(),
+            retention_deleted: Counter::default(),
             registry: Registry::default(),
         };
         // (name, help, metric): one line each.
@@ -73,6 +79,8 @@ impl Metrics {
             "ingest_queue_depth", "Batches waiting for the store writer", m.ingest_queue_depth;
             "ingest_commits", "Store transactions committed (each holding one or more batches)", m.ingest_commits;
             "ingest_throttled", "Times an agent over its rate limit was read more slowly", m.ingest_throttled;
+            "retention_runs", "Retention runs by outcome (skipped: another collector ran it)", m.retention_runs;
+            "retention_deleted_observations", "Raw observations deleted by retention", m.retention_deleted;
         }
         Metrics { registry, ..m }
     }

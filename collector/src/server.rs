@@ -116,6 +116,13 @@ impl Collector {
             cfg.max_connections,
             rx.clone(),
         ))];
+        tasks.extend(crate::retention::spawn(
+            store.clone(),
+            cfg.retention_days,
+            Duration::from_secs(cfg.retention_interval_secs),
+            metrics.clone(),
+            rx.clone(),
+        ));
         let app = api::router(ApiState {
             store: store.clone(),
             metrics,

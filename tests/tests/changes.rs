@@ -161,6 +161,52 @@ fn a_firmware_update_between_two_captures_is_one_change_of_one_asset() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("change 999999: not found"));
+
+    // Retention of everything received until now: every raw observation goes but the evidence of
+    // the change records, identities, services and claims; the change keeps both observations.
+    // (Received just now, nothing is older than the default 90 days, however old the capture.)
+    let before = collector.get_json("/api/v1/status")["observations"]
+        .as_u64()
+        .unwrap();
+    let now = shoko_proto::Timestamp::now().to_string();
+    let by_days = run_ok("shoko-collector", &["prune", "--data", &d]);
+    let by_days = String::from_utf8_lossy(&by_days.stdout);
+    assert!(
+        by_days.starts_with("deleted 0 observations received before "),
+        "{by_days}"
+    );
+    let pruned = run_ok("shoko-collector", &["prune", "--data", &d, "--before", &now]);
+    let pruned = String::from_utf8_lossy(&pruned.stdout);
+    let deleted: u64 = pruned
+        .strip_prefix("deleted ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{pruned}"));
+    let after = collector.get_json("/api/v1/status")["observations"]
+        .as_u64()
+        .unwrap();
+    assert!(deleted > 0 && after > 0, "{before} - {deleted} = {after}");
+    assert_eq!(before - deleted, after);
+    let evidence = collector.get_json(&format!("/api/v1/assets/{id}"))["evidence"].clone();
+    let kept: Vec<i64> = evidence
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    let c = &changes_of(&collector, "firmware_change")[0];
+    for key in ["observation_id", "previous_observation_id"] {
+        assert!(
+            kept.contains(&c[key].as_i64().unwrap()),
+            "{key} {c} not in {kept:?}"
+        );
+    }
+    let again = run_ok("shoko-collector", &["prune", "--data", &d, "--before", &now]);
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(
+        again.trim(),
+        format!("deleted 0 observations received before {now}")
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 -- shoko collector store, SQLite engine, schema version 5: attribute claims, identities per
--- protocol, flows per hour, baselines.
+-- protocol, flows per hour, baselines, retention indexes.
 
 -- Every value claimed for an attribute of an asset (vendor, model, firmware, hostname, class ...),
 -- per source ('<agent id>/<protocol or collector>'), with its confidence, when it was claimed first
@@ -76,3 +76,11 @@ CREATE TABLE baseline_assets (
     snapshot     TEXT NOT NULL,
     PRIMARY KEY (baseline_id, asset_id)
 );
+
+-- Retention deletes observations nothing refers to; these find the referenced ones quickly.
+CREATE INDEX batches_received ON batches (received_at);
+CREATE INDEX changes_observation ON changes (observation_id);
+CREATE INDEX changes_previous_observation ON changes (previous_observation_id);
+CREATE INDEX asset_identities_observation ON asset_identities (observation_id);
+CREATE INDEX asset_services_observation ON asset_services (observation_id);
+CREATE INDEX asset_claims_observation ON asset_claims (observation_id);

@@ -209,6 +209,32 @@ impl AssetDetail {
     }
 }
 
+/// What a retention run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// Observations deleted.
+    pub deleted: u64,
+    /// True when another collector was running it (nothing done here).
+    pub skipped: bool,
+}
+
+/// Observations deleted per transaction by retention (ingest goes on between them).
+pub const PRUNE_CHUNK: i64 = 10_000;
+
+/// Deletes, by `chunk`, the observations of batches received before a time that nothing refers
+/// to: no change, identity, service or claim keeps them as its evidence. One statement for both
+/// engines' dialects (`?1` is the time, `?2` the chunk).
+pub const PRUNE_SQL: &str = "DELETE FROM observations WHERE id IN (
+    SELECT o.id FROM batches b JOIN observations o ON o.agent_id = b.agent_id AND o.seq = b.seq
+    WHERE b.received_at < ?1
+      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.previous_observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM asset_identities i WHERE i.observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM asset_services s WHERE s.observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM asset_claims a WHERE a.observation_id = o.id)
+    ORDER BY o.id
+    LIMIT ?2)";
+
 /// What is decided about a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecisionKind {
@@ -311,6 +337,11 @@ pub trait Store: Send + Sync {
     fn assets(&self) -> Result<Vec<AssetView>, StoreError>;
     /// The hourly flow rows in which any of `ips` took part.
     fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError>;
+    /// Deletes the raw observations received before `before` that no change, identity, service
+    /// or claim refers to (their hourly flow totals stay; the batch records stay, so a re-send is
+    /// still a duplicate); where several collectors share the store, one runs it at a time and
+    /// the others skip.
+    fn prune_observations(&self, before: Timestamp) -> Result<PruneReport, StoreError>;
     /// Stores an approved baseline; its id.
     fn approve_baseline(&self, baseline: &NewBaseline) -> Result<i64, StoreError>;
     /// Baselines, oldest first.

@@ -30,6 +30,7 @@ macro_rules! store_suite {
             concurrent_writers_store_each_batch_once,
             flows_are_summed_per_hour_and_conversation,
             drift_from_the_latest_baseline,
+            retention_keeps_the_evidence_records_refer_to,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -744,4 +745,52 @@ pub fn drift_from_the_latest_baseline(engine: &impl Engine) {
             ("service".into(), None, Some("tcp/2222 on 10.0.0.5".into())),
         ]
     );
+}
+
+/// Retention deletes the observations received long ago that nothing refers to, keeps the
+/// evidence of changes, identities and claims and everything received since, and leaves the
+/// hourly flow totals and the batch records (a re-send is still a duplicate).
+pub fn retention_keeps_the_evidence_records_refer_to(engine: &impl Engine) {
+    use super::PruneReport;
+    let store = engine.open();
+    let (hmi, plc) = ("10.0.0.9", "10.0.0.5");
+    let old = vec![
+        obs(100, sighting(Some("00:00:bc:00:00:07"), "10.0.0.7")),
+        obs(100, flow(hmi, plc, 100, 1)),
+        plc_claim(100, "5.001"),
+    ];
+    store.ingest(&batch("s", 1, old), Timestamp(1)).unwrap();
+    let again = vec![
+        obs(200, sighting(Some("00:00:bc:00:00:07"), "10.0.0.7")),
+        obs(200, flow(hmi, plc, 200, 1)),
+    ];
+    store.ingest(&batch("s", 2, again), Timestamp(2)).unwrap();
+    // Observed as long ago, received later.
+    let late = batch("s", 3, vec![obs(300, flow(hmi, plc, 300, 1))]);
+    store.ingest(&late, Timestamp(5_000)).unwrap();
+    let report = store.prune_observations(Timestamp(1_000)).unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            deleted: 3,
+            skipped: false
+        }
+    );
+    let kept: Vec<(u64, String)> = (1..=2)
+        .flat_map(|id| store.asset_observations(id).unwrap())
+        .map(|o| (o.seq, o.kind))
+        .collect();
+    assert_eq!(kept, [(1, "asset_sighting".into()), (1, "identity_claim".into())]);
+    assert_eq!(store.counts().unwrap().observations, 3);
+    let flows: i64 = store
+        .flow_hours(&[plc.to_string()])
+        .unwrap()
+        .iter()
+        .map(|(_, t)| t.flows)
+        .sum();
+    assert_eq!(flows, 3);
+    assert_eq!(store.prune_observations(Timestamp(1_000)).unwrap().deleted, 0);
+    let resent = batch("s", 2, vec![obs(200, flow(hmi, plc, 200, 1))]);
+    let outcome = store.ingest(&resent, Timestamp(6_000)).unwrap();
+    assert_eq!(outcome, IngestOutcome::Duplicate { highest: 3 });
 }

@@ -10,8 +10,8 @@ pub mod scratch;
 mod write;
 
 use super::{
-    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, ServiceView, Store,
-    StoreCounts, StoreError,
+    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
+    Store, StoreCounts, StoreError,
 };
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
@@ -27,8 +27,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0002_claims_flows_baselines.sql"),
 ];
 
-/// Advisory lock held while migrating (`shoko` in ASCII, then 01).
-const MIGRATION_LOCK: i64 = 0x7368_6f6b_6f01;
+/// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
+/// one database do not wait for each other. The job held while migrating:
+const MIGRATION_LOCK: i32 = 1;
+
+/// The job of retention: one collector runs it at a time.
+const RETENTION_LOCK: i32 = 2;
 
 /// Connections in the pool: the writers, the sessions' progress queries and the API's readers.
 const POOL_SIZE: usize = 8;
@@ -75,9 +79,12 @@ impl PostgresStore {
         store.run(async {
             let mut client = store.pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-                .await
-                .map_err(pg)?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)",
+                &[&MIGRATION_LOCK],
+            )
+            .await
+            .map_err(pg)?;
             tx.batch_execute("CREATE TABLE IF NOT EXISTS shoko_schema (version INTEGER NOT NULL)")
                 .await
                 .map_err(pg)?;
@@ -257,7 +264,8 @@ async fn claim_rows(
     let rows = c
         .query(
             "SELECT asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
-             FROM asset_claims WHERE $1::int8 IS NULL OR asset_id = $1",
+             FROM asset_claims WHERE $1::int8 IS NULL OR asset_id = $1
+             ORDER BY asset_id, attribute, value, source",
             &[&asset],
         )
         .await
@@ -430,6 +438,49 @@ impl Store for PostgresStore {
                 return Err(StoreError::NotFound(format!("change {change_id}")));
             }
             Ok(())
+        })
+    }
+
+    fn prune_observations(&self, before: Timestamp) -> Result<PruneReport, StoreError> {
+        let sql = super::PRUNE_SQL.replace("?1", "$1").replace("?2", "$2");
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let locked: bool = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtext(current_schema()), $1)",
+                    &[&RETENTION_LOCK],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            if !locked {
+                return Ok(PruneReport {
+                    deleted: 0,
+                    skipped: true,
+                });
+            }
+            let mut report = PruneReport::default();
+            let outcome = async {
+                loop {
+                    let deleted = client
+                        .execute(&sql, &[&before.0, &super::PRUNE_CHUNK])
+                        .await
+                        .map_err(pg)?;
+                    report.deleted += deleted;
+                    if (deleted as i64) < super::PRUNE_CHUNK {
+                        return Ok::<_, StoreError>(());
+                    }
+                }
+            }
+            .await;
+            client
+                .execute(
+                    "SELECT pg_advisory_unlock(hashtext(current_schema()), $1)",
+                    &[&RETENTION_LOCK],
+                )
+                .await
+                .map_err(pg)?;
+            outcome.map(|()| report)
         })
     }
 
@@ -659,6 +710,34 @@ mod tests {
         assert!(
             e.contains("schema version 99 is newer than this build (2)"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn retention_runs_on_one_collector_at_a_time() {
+        let Some(db) = scratch() else { return };
+        let holder = PostgresStore::open(&db.url()).unwrap();
+        let client = holder.run(holder.pool.get()).unwrap();
+        let lock = "SELECT pg_advisory_lock(hashtext(current_schema()), 2)";
+        holder.run(client.execute(lock, &[])).unwrap();
+        let other = PostgresStore::open(&db.url()).unwrap();
+        let skipped = other.prune_observations(Timestamp(i64::MAX)).unwrap();
+        assert_eq!(
+            skipped,
+            PruneReport {
+                deleted: 0,
+                skipped: true
+            }
+        );
+        let unlock = "SELECT pg_advisory_unlock(hashtext(current_schema()), 2)";
+        holder.run(client.execute(unlock, &[])).unwrap();
+        let ran = other.prune_observations(Timestamp(i64::MAX)).unwrap();
+        assert_eq!(
+            ran,
+            PruneReport {
+                deleted: 0,
+                skipped: false
+            }
         );
     }
 

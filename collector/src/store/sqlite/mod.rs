@@ -4,8 +4,8 @@
 mod write;
 
 use super::{
-    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, ServiceView, Store,
-    StoreCounts, StoreError,
+    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
+    Store, StoreCounts, StoreError,
 };
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
@@ -127,7 +127,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 fn claim_rows(conn: &Connection, asset: Option<i64>) -> Result<Vec<(i64, ClaimView)>, StoreError> {
     conn.prepare_cached(
         "SELECT asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
-         FROM asset_claims WHERE ?1 IS NULL OR asset_id = ?1",
+         FROM asset_claims WHERE ?1 IS NULL OR asset_id = ?1
+         ORDER BY asset_id, attribute, value, source",
     )
     .map_err(db)?
     .query_map(params![asset], |r| {
@@ -256,6 +257,22 @@ impl Store for SqliteStore {
         let claims = claim_rows(&tx, None)?;
         super::summarise_claims(&mut assets, claims);
         Ok(assets)
+    }
+
+    fn prune_observations(&self, before: Timestamp) -> Result<PruneReport, StoreError> {
+        let mut report = PruneReport::default();
+        loop {
+            let conn = self.writer()?;
+            let deleted = conn
+                .prepare_cached(super::PRUNE_SQL)
+                .map_err(db)?
+                .execute(params![before.0, super::PRUNE_CHUNK])
+                .map_err(db)?;
+            report.deleted += deleted as u64;
+            if (deleted as i64) < super::PRUNE_CHUNK {
+                return Ok(report);
+            }
+        }
     }
 
     fn approve_baseline(&self, b: &NewBaseline) -> Result<i64, StoreError> {
