@@ -203,7 +203,7 @@ fn record_identity<T: IngestTx>(
     let firmware = id.firmware.as_deref();
     tx.lock_asset(asset)?;
     match tx.identity(asset, key)? {
-        None => tx.insert_identity(asset, key, firmware, at, observation_id),
+        None => tx.save_identity(asset, key, firmware, at, observation_id),
         // An older claim arriving late: it only widens the interval.
         Some(stored) if at < stored.last_seen => tx.widen_identity(asset, key, at),
         Some(stored) => {
@@ -225,7 +225,7 @@ fn record_identity<T: IngestTx>(
                 };
                 tx.record_change(asset, &change, at, observation_id)?;
             }
-            tx.update_identity(asset, key, firmware, at, observation_id)
+            tx.save_identity(asset, key, firmware, at, observation_id)
         }
     }
 }

@@ -161,8 +161,9 @@ pub trait IngestTx {
     fn asset_of_ip(&mut self, ip: &str) -> Result<Option<i64>, StoreError>;
     /// A stored identity of an asset.
     fn identity(&mut self, asset: i64, key: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError>;
-    /// Stores a first identity claim.
-    fn insert_identity(
+    /// Makes a claim the identity's newest: a first claim inserts it, a newer one replaces its
+    /// firmware (when it has one), time and observation.
+    fn save_identity(
         &mut self,
         asset: i64,
         key: IdentityKey<'_>,
@@ -172,15 +173,6 @@ pub trait IngestTx {
     ) -> Result<(), StoreError>;
     /// Widens an identity's interval back to `at` (an older claim arriving late).
     fn widen_identity(&mut self, asset: i64, key: IdentityKey<'_>, at: i64) -> Result<(), StoreError>;
-    /// Makes a newer claim the identity's newest (its firmware, when it has one).
-    fn update_identity(
-        &mut self,
-        asset: i64,
-        key: IdentityKey<'_>,
-        firmware: Option<&str>,
-        at: i64,
-        observation_id: i64,
-    ) -> Result<(), StoreError>;
     /// Records a service of an asset; true when this call created it.
     fn upsert_service(&mut self, asset: i64, service: &ServiceRow<'_>) -> Result<bool, StoreError>;
     /// Records a claim (counting it, widening its interval, keeping the newest observation).

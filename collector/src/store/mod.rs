@@ -3,6 +3,7 @@
 
 pub mod ingest;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 #[cfg(test)]
 pub mod suite;
@@ -220,20 +221,6 @@ pub struct PruneReport {
 
 /// Observations deleted per transaction by retention (ingest goes on between them).
 pub const PRUNE_CHUNK: i64 = 10_000;
-
-/// Deletes, by `chunk`, the observations of batches received before a time that nothing refers
-/// to: no change, identity, service or claim keeps them as its evidence. One statement for both
-/// engines' dialects (`?1` is the time, `?2` the chunk).
-pub const PRUNE_SQL: &str = "DELETE FROM observations WHERE id IN (
-    SELECT o.id FROM batches b JOIN observations o ON o.agent_id = b.agent_id AND o.seq = b.seq
-    WHERE b.received_at < ?1
-      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.observation_id = o.id)
-      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.previous_observation_id = o.id)
-      AND NOT EXISTS (SELECT 1 FROM asset_identities i WHERE i.observation_id = o.id)
-      AND NOT EXISTS (SELECT 1 FROM asset_services s WHERE s.observation_id = o.id)
-      AND NOT EXISTS (SELECT 1 FROM asset_claims a WHERE a.observation_id = o.id)
-    ORDER BY o.id
-    LIMIT ?2)";
 
 /// What is decided about a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

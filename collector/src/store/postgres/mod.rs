@@ -16,6 +16,7 @@ use super::{
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
+use crate::store::sql::{self, numbered};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use shoko_proto::{Envelope, Timestamp};
 use tokio_postgres::error::SqlState;
@@ -261,15 +262,7 @@ async fn claim_rows(
     c: &impl deadpool_postgres::GenericClient,
     asset: Option<i64>,
 ) -> Result<Vec<(i64, ClaimView)>, StoreError> {
-    let rows = c
-        .query(
-            "SELECT asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
-             FROM asset_claims WHERE $1::int8 IS NULL OR asset_id = $1
-             ORDER BY asset_id, attribute, value, source",
-            &[&asset],
-        )
-        .await
-        .map_err(pg)?;
+    let rows = c.query(&*numbered(sql::CLAIMS), &[&asset]).await.map_err(pg)?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -334,44 +327,19 @@ impl Store for PostgresStore {
 
     fn assets(&self) -> Result<Vec<AssetView>, StoreError> {
         self.read(async |tx| {
-            let rows = tx
-                .query(
-                    "SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets ORDER BY id",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let rows = tx.query(&*numbered(sql::ASSETS), &[]).await.map_err(pg)?;
             let mut assets: Vec<AssetView> = rows.iter().map(asset_view).collect();
-            let rows = tx
-                .query(
-                    "SELECT asset_id, ip FROM asset_addresses ORDER BY asset_id, ip",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let rows = tx.query(&*numbered(sql::ADDRESSES), &[]).await.map_err(pg)?;
             let addresses = rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
             super::attach(&mut assets, addresses, |a, ip| {
                 a.ips.extend(ip.parse::<std::net::IpAddr>())
             });
-            let rows = tx
-                .query(
-                    "SELECT asset_id, vlan FROM asset_vlans ORDER BY asset_id, vlan",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let rows = tx.query(&*numbered(sql::VLANS), &[]).await.map_err(pg)?;
             let vlans = rows
                 .iter()
                 .map(|r| (r.get::<_, i64>(0), r.get::<_, i32>(1) as u16));
             super::attach(&mut assets, vlans, |a, vlan| a.vlans.push(vlan));
-            let rows = tx
-                .query(
-                    "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen
-                     FROM asset_services ORDER BY asset_id, ip, transport, port",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let rows = tx.query(&*numbered(sql::SERVICES), &[]).await.map_err(pg)?;
             super::attach(&mut assets, rows.iter().map(service_view), |a, s| {
                 a.services.extend(s)
             });
@@ -382,19 +350,7 @@ impl Store for PostgresStore {
 
     fn changes(&self) -> Result<Vec<ChangeView>, StoreError> {
         self.read(async |tx| {
-            let rows = tx
-                .query(
-                    "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
-                            c.observation_id, c.previous_observation_id,
-                            COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at
-                     FROM changes c
-                     LEFT JOIN change_decisions d ON d.id =
-                        (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
-                     ORDER BY c.id",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let rows = tx.query(&*numbered(sql::CHANGES), &[]).await.map_err(pg)?;
             Ok(rows
                 .iter()
                 .map(|r| ChangeView {
@@ -421,8 +377,7 @@ impl Store for PostgresStore {
             let client = self.pool.get().await.map_err(pool_error)?;
             let inserted = client
                 .execute(
-                    "INSERT INTO change_decisions (change_id, decision, reference, decided_by, decided_at, comment)
-                     SELECT id, $2, $3, $4, $5, $6 FROM changes WHERE id = $1",
+                    &*numbered(sql::INSERT_DECISION),
                     &[
                         &change_id,
                         &decision.kind.as_str(),
@@ -442,7 +397,7 @@ impl Store for PostgresStore {
     }
 
     fn prune_observations(&self, before: Timestamp) -> Result<PruneReport, StoreError> {
-        let sql = super::PRUNE_SQL.replace("?1", "$1").replace("?2", "$2");
+        let prune = numbered(sql::PRUNE);
         self.run(async {
             let client = self.pool.get().await.map_err(pool_error)?;
             let locked: bool = client
@@ -463,7 +418,7 @@ impl Store for PostgresStore {
             let outcome = async {
                 loop {
                     let deleted = client
-                        .execute(&sql, &[&before.0, &super::PRUNE_CHUNK])
+                        .execute(&*prune, &[&before.0, &super::PRUNE_CHUNK])
                         .await
                         .map_err(pg)?;
                     report.deleted += deleted;
@@ -497,8 +452,7 @@ impl Store for PostgresStore {
             let tx = client.transaction().await.map_err(pg)?;
             let id: i64 = tx
                 .query_one(
-                    "INSERT INTO baselines (name, approved_by, approved_at, comment, scope)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &*numbered(sql::INSERT_BASELINE),
                     &[&b.name, &b.approved_by, &b.approved_at.0, &b.comment, &scope],
                 )
                 .await
@@ -518,15 +472,7 @@ impl Store for PostgresStore {
 
     fn baselines(&self) -> Result<Vec<BaselineView>, StoreError> {
         self.read(async |tx| {
-            let rows = tx
-                .query(
-                    "SELECT b.id, b.name, b.approved_by, b.approved_at, b.comment, b.scope,
-                            (SELECT COUNT(*) FROM baseline_assets WHERE baseline_id = b.id)
-                     FROM baselines b ORDER BY b.id",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let rows = tx.query(&*numbered(sql::BASELINES), &[]).await.map_err(pg)?;
             rows.iter()
                 .map(|r| {
                     Ok(BaselineView {
@@ -546,10 +492,7 @@ impl Store for PostgresStore {
     fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError> {
         self.read(async |tx| {
             let rows = tx
-                .query(
-                    "SELECT snapshot FROM baseline_assets WHERE baseline_id = $1 ORDER BY asset_id",
-                    &[&baseline_id],
-                )
+                .query(&*numbered(sql::SNAPSHOTS), &[&baseline_id])
                 .await
                 .map_err(pg)?;
             rows.iter()
@@ -608,10 +551,7 @@ impl Store for PostgresStore {
     fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError> {
         self.read(async |tx| {
             let rows = tx
-                .query(
-                    "SELECT id, agent_id, seq, idx, kind, observed_at FROM observations WHERE asset_id = $1 ORDER BY id",
-                    &[&asset_id],
-                )
+                .query(&*numbered(sql::ASSET_OBSERVATIONS), &[&asset_id])
                 .await
                 .map_err(pg)?;
             Ok(rows
@@ -630,13 +570,7 @@ impl Store for PostgresStore {
 
     fn agents(&self) -> Result<Vec<AgentView>, StoreError> {
         self.read(async |tx| {
-            let rows = tx
-                .query(
-                    "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let rows = tx.query(&*numbered(sql::AGENTS), &[]).await.map_err(pg)?;
             Ok(rows
                 .iter()
                 .map(|r| AgentView {
@@ -652,14 +586,7 @@ impl Store for PostgresStore {
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         self.read(async |tx| {
-            let r = tx
-                .query_one(
-                    "SELECT (SELECT COUNT(*) FROM agents), (SELECT COUNT(*) FROM batches),
-                            (SELECT COUNT(*) FROM observations), (SELECT COUNT(*) FROM assets)",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
+            let r = tx.query_one(&*numbered(sql::COUNTS), &[]).await.map_err(pg)?;
             let n = |i| r.get::<_, i64>(i) as u64;
             Ok(StoreCounts {
                 agents: n(0),

@@ -9,6 +9,7 @@ use crate::store::StoreError;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
 };
+use crate::store::sql::{self, numbered};
 use deadpool_postgres::{GenericClient, Transaction};
 use shoko_proto::{Envelope, Timestamp};
 use tokio::runtime::Runtime;
@@ -26,7 +27,7 @@ pub struct PgTx<'c> {
 /// The agent's highest stored sequence (0 for none).
 pub async fn highest_seq(c: &impl GenericClient, agent_id: &str) -> Result<u64, StoreError> {
     let row = c
-        .query_opt("SELECT highest_seq FROM agents WHERE agent_id = $1", &[&agent_id])
+        .query_opt(&*numbered(sql::HIGHEST_SEQ), &[&agent_id])
         .await
         .map_err(pg)?;
     Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
@@ -62,8 +63,7 @@ impl PgTx<'_> {
 impl IngestTx for PgTx<'_> {
     fn claim_batch(&mut self, batch: &Envelope, received_at: Timestamp) -> Result<bool, StoreError> {
         let inserted = self.execute(
-            "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &numbered(sql::CLAIM_BATCH),
             &[
                 &batch.agent_id,
                 &(batch.seq as i64),
@@ -191,10 +191,7 @@ impl IngestTx for PgTx<'_> {
     }
 
     fn host_asset(&mut self, host_id: &str) -> Result<Option<i64>, StoreError> {
-        self.first(
-            "SELECT asset_id FROM asset_host_ids WHERE host_id = $1",
-            &[&host_id],
-        )
+        self.first(&numbered(sql::HOST_ASSET), &[&host_id])
     }
 
     fn set_host(&mut self, host_id: &str, asset: i64, at: i64) -> Result<(), StoreError> {
@@ -210,16 +207,12 @@ impl IngestTx for PgTx<'_> {
     }
 
     fn asset_of_ip(&mut self, ip: &str) -> Result<Option<i64>, StoreError> {
-        self.first(
-            "SELECT asset_id FROM asset_addresses WHERE ip = $1 ORDER BY last_seen DESC, asset_id LIMIT 1",
-            &[&ip],
-        )
+        self.first(&numbered(sql::ASSET_OF_IP), &[&ip])
     }
 
     fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError> {
         let rows = self.query(
-            "SELECT firmware, last_seen, observation_id FROM asset_identities
-             WHERE asset_id = $1 AND vendor = $2 AND product = $3 AND serial = $4 AND protocol = $5",
+            &numbered(sql::IDENTITY),
             &[&asset, &k.vendor, &k.product, &k.serial, &k.protocol],
         )?;
         Ok(rows.first().map(|r| StoredIdentity {
@@ -229,7 +222,7 @@ impl IngestTx for PgTx<'_> {
         }))
     }
 
-    fn insert_identity(
+    fn save_identity(
         &mut self,
         asset: i64,
         k: IdentityKey<'_>,
@@ -238,9 +231,7 @@ impl IngestTx for PgTx<'_> {
         observation_id: i64,
     ) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO asset_identities
-                (asset_id, vendor, product, serial, firmware, first_seen, last_seen, observation_id, protocol)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
+            &numbered(sql::SAVE_IDENTITY),
             &[
                 &asset,
                 &k.vendor,
@@ -260,22 +251,6 @@ impl IngestTx for PgTx<'_> {
             "UPDATE asset_identities SET first_seen = LEAST(first_seen, $5)
              WHERE asset_id = $1 AND vendor = $2 AND product = $3 AND serial = $4 AND protocol = $6",
             &[&asset, &k.vendor, &k.product, &k.serial, &at, &k.protocol],
-        )?;
-        Ok(())
-    }
-
-    fn update_identity(
-        &mut self,
-        asset: i64,
-        k: IdentityKey<'_>,
-        firmware: Option<&str>,
-        at: i64,
-        observation_id: i64,
-    ) -> Result<(), StoreError> {
-        self.execute(
-            "UPDATE asset_identities SET firmware = COALESCE($5, firmware), last_seen = $6, observation_id = $7
-             WHERE asset_id = $1 AND vendor = $2 AND product = $3 AND serial = $4 AND protocol = $8",
-            &[&asset, &k.vendor, &k.product, &k.serial, &firmware, &at, &observation_id, &k.protocol],
         )?;
         Ok(())
     }
@@ -364,10 +339,17 @@ impl IngestTx for PgTx<'_> {
         observation_id: i64,
     ) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO changes
-                (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[&asset, &c.kind, &c.subject, &c.old, &c.new, &at, &observation_id, &c.previous],
+            &numbered(sql::INSERT_CHANGE),
+            &[
+                &asset,
+                &c.kind,
+                &c.subject,
+                &c.old,
+                &c.new,
+                &at,
+                &observation_id,
+                &c.previous,
+            ],
         )?;
         Ok(())
     }

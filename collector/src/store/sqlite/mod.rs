@@ -10,6 +10,7 @@ use super::{
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
+use crate::store::sql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shoko_proto::{Envelope, Timestamp};
 use std::path::Path;
@@ -125,36 +126,32 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// Claims of one asset, or of all; with their asset ids.
 fn claim_rows(conn: &Connection, asset: Option<i64>) -> Result<Vec<(i64, ClaimView)>, StoreError> {
-    conn.prepare_cached(
-        "SELECT asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
-         FROM asset_claims WHERE ?1 IS NULL OR asset_id = ?1
-         ORDER BY asset_id, attribute, value, source",
-    )
-    .map_err(db)?
-    .query_map(params![asset], |r| {
-        Ok((
-            r.get(0)?,
-            ClaimView {
-                attribute: r.get(1)?,
-                value: r.get(2)?,
-                source: r.get(3)?,
-                confidence: r.get(4)?,
-                first_seen: ts(r.get(5)?),
-                last_seen: ts(r.get(6)?),
-                claims: r.get::<_, i64>(7)? as u64,
-                observation_id: r.get(8)?,
-            },
-        ))
-    })
-    .map_err(db)?
-    .collect::<Result<_, _>>()
-    .map_err(db)
+    conn.prepare_cached(sql::CLAIMS)
+        .map_err(db)?
+        .query_map(params![asset], |r| {
+            Ok((
+                r.get(0)?,
+                ClaimView {
+                    attribute: r.get(1)?,
+                    value: r.get(2)?,
+                    source: r.get(3)?,
+                    confidence: r.get(4)?,
+                    first_seen: ts(r.get(5)?),
+                    last_seen: ts(r.get(6)?),
+                    claims: r.get::<_, i64>(7)? as u64,
+                    observation_id: r.get(8)?,
+                },
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
 }
 
 /// The agent's highest stored sequence (0 for none).
 fn highest_seq(conn: &Connection, agent_id: &str) -> Result<u64, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT highest_seq FROM agents WHERE agent_id = ?1")
+        .prepare_cached(sql::HIGHEST_SEQ)
         .map_err(db)?
         .query_row(params![agent_id], |r| r.get::<_, i64>(0))
         .optional()
@@ -185,7 +182,7 @@ impl Store for SqliteStore {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.unchecked_transaction().map_err(db)?;
         let mut assets: Vec<AssetView> = tx
-            .prepare("SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets ORDER BY id")
+            .prepare(sql::ASSETS)
             .map_err(db)?
             .query_map([], |r| {
                 Ok(AssetView {
@@ -210,7 +207,7 @@ impl Store for SqliteStore {
             .collect::<Result<_, _>>()
             .map_err(db)?;
         let addresses = tx
-            .prepare("SELECT asset_id, ip FROM asset_addresses ORDER BY asset_id, ip")
+            .prepare(sql::ADDRESSES)
             .map_err(db)?
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
             .map_err(db)?
@@ -220,7 +217,7 @@ impl Store for SqliteStore {
             a.ips.extend(ip.parse::<std::net::IpAddr>())
         });
         let vlans = tx
-            .prepare("SELECT asset_id, vlan FROM asset_vlans ORDER BY asset_id, vlan")
+            .prepare(sql::VLANS)
             .map_err(db)?
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u16>(1)?)))
             .map_err(db)?
@@ -228,10 +225,7 @@ impl Store for SqliteStore {
             .map_err(db)?;
         super::attach(&mut assets, vlans, |a, vlan| a.vlans.push(vlan));
         let services = tx
-            .prepare(
-                "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen
-                 FROM asset_services ORDER BY asset_id, ip, transport, port",
-            )
+            .prepare(sql::SERVICES)
             .map_err(db)?
             .query_map([], |r| {
                 let ip: String = r.get(1)?;
@@ -264,7 +258,7 @@ impl Store for SqliteStore {
         loop {
             let conn = self.writer()?;
             let deleted = conn
-                .prepare_cached(super::PRUNE_SQL)
+                .prepare_cached(sql::PRUNE)
                 .map_err(db)?
                 .execute(params![before.0, super::PRUNE_CHUNK])
                 .map_err(db)?;
@@ -282,9 +276,14 @@ impl Store for SqliteStore {
             .map_err(db)?;
         let id: i64 = tx
             .query_row(
-                "INSERT INTO baselines (name, approved_by, approved_at, comment, scope) VALUES (?1, ?2, ?3, ?4, ?5)
-                 RETURNING id",
-                params![b.name, b.approved_by, b.approved_at.0, b.comment, baseline::scope_text(&b.scope)?],
+                sql::INSERT_BASELINE,
+                params![
+                    b.name,
+                    b.approved_by,
+                    b.approved_at.0,
+                    b.comment,
+                    baseline::scope_text(&b.scope)?
+                ],
                 |r| r.get(0),
             )
             .map_err(db)?;
@@ -303,13 +302,7 @@ impl Store for SqliteStore {
 
     fn baselines(&self) -> Result<Vec<BaselineView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn
-            .prepare(
-                "SELECT b.id, b.name, b.approved_by, b.approved_at, b.comment, b.scope,
-                        (SELECT COUNT(*) FROM baseline_assets WHERE baseline_id = b.id)
-                 FROM baselines b ORDER BY b.id",
-            )
-            .map_err(db)?;
+        let mut stmt = conn.prepare(sql::BASELINES).map_err(db)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
@@ -342,9 +335,7 @@ impl Store for SqliteStore {
 
     fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn
-            .prepare("SELECT snapshot FROM baseline_assets WHERE baseline_id = ?1 ORDER BY asset_id")
-            .map_err(db)?;
+        let mut stmt = conn.prepare(sql::SNAPSHOTS).map_err(db)?;
         let texts = stmt
             .query_map(params![baseline_id], |r| r.get::<_, String>(0))
             .map_err(db)?
@@ -404,11 +395,7 @@ impl Store for SqliteStore {
 
     fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, agent_id, seq, idx, kind, observed_at FROM observations WHERE asset_id = ?1 ORDER BY id",
-            )
-            .map_err(db)?;
+        let mut stmt = conn.prepare(sql::ASSET_OBSERVATIONS).map_err(db)?;
         stmt.query_map(params![asset_id], |r| {
             Ok(ObservationRef {
                 id: r.get(0)?,
@@ -426,11 +413,7 @@ impl Store for SqliteStore {
 
     fn agents(&self) -> Result<Vec<AgentView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn
-            .prepare(
-                "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id",
-            )
-            .map_err(db)?;
+        let mut stmt = conn.prepare(sql::AGENTS).map_err(db)?;
         stmt.query_map([], |r| {
             Ok(AgentView {
                 agent_id: r.get(0)?,
@@ -447,17 +430,7 @@ impl Store for SqliteStore {
 
     fn changes(&self) -> Result<Vec<ChangeView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn
-            .prepare(
-                "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
-                        c.observation_id, c.previous_observation_id,
-                        COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at
-                 FROM changes c
-                 LEFT JOIN change_decisions d ON d.id =
-                    (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
-                 ORDER BY c.id",
-            )
-            .map_err(db)?;
+        let mut stmt = conn.prepare(sql::CHANGES).map_err(db)?;
         stmt.query_map([], |r| {
             Ok(ChangeView {
                 id: r.get(0)?,
@@ -482,44 +455,37 @@ impl Store for SqliteStore {
 
     fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError> {
         let conn = self.writer()?;
-        let known = conn
-            .query_row("SELECT 1 FROM changes WHERE id = ?1", params![change_id], |_| {
-                Ok(())
-            })
-            .optional()
+        let inserted = conn
+            .execute(
+                sql::INSERT_DECISION,
+                params![
+                    change_id,
+                    decision.kind.as_str(),
+                    decision.reference,
+                    decision.by,
+                    decision.at.0,
+                    decision.comment
+                ],
+            )
             .map_err(db)?;
-        if known.is_none() {
+        if inserted == 0 {
             return Err(StoreError::NotFound(format!("change {change_id}")));
         }
-        conn.execute(
-            "INSERT INTO change_decisions (change_id, decision, reference, decided_by, decided_at, comment)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                change_id,
-                decision.kind.as_str(),
-                decision.reference,
-                decision.by,
-                decision.at.0,
-                decision.comment
-            ],
-        )
-        .map_err(db)?;
         Ok(())
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let n = |sql: &str| {
-            conn.query_row(sql, [], |r| r.get::<_, i64>(0))
-                .map(|v| v as u64)
-                .map_err(db)
-        };
-        Ok(StoreCounts {
-            agents: n("SELECT COUNT(*) FROM agents")?,
-            batches: n("SELECT COUNT(*) FROM batches")?,
-            observations: n("SELECT COUNT(*) FROM observations")?,
-            assets: n("SELECT COUNT(*) FROM assets")?,
+        conn.query_row(sql::COUNTS, [], |r| {
+            let n = |i| r.get::<_, i64>(i).map(|v| v as u64);
+            Ok(StoreCounts {
+                agents: n(0)?,
+                batches: n(1)?,
+                observations: n(2)?,
+                assets: n(3)?,
+            })
         })
+        .map_err(db)
     }
 }
 

@@ -3,20 +3,17 @@
 
 use super::db;
 use crate::fuse::flows::FlowRollup;
-use crate::store::StoreError;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
 };
+use crate::store::{StoreError, sql};
 use rusqlite::{OptionalExtension, Transaction, params};
 use shoko_proto::{Envelope, Timestamp};
 
 impl IngestTx for Transaction<'_> {
     fn claim_batch(&mut self, batch: &Envelope, received_at: Timestamp) -> Result<bool, StoreError> {
         let inserted = self
-            .prepare_cached(
-                "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-            )
+            .prepare_cached(sql::CLAIM_BATCH)
             .map_err(db)?
             .execute(params![
                 batch.agent_id,
@@ -148,7 +145,7 @@ impl IngestTx for Transaction<'_> {
     }
 
     fn host_asset(&mut self, host_id: &str) -> Result<Option<i64>, StoreError> {
-        self.prepare_cached("SELECT asset_id FROM asset_host_ids WHERE host_id = ?1")
+        self.prepare_cached(sql::HOST_ASSET)
             .map_err(db)?
             .query_row(params![host_id], |r| r.get(0))
             .optional()
@@ -170,33 +167,28 @@ impl IngestTx for Transaction<'_> {
     }
 
     fn asset_of_ip(&mut self, ip: &str) -> Result<Option<i64>, StoreError> {
-        self.prepare_cached(
-            "SELECT asset_id FROM asset_addresses WHERE ip = ?1 ORDER BY last_seen DESC, asset_id LIMIT 1",
-        )
-        .map_err(db)?
-        .query_row(params![ip], |r| r.get(0))
-        .optional()
-        .map_err(db)
+        self.prepare_cached(sql::ASSET_OF_IP)
+            .map_err(db)?
+            .query_row(params![ip], |r| r.get(0))
+            .optional()
+            .map_err(db)
     }
 
     fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError> {
-        self.prepare_cached(
-            "SELECT firmware, last_seen, observation_id FROM asset_identities
-             WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4 AND protocol = ?5",
-        )
-        .map_err(db)?
-        .query_row(params![asset, k.vendor, k.product, k.serial, k.protocol], |r| {
-            Ok(StoredIdentity {
-                firmware: r.get(0)?,
-                last_seen: r.get(1)?,
-                observation_id: r.get(2)?,
+        self.prepare_cached(sql::IDENTITY)
+            .map_err(db)?
+            .query_row(params![asset, k.vendor, k.product, k.serial, k.protocol], |r| {
+                Ok(StoredIdentity {
+                    firmware: r.get(0)?,
+                    last_seen: r.get(1)?,
+                    observation_id: r.get(2)?,
+                })
             })
-        })
-        .optional()
-        .map_err(db)
+            .optional()
+            .map_err(db)
     }
 
-    fn insert_identity(
+    fn save_identity(
         &mut self,
         asset: i64,
         k: IdentityKey<'_>,
@@ -204,23 +196,19 @@ impl IngestTx for Transaction<'_> {
         at: i64,
         observation_id: i64,
     ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "INSERT INTO asset_identities
-                (asset_id, vendor, product, serial, firmware, first_seen, last_seen, observation_id, protocol)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
-        )
-        .map_err(db)?
-        .execute(params![
-            asset,
-            k.vendor,
-            k.product,
-            k.serial,
-            firmware,
-            at,
-            observation_id,
-            k.protocol
-        ])
-        .map_err(db)?;
+        self.prepare_cached(sql::SAVE_IDENTITY)
+            .map_err(db)?
+            .execute(params![
+                asset,
+                k.vendor,
+                k.product,
+                k.serial,
+                firmware,
+                at,
+                observation_id,
+                k.protocol
+            ])
+            .map_err(db)?;
         Ok(())
     }
 
@@ -231,24 +219,6 @@ impl IngestTx for Transaction<'_> {
         )
         .map_err(db)?
         .execute(params![asset, k.vendor, k.product, k.serial, at, k.protocol])
-        .map_err(db)?;
-        Ok(())
-    }
-
-    fn update_identity(
-        &mut self,
-        asset: i64,
-        k: IdentityKey<'_>,
-        firmware: Option<&str>,
-        at: i64,
-        observation_id: i64,
-    ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "UPDATE asset_identities SET firmware = COALESCE(?5, firmware), last_seen = ?6, observation_id = ?7
-             WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4 AND protocol = ?8",
-        )
-        .map_err(db)?
-        .execute(params![asset, k.vendor, k.product, k.serial, firmware, at, observation_id, k.protocol])
         .map_err(db)?;
         Ok(())
     }
@@ -351,14 +321,19 @@ impl IngestTx for Transaction<'_> {
         at: i64,
         observation_id: i64,
     ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "INSERT INTO changes
-                (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .map_err(db)?
-        .execute(params![asset, c.kind, c.subject, c.old, c.new, at, observation_id, c.previous])
-        .map_err(db)?;
+        self.prepare_cached(sql::INSERT_CHANGE)
+            .map_err(db)?
+            .execute(params![
+                asset,
+                c.kind,
+                c.subject,
+                c.old,
+                c.new,
+                at,
+                observation_id,
+                c.previous
+            ])
+            .map_err(db)?;
         Ok(())
     }
 }

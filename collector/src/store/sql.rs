@@ -1,0 +1,142 @@
+//! SQL both engines run, written once in SQLite's dialect with `?N` placeholders; PostgreSQL runs
+//! it through [`numbered`] (`$N`). Statements that differ between the dialects (upserts with
+//! MIN/MAX or LEAST/GREATEST, array parameters) stay with their engine.
+
+use std::borrow::Cow;
+
+/// The statement with PostgreSQL's `$N` placeholders.
+pub fn numbered(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('?') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            '$'
+        } else {
+            c
+        });
+    }
+    Cow::Owned(out)
+}
+
+/// The highest stored sequence of an agent.
+pub const HIGHEST_SEQ: &str = "SELECT highest_seq FROM agents WHERE agent_id = ?1";
+
+/// Every asset.
+pub const ASSETS: &str = "SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets ORDER BY id";
+
+/// Every address of every asset.
+pub const ADDRESSES: &str = "SELECT asset_id, ip FROM asset_addresses ORDER BY asset_id, ip";
+
+/// Every VLAN of every asset.
+pub const VLANS: &str = "SELECT asset_id, vlan FROM asset_vlans ORDER BY asset_id, vlan";
+
+/// Every service of every asset.
+pub const SERVICES: &str =
+    "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen
+    FROM asset_services ORDER BY asset_id, ip, transport, port";
+
+/// A new baseline; its id.
+pub const INSERT_BASELINE: &str =
+    "INSERT INTO baselines (name, approved_by, approved_at, comment, scope) VALUES (?1, ?2, ?3, ?4, ?5)
+    RETURNING id";
+
+/// Every baseline with its asset count.
+pub const BASELINES: &str = "SELECT b.id, b.name, b.approved_by, b.approved_at, b.comment, b.scope,
+    (SELECT COUNT(*) FROM baseline_assets WHERE baseline_id = b.id)
+    FROM baselines b ORDER BY b.id";
+
+/// The asset snapshots of a baseline.
+pub const SNAPSHOTS: &str = "SELECT snapshot FROM baseline_assets WHERE baseline_id = ?1 ORDER BY asset_id";
+
+/// The observations about an asset.
+pub const ASSET_OBSERVATIONS: &str =
+    "SELECT id, agent_id, seq, idx, kind, observed_at FROM observations WHERE asset_id = ?1 ORDER BY id";
+
+/// Every agent.
+pub const AGENTS: &str =
+    "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id";
+
+/// Every change with its latest decision (`open` without one).
+pub const CHANGES: &str =
+    "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
+    c.observation_id, c.previous_observation_id,
+    COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at
+    FROM changes c
+    LEFT JOIN change_decisions d ON d.id =
+    (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
+    ORDER BY c.id";
+
+/// Claims a batch; no row when it is already stored.
+pub const CLAIM_BATCH: &str =
+    "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+
+/// The asset of a machine id.
+pub const HOST_ASSET: &str = "SELECT asset_id FROM asset_host_ids WHERE host_id = ?1";
+
+/// The asset most recently holding an IP.
+pub const ASSET_OF_IP: &str =
+    "SELECT asset_id FROM asset_addresses WHERE ip = ?1 ORDER BY last_seen DESC, asset_id LIMIT 1";
+
+/// A stored identity of an asset.
+pub const IDENTITY: &str = "SELECT firmware, last_seen, observation_id FROM asset_identities
+    WHERE asset_id = ?1 AND vendor = ?2 AND product = ?3 AND serial = ?4 AND protocol = ?5";
+
+/// Makes a claim an identity's newest: a first claim inserts it, a newer one replaces its
+/// firmware (when it has one), time and observation.
+pub const SAVE_IDENTITY: &str = "INSERT INTO asset_identities
+    (asset_id, vendor, product, serial, firmware, first_seen, last_seen, observation_id, protocol)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)
+    ON CONFLICT (asset_id, protocol, vendor, product, serial) DO UPDATE SET
+    firmware = COALESCE(excluded.firmware, asset_identities.firmware),
+    last_seen = excluded.last_seen,
+    observation_id = excluded.observation_id";
+
+/// A change record.
+pub const INSERT_CHANGE: &str = "INSERT INTO changes
+    (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/// A decision on a change; no row when the change does not exist.
+pub const INSERT_DECISION: &str =
+    "INSERT INTO change_decisions (change_id, decision, reference, decided_by, decided_at, comment)
+    SELECT id, ?2, ?3, ?4, ?5, ?6 FROM changes WHERE id = ?1";
+
+/// Row counts: agents, batches, observations, assets.
+pub const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM agents), (SELECT COUNT(*) FROM batches),
+    (SELECT COUNT(*) FROM observations), (SELECT COUNT(*) FROM assets)";
+
+/// The claims of one asset (`?1`), or of all (`?1` null).
+pub const CLAIMS: &str =
+    "SELECT asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
+    FROM asset_claims WHERE CAST(?1 AS BIGINT) IS NULL OR asset_id = ?1
+    ORDER BY asset_id, attribute, value, source";
+
+/// Deletes, by `chunk`, the observations of batches received before a time that nothing refers
+/// to: no change, identity, service or claim keeps them as its evidence.`?1` is the time, `?2` the
+/// chunk.
+pub const PRUNE: &str = "DELETE FROM observations WHERE id IN (
+    SELECT o.id FROM batches b JOIN observations o ON o.agent_id = b.agent_id AND o.seq = b.seq
+    WHERE b.received_at < ?1
+      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.previous_observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM asset_identities i WHERE i.observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM asset_services s WHERE s.observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM asset_claims a WHERE a.observation_id = o.id)
+    ORDER BY o.id
+    LIMIT ?2)";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_for_postgresql() {
+        assert_eq!(
+            super::numbered("a = ?1 AND b = ?12 OR c IS ?"),
+            "a = $1 AND b = $12 OR c IS ?"
+        );
+        assert_eq!(super::numbered(super::AGENTS), super::AGENTS);
+    }
+}
