@@ -56,9 +56,17 @@ pub struct CollectorConfig {
     /// or claim refers to are deleted (their hourly flow totals stay).
     #[serde(default = "default_retention_days")]
     pub retention_days: u64,
-    /// Seconds between retention runs (where collectors share a store, one runs at a time).
+    /// Seconds between upkeep runs: retention and absent assets (where collectors share a store,
+    /// one runs each at a time).
     #[serde(default = "default_retention_interval")]
     pub retention_interval_secs: u64,
+    /// Days after which an asset not seen becomes an `asset_not_seen` change (0: never).
+    #[serde(default = "default_not_seen_days")]
+    pub asset_not_seen_days: u64,
+}
+
+fn default_not_seen_days() -> u64 {
+    7
 }
 
 fn default_retention_days() -> u64 {
@@ -126,6 +134,7 @@ impl Default for CollectorConfig {
             agent_observations_burst: default_agent_burst(),
             retention_days: default_retention_days(),
             retention_interval_secs: default_retention_interval(),
+            asset_not_seen_days: default_not_seen_days(),
         }
     }
 }
@@ -201,7 +210,9 @@ impl CollectorConfig {
              agent_observations_per_sec = {}\nagent_observations_burst = {}\n\n\
              # Days raw observations are kept (0: forever); those evidence refers to stay.\n\
              retention_days = {}\n\n\
-             # Seconds between retention runs.\nretention_interval_secs = {}\n",
+             # Seconds between upkeep runs (retention, absent assets).\nretention_interval_secs = {}\n\n\
+             # Days after which an asset not seen becomes a change record (0: never).\n\
+             asset_not_seen_days = {}\n",
             self.listen,
             self.http,
             self.advertise,
@@ -216,7 +227,8 @@ impl CollectorConfig {
             self.agent_observations_per_sec,
             self.agent_observations_burst,
             self.retention_days,
-            self.retention_interval_secs
+            self.retention_interval_secs,
+            self.asset_not_seen_days
         )
     }
 }

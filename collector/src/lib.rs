@@ -4,7 +4,8 @@
 //! `pki` (CA, certificates, CRL) -> `ingest` (mutual-TLS sessions, group-commit writer) -> `store`
 //! (SQLite and PostgreSQL engines behind one trait) with `fuse` (asset identity, claims, flows per
 //! hour, change records) -> `api` (HTTP JSON, with `filter`) and `listing` (terminal). `baseline`
-//! approves inventories and reports drift; `retention` deletes old raw observations. `server`
+//! approves inventories and reports drift; `upkeep` deletes old raw observations and records
+//! absent assets. `server`
 //! wires them; `demo` runs everything locally.
 
 pub mod api;
@@ -18,6 +19,6 @@ pub mod ingest;
 pub mod listing;
 pub mod metrics;
 pub mod pki;
-pub mod retention;
 pub mod server;
 pub mod store;
+pub mod upkeep;

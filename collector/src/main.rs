@@ -9,7 +9,7 @@ use shoko_collector::listing::{asset_table, baseline_table, change_table, drift_
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
-use shoko_collector::{baseline, config, datadir, demo, retention};
+use shoko_collector::{baseline, config, datadir, demo, upkeep};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -332,7 +332,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 None => {
                     let days = days.unwrap_or(cfg.retention_days);
                     anyhow::ensure!(days > 0, "retention_days is 0: observations are kept forever");
-                    retention::cutoff(shoko_proto::Timestamp::now(), days)
+                    upkeep::cutoff(shoko_proto::Timestamp::now(), days)
                 }
             };
             let report = open_store(&data, &cfg)?.prune_observations(before)?;

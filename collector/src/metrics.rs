@@ -37,8 +37,8 @@ pub struct Metrics {
     pub ingest_commits: Counter,
     /// Times an agent over its rate limit was read more slowly.
     pub ingest_throttled: Counter,
-    /// Retention runs, by outcome (`done`, `skipped`, `failed`).
-    pub retention_runs: Family<ReasonLabel, Counter>,
+    /// Upkeep runs by job and outcome (`retention_done`, `not_seen_skipped`, ...).
+    pub upkeep_runs: Family<ReasonLabel, Counter>,
     /// Observations deleted by retention.
     pub retention_deleted: Counter,
 }
@@ -58,7 +58,7 @@ impl Metrics {
             ingest_queue_depth: Gauge::default(),
             ingest_commits: Counter::default(),
             ingest_throttled: Counter::default(),
-            retention_runs: Family::default(),
+            upkeep_runs: Family::default(),
             retention_deleted: Counter::default(),
             registry: Registry::default(),
         };
@@ -79,7 +79,7 @@ impl Metrics {
             "ingest_queue_depth", "Batches waiting for the store writer", m.ingest_queue_depth;
             "ingest_commits", "Store transactions committed (each holding one or more batches)", m.ingest_commits;
             "ingest_throttled", "Times an agent over its rate limit was read more slowly", m.ingest_throttled;
-            "retention_runs", "Retention runs by outcome (skipped: another collector ran it)", m.retention_runs;
+            "upkeep_runs", "Upkeep runs by job and outcome (skipped: another collector ran it)", m.upkeep_runs;
             "retention_deleted_observations", "Raw observations deleted by retention", m.retention_deleted;
         }
         Metrics { registry, ..m }

@@ -10,6 +10,7 @@ use crate::pki::tls::ServerTls;
 use crate::store::Store;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
+use crate::upkeep::UpkeepConfig;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -116,10 +117,14 @@ impl Collector {
             cfg.max_connections,
             rx.clone(),
         ))];
-        tasks.extend(crate::retention::spawn(
+        let upkeep = UpkeepConfig {
+            retention_days: cfg.retention_days,
+            not_seen_days: cfg.asset_not_seen_days,
+            interval: Duration::from_secs(cfg.retention_interval_secs),
+        };
+        tasks.extend(crate::upkeep::spawn(
             store.clone(),
-            cfg.retention_days,
-            Duration::from_secs(cfg.retention_interval_secs),
+            upkeep,
             metrics.clone(),
             rx.clone(),
         ));

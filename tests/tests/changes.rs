@@ -324,3 +324,33 @@ fn a_firmware_update_after_the_baseline_is_drift() {
         "{text}"
     );
 }
+
+#[test]
+fn protocol_events_that_change_a_device_are_change_records() {
+    // Reads and tag writes in the capture are operations, not changes: only these four are.
+    let (_data, collector) = deliver(&["EIP-FirmwareChange.pcap"]);
+    let events: Vec<(i64, String, Option<String>)> = changes_of(&collector, "protocol_event")
+        .iter()
+        .map(|c| {
+            (
+                c["asset_id"].as_i64().unwrap(),
+                c["subject"].as_str().unwrap().to_string(),
+                c["new_value"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    // The firmware update session (CIP class 0xA1, three services) and the reset that follows,
+    // from the engineering station, each a change of the Ethernet module.
+    let enbt = asset_id(&collector, ENBT);
+    let from = "from 192.168.10.105";
+    let expected: Vec<(i64, String, Option<String>)> = [
+        ("firmware_update", "class=0xa1, service=0x51"),
+        ("firmware_update", "class=0xa1, service=0x4b"),
+        ("firmware_update", "class=0xa1, service=0x4d"),
+        ("reset", "class=0x01, service=0x05"),
+    ]
+    .into_iter()
+    .map(|(kind, details)| (enbt, format!("cip {kind} {from}"), Some(details.to_string())))
+    .collect();
+    assert_eq!(events, expected);
+}

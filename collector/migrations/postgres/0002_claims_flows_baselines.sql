@@ -1,5 +1,5 @@
 -- shoko collector store, PostgreSQL engine, schema version 2: attribute claims, flows per hour,
--- baselines and retention indexes (SQLite schema 5).
+-- baselines, software and retention indexes (SQLite schema 5).
 
 -- Every value claimed for an attribute of an asset, per source, with its confidence, when it was
 -- claimed first and last, how often, and the newest claim's observation.
@@ -61,3 +61,18 @@ CREATE INDEX changes_previous_observation ON changes (previous_observation_id);
 CREATE INDEX asset_identities_observation ON asset_identities (observation_id);
 CREATE INDEX asset_services_observation ON asset_services (observation_id);
 CREATE INDEX asset_claims_observation ON asset_claims (observation_id);
+
+-- Software of an asset (host packages, announced software), per source and name, with the
+-- version of the newest observation.
+CREATE TABLE asset_software (
+    asset_id        BIGINT NOT NULL REFERENCES assets(id),
+    source          TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    version         TEXT,
+    purl            TEXT,
+    first_seen      BIGINT NOT NULL,
+    last_seen       BIGINT NOT NULL,
+    observation_id  BIGINT NOT NULL REFERENCES observations(id),
+    PRIMARY KEY (asset_id, source, name)
+);
+CREATE INDEX asset_software_observation ON asset_software (observation_id);

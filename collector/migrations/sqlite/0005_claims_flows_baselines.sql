@@ -1,5 +1,6 @@
 -- shoko collector store, SQLite engine, schema version 5: attribute claims, identities per
--- protocol, flows per hour, baselines, retention indexes.
+-- protocol, flows per hour, baselines, software,
+-- retention indexes.
 
 -- Every value claimed for an attribute of an asset (vendor, model, firmware, hostname, class ...),
 -- per source ('<agent id>/<protocol or collector>'), with its confidence, when it was claimed first
@@ -84,3 +85,18 @@ CREATE INDEX changes_previous_observation ON changes (previous_observation_id);
 CREATE INDEX asset_identities_observation ON asset_identities (observation_id);
 CREATE INDEX asset_services_observation ON asset_services (observation_id);
 CREATE INDEX asset_claims_observation ON asset_claims (observation_id);
+
+-- Software of an asset (host packages, announced software), per source and name, with the
+-- version of the newest observation.
+CREATE TABLE asset_software (
+    asset_id        INTEGER NOT NULL REFERENCES assets(id),
+    source          TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    version         TEXT,
+    purl            TEXT,
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    observation_id  INTEGER NOT NULL REFERENCES observations(id),
+    PRIMARY KEY (asset_id, source, name)
+);
+CREATE INDEX asset_software_observation ON asset_software (observation_id);

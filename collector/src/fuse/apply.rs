@@ -1,11 +1,11 @@
 //! Applying an observation to the fused asset tables, whatever the engine: which asset it is
 //! about, what it adds to that asset, and which change records it makes (a new asset, a new
-//! service, a firmware change).
+//! service, a firmware change, new or updated software, a protocol event that changes a device).
 
 use super::claims::{HOST_CONFIDENCE, SIGHTING_CONFIDENCE, host_claims, identity_claims};
-use super::{AssetKey, host_key, reference_key, sighting_keys};
+use super::{AssetKey, events, host_key, reference_key, sighting_keys};
 use crate::store::StoreError;
-use crate::store::ingest::{Change, ClaimRow, IdentityKey, IngestTx, ServiceRow};
+use crate::store::ingest::{Change, ClaimRow, IdentityKey, IngestTx, ServiceRow, SoftwareRow};
 use shoko_proto::{AssetRef, ConfigCheck, Identity, ObservationBody, Service, SoftwareItem};
 
 /// Where an observation came from: the agent that sent it, when it was observed, its id.
@@ -75,18 +75,35 @@ pub fn fuse_observation<T: IngestTx>(
             }
             Ok(Some(id))
         }
-        // Installed software and checks of a host agent belong to its machine.
-        ObservationBody::SoftwareItem(SoftwareItem { asset, .. })
-        | ObservationBody::ConfigCheck(ConfigCheck { asset, .. })
-            if asset.host_id.is_some() =>
-        {
+        // Checks of a host agent belong to its machine.
+        ObservationBody::ConfigCheck(ConfigCheck { asset, .. }) if asset.host_id.is_some() => {
             resolve(tx, asset, at, observation_id)
+        }
+        ObservationBody::SoftwareItem(w) => {
+            let Some(id) = resolve(tx, &w.asset, at, observation_id)? else {
+                return Ok(None);
+            };
+            record_software(tx, id, w, at, observation_id)?;
+            Ok(Some(id))
         }
         ObservationBody::Service(s) => {
             let Some(id) = resolve(tx, &s.asset, at, observation_id)? else {
                 return Ok(None);
             };
             record_service(tx, id, s, at, observation_id)?;
+            Ok(Some(id))
+        }
+        // A change of the device it targets (of the actor, when the target is not named).
+        ObservationBody::ProtocolEvent(e) if events::is_change(e) => {
+            let Some(device) = e.target.as_ref().or(e.actor.as_ref()) else {
+                return Ok(None);
+            };
+            let Some(id) = resolve(tx, device, at, observation_id)? else {
+                return Ok(None);
+            };
+            let (subject, value) = events::change_text(e);
+            let change = Change::first_seen("protocol_event", &subject, value.as_deref());
+            tx.record_change(id, &change, at, observation_id)?;
             Ok(Some(id))
         }
         _ => Ok(None),
@@ -228,6 +245,51 @@ fn record_identity<T: IngestTx>(
             tx.save_identity(asset, key, firmware, at, observation_id)
         }
     }
+}
+
+/// Records a software item of an asset: one first seen after the asset's first inventory is a
+/// `new_software` change, a newer observation with another version a `software_change`.
+fn record_software<T: IngestTx>(
+    tx: &mut T,
+    asset: i64,
+    w: &SoftwareItem,
+    at: i64,
+    observation_id: i64,
+) -> Result<(), StoreError> {
+    let row = SoftwareRow {
+        source: &w.source,
+        name: &w.name,
+        version: w.version.as_deref(),
+        purl: w.purl.as_deref(),
+        at,
+        observation_id,
+    };
+    let subject = format!("{} ({})", w.name, w.source);
+    match tx.software(asset, &w.source, &w.name)? {
+        None => {
+            if tx.had_software(asset, at)? {
+                let change = Change::first_seen("new_software", &subject, row.version);
+                tx.record_change(asset, &change, at, observation_id)?;
+            }
+        }
+        // An older observation arriving late changes nothing.
+        Some(stored) if at < stored.last_seen => return Ok(()),
+        Some(stored) => {
+            if let (Some(old), Some(new)) = (stored.version.as_deref(), row.version)
+                && old != new
+            {
+                let change = Change {
+                    kind: "software_change",
+                    subject: &subject,
+                    old: Some(old),
+                    new: Some(new),
+                    previous: Some(stored.observation_id),
+                };
+                tx.record_change(asset, &change, at, observation_id)?;
+            }
+        }
+    }
+    tx.save_software(asset, &row)
 }
 
 /// Records a service of an asset; one first seen is a `new_service` change.

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod claims;
+pub mod events;
 pub mod flows;
 
 use shoko_proto::{AssetRef, AssetSighting, HostFacts, MacAddr};

@@ -49,6 +49,34 @@ pub struct StoredIdentity {
     pub observation_id: i64,
 }
 
+/// The stored state of a software item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSoftware {
+    /// Version of the newest observation.
+    pub version: Option<String>,
+    /// When it was observed.
+    pub last_seen: i64,
+    /// That observation.
+    pub observation_id: i64,
+}
+
+/// A software item of an asset as observed.
+#[derive(Debug, Clone, Copy)]
+pub struct SoftwareRow<'a> {
+    /// Where it was learnt (`dpkg`, `rpm`, `apk`, `ssh-banner` ...).
+    pub source: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Version.
+    pub version: Option<&'a str>,
+    /// Package URL.
+    pub purl: Option<&'a str>,
+    /// When it was observed.
+    pub at: i64,
+    /// The observation.
+    pub observation_id: i64,
+}
+
 /// A service of an asset as stored.
 #[derive(Debug, Clone, Copy)]
 pub struct ServiceRow<'a> {
@@ -173,6 +201,17 @@ pub trait IngestTx {
     ) -> Result<(), StoreError>;
     /// Widens an identity's interval back to `at` (an older claim arriving late).
     fn widen_identity(&mut self, asset: i64, key: IdentityKey<'_>, at: i64) -> Result<(), StoreError>;
+    /// A stored software item of an asset.
+    fn software(
+        &mut self,
+        asset: i64,
+        source: &str,
+        name: &str,
+    ) -> Result<Option<StoredSoftware>, StoreError>;
+    /// True when the asset had software recorded before `at` (its first inventory is not new).
+    fn had_software(&mut self, asset: i64, at: i64) -> Result<bool, StoreError>;
+    /// Makes a software observation the item's newest.
+    fn save_software(&mut self, asset: i64, item: &SoftwareRow<'_>) -> Result<(), StoreError>;
     /// Records a service of an asset; true when this call created it.
     fn upsert_service(&mut self, asset: i64, service: &ServiceRow<'_>) -> Result<bool, StoreError>;
     /// Records a claim (counting it, widening its interval, keeping the newest observation).

@@ -127,6 +127,25 @@ pub struct ObservationRef {
     pub observed_at: Timestamp,
 }
 
+/// A software item of an asset, as the asset page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SoftwareView {
+    /// Where it was learnt (`dpkg`, `rpm`, `apk`, `ssh-banner` ...).
+    pub source: String,
+    /// Name.
+    pub name: String,
+    /// Version of the newest observation.
+    pub version: Option<String>,
+    /// Package URL.
+    pub purl: Option<String>,
+    /// First seen.
+    pub first_seen: Timestamp,
+    /// Last seen.
+    pub last_seen: Timestamp,
+    /// The newest observation.
+    pub observation_id: i64,
+}
+
 /// Counts for a summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StoreCounts {
@@ -178,6 +197,8 @@ pub struct AssetDetail {
     pub asset: AssetView,
     /// Each attribute with every claim and its conflicting values.
     pub attributes: Vec<AttributeView>,
+    /// Its software.
+    pub software: Vec<SoftwareView>,
     /// Its conversations over all hours stored, the busiest first.
     pub flows: Vec<ConversationView>,
     /// Its change records, oldest first.
@@ -198,6 +219,7 @@ impl AssetDetail {
         let flows = crate::fuse::flows::conversations(&store.flow_hours(&ips)?, &ips);
         Ok(AssetDetail {
             asset,
+            software: store.asset_software(id)?,
             flows,
             attributes: crate::fuse::claims::attributes(store.claims(id)?),
             changes: store
@@ -329,6 +351,9 @@ pub trait Store: Send + Sync {
     /// still a duplicate); where several collectors share the store, one runs it at a time and
     /// the others skip.
     fn prune_observations(&self, before: Timestamp) -> Result<PruneReport, StoreError>;
+    /// Records an `asset_not_seen` change for each asset last seen before `since` (once per
+    /// absence), noticed at `at`; how many. `None` when another collector is doing it.
+    fn record_not_seen(&self, since: Timestamp, at: Timestamp) -> Result<Option<u64>, StoreError>;
     /// Stores an approved baseline; its id.
     fn approve_baseline(&self, baseline: &NewBaseline) -> Result<i64, StoreError>;
     /// Baselines, oldest first.
@@ -337,6 +362,8 @@ pub trait Store: Send + Sync {
     fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError>;
     /// Every claim of an asset's attributes.
     fn claims(&self, asset_id: i64) -> Result<Vec<ClaimView>, StoreError>;
+    /// The software of an asset, by source and name.
+    fn asset_software(&self, asset_id: i64) -> Result<Vec<SoftwareView>, StoreError>;
     /// The observations about an asset, in the order stored.
     fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError>;
     /// Change records, oldest first, with their latest decision.

@@ -95,6 +95,28 @@ pub const SAVE_IDENTITY: &str = "INSERT INTO asset_identities
     last_seen = excluded.last_seen,
     observation_id = excluded.observation_id";
 
+/// A stored software item of an asset.
+pub const SOFTWARE: &str = "SELECT version, last_seen, observation_id FROM asset_software
+    WHERE asset_id = ?1 AND source = ?2 AND name = ?3";
+
+/// True (a row) when an asset had software recorded before a time: its first inventory is not
+/// new software.
+pub const HAD_SOFTWARE: &str = "SELECT 1 FROM asset_software WHERE asset_id = ?1 AND first_seen < ?2 LIMIT 1";
+
+/// Makes a software observation the item's newest (its version and purl, when it has them).
+pub const SAVE_SOFTWARE: &str = "INSERT INTO asset_software
+    (asset_id, source, name, version, purl, first_seen, last_seen, observation_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+    ON CONFLICT (asset_id, source, name) DO UPDATE SET
+    version = COALESCE(excluded.version, asset_software.version),
+    purl = COALESCE(excluded.purl, asset_software.purl),
+    last_seen = excluded.last_seen,
+    observation_id = excluded.observation_id";
+
+/// The software of an asset.
+pub const ASSET_SOFTWARE: &str = "SELECT source, name, version, purl, first_seen, last_seen, observation_id
+    FROM asset_software WHERE asset_id = ?1 ORDER BY source, name";
+
 /// A change record.
 pub const INSERT_CHANGE: &str = "INSERT INTO changes
     (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
@@ -115,8 +137,20 @@ pub const CLAIMS: &str =
     FROM asset_claims WHERE CAST(?1 AS BIGINT) IS NULL OR asset_id = ?1
     ORDER BY asset_id, attribute, value, source";
 
+/// Records an `asset_not_seen` change for each asset last seen before `?1`, noticed at `?2`,
+/// with the newest observation of it as evidence; once per absence (an asset seen again and then
+/// absent again has a newer observation, so a new record).
+pub const RECORD_NOT_SEEN: &str = "INSERT INTO changes
+    (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
+    SELECT id, 'asset_not_seen', asset_key, NULL, NULL, ?2, last_id, NULL FROM (
+        SELECT a.id, a.asset_key, (SELECT MAX(o.id) FROM observations o WHERE o.asset_id = a.id) AS last_id
+        FROM assets a WHERE a.last_seen < ?1) candidates
+    WHERE last_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM changes c
+        WHERE c.asset_id = candidates.id AND c.kind = 'asset_not_seen' AND c.observation_id = candidates.last_id)";
+
 /// Deletes, by `chunk`, the observations of batches received before a time that nothing refers
-/// to: no change, identity, service or claim keeps them as its evidence.`?1` is the time, `?2` the
+/// to: no change, identity, service, claim or software item keeps them as its evidence.`?1` is the time, `?2` the
 /// chunk.
 pub const PRUNE: &str = "DELETE FROM observations WHERE id IN (
     SELECT o.id FROM batches b JOIN observations o ON o.agent_id = b.agent_id AND o.seq = b.seq
@@ -126,6 +160,7 @@ pub const PRUNE: &str = "DELETE FROM observations WHERE id IN (
       AND NOT EXISTS (SELECT 1 FROM asset_identities i WHERE i.observation_id = o.id)
       AND NOT EXISTS (SELECT 1 FROM asset_services s WHERE s.observation_id = o.id)
       AND NOT EXISTS (SELECT 1 FROM asset_claims a WHERE a.observation_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM asset_software w WHERE w.observation_id = o.id)
     ORDER BY o.id
     LIMIT ?2)";
 

@@ -31,6 +31,8 @@ macro_rules! store_suite {
             flows_are_summed_per_hour_and_conversation,
             drift_from_the_latest_baseline,
             retention_keeps_the_evidence_records_refer_to,
+            software_and_device_changing_events_are_changes,
+            an_asset_not_seen_for_a_while_is_a_change_once_per_absence,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -793,4 +795,170 @@ pub fn retention_keeps_the_evidence_records_refer_to(engine: &impl Engine) {
     let resent = batch("s", 2, vec![obs(200, flow(hmi, plc, 200, 1))]);
     let outcome = store.ingest(&resent, Timestamp(6_000)).unwrap();
     assert_eq!(outcome, IngestOutcome::Duplicate { highest: 3 });
+}
+
+/// A host's software: its first inventory is no change; a package added later is `new_software`,
+/// a new version `software_change`, an older report arriving late nothing. A protocol event that
+/// changes a device (a PLC stop) is a change of its target; a register write is not.
+pub fn software_and_device_changing_events_are_changes(engine: &impl Engine) {
+    use shoko_proto::{ProtocolEvent, Severity};
+    let store = engine.open();
+    let host = AssetRef {
+        host_id: Some("77aa".into()),
+        ..Default::default()
+    };
+    let package = |name: &str, version: &str| {
+        ObservationBody::SoftwareItem(SoftwareItem {
+            asset: host.clone(),
+            name: name.into(),
+            version: Some(version.into()),
+            source: "dpkg".into(),
+            purl: Some(format!("pkg:deb/debian/{name}@{version}")),
+            ..Default::default()
+        })
+    };
+    let first = vec![
+        obs(100, package("openssl", "3.0.11-1")),
+        obs(100, package("bash", "5.2.15-2")),
+    ];
+    store.ingest(&batch("h", 1, first), Timestamp(1)).unwrap();
+    let later = vec![
+        obs(200, package("openssl", "3.0.13-1")),
+        obs(200, package("netcat", "1.10-47")),
+    ];
+    store.ingest(&batch("h", 2, later), Timestamp(2)).unwrap();
+    store
+        .ingest(
+            &batch("h", 3, vec![obs(50, package("bash", "5.1-6"))]),
+            Timestamp(3),
+        )
+        .unwrap();
+    let event = |kind: &str, severity| {
+        ObservationBody::ProtocolEvent(ProtocolEvent {
+            protocol: "s7comm".into(),
+            kind: kind.into(),
+            severity,
+            actor: Some(AssetRef {
+                ip: Some("10.0.0.20".parse().unwrap()),
+                ..Default::default()
+            }),
+            target: Some(AssetRef {
+                ip: Some("10.0.0.5".parse().unwrap()),
+                ..Default::default()
+            }),
+            details: Default::default(),
+        })
+    };
+    let ops = vec![
+        obs(300, event("write", Severity::Medium)),
+        obs(300, event("plc_stop", Severity::High)),
+    ];
+    store.ingest(&batch("s", 1, ops), Timestamp(4)).unwrap();
+    let changes: Vec<(String, String, Option<String>, Option<String>)> = change_list(store.as_ref())
+        .into_iter()
+        .filter(|c| c.0 != "new_asset")
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                "software_change".into(),
+                "openssl (dpkg)".into(),
+                Some("3.0.11-1".into()),
+                Some("3.0.13-1".into())
+            ),
+            (
+                "new_software".into(),
+                "netcat (dpkg)".into(),
+                None,
+                Some("1.10-47".into())
+            ),
+            (
+                "protocol_event".into(),
+                "s7comm plc_stop from 10.0.0.20".into(),
+                None,
+                None
+            ),
+        ]
+    );
+    let plc = store
+        .assets()
+        .unwrap()
+        .into_iter()
+        .find(|a| a.key == "ip:-:10.0.0.5")
+        .unwrap();
+    assert_eq!(store.changes().unwrap().last().unwrap().asset_id, plc.id);
+    let software: Vec<(String, Option<String>)> = store
+        .asset_software(1)
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.name, w.version))
+        .collect();
+    assert_eq!(
+        software,
+        [
+            ("bash".into(), Some("5.2.15-2".into())),
+            ("netcat".into(), Some("1.10-47".into())),
+            ("openssl".into(), Some("3.0.13-1".into()))
+        ]
+    );
+}
+
+/// An asset last seen before the limit is an `asset_not_seen` change with its newest observation
+/// as evidence, once; seen again and absent again, it is another.
+pub fn an_asset_not_seen_for_a_while_is_a_change_once_per_absence(engine: &impl Engine) {
+    let store = engine.open();
+    let seen = |seq, at| {
+        let mut b = batch(
+            "s",
+            seq,
+            vec![obs(at, sighting(Some("00:00:bc:00:00:07"), "10.0.0.7"))],
+        );
+        if let ObservationBody::AssetSighting(s) = &mut b.observations[0].body {
+            s.first_seen = Timestamp(at);
+            s.last_seen = Timestamp(at);
+        }
+        b
+    };
+    store.ingest(&seen(1, 100), Timestamp(1)).unwrap();
+    store
+        .ingest(
+            &sighting_batch("s", 2, Some("00:00:bc:00:00:08"), "10.0.0.8"),
+            Timestamp(2),
+        )
+        .unwrap();
+    // Seen at 100 and at 20: by 50 only the second is absent.
+    assert_eq!(
+        store.record_not_seen(Timestamp(50), Timestamp(1_000)).unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store.record_not_seen(Timestamp(50), Timestamp(1_100)).unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        store.record_not_seen(Timestamp(500), Timestamp(1_200)).unwrap(),
+        Some(1)
+    );
+    store.ingest(&seen(3, 2_000), Timestamp(3)).unwrap();
+    // The second is still in the same absence: only the first is recorded again.
+    assert_eq!(
+        store.record_not_seen(Timestamp(5_000), Timestamp(6_000)).unwrap(),
+        Some(1)
+    );
+    let absences: Vec<(String, Timestamp)> = store
+        .changes()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.kind == "asset_not_seen")
+        .map(|c| (c.subject, c.observed_at))
+        .collect();
+    assert_eq!(
+        absences,
+        [
+            ("mac:00:00:bc:00:00:08".into(), Timestamp(1_000)),
+            ("mac:00:00:bc:00:00:07".into(), Timestamp(1_200)),
+            ("mac:00:00:bc:00:00:07".into(), Timestamp(6_000)),
+        ]
+    );
 }

@@ -11,7 +11,7 @@ mod write;
 
 use super::{
     AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
-    Store, StoreCounts, StoreError,
+    SoftwareView, Store, StoreCounts, StoreError,
 };
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
@@ -34,6 +34,9 @@ const MIGRATION_LOCK: i32 = 1;
 
 /// The job of retention: one collector runs it at a time.
 const RETENTION_LOCK: i32 = 2;
+
+/// The job of recording absent assets: one collector at a time.
+const NOT_SEEN_LOCK: i32 = 3;
 
 /// Connections in the pool: the writers, the sessions' progress queries and the API's readers.
 const POOL_SIZE: usize = 8;
@@ -439,6 +442,30 @@ impl Store for PostgresStore {
         })
     }
 
+    fn record_not_seen(&self, since: Timestamp, at: Timestamp) -> Result<Option<u64>, StoreError> {
+        self.run(async {
+            let mut client = self.pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let locked: bool = tx
+                .query_one(
+                    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), $1)",
+                    &[&NOT_SEEN_LOCK],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            if !locked {
+                return Ok(None);
+            }
+            let recorded = tx
+                .execute(&*numbered(sql::RECORD_NOT_SEEN), &[&since.0, &at.0])
+                .await
+                .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            Ok(Some(recorded))
+        })
+    }
+
     fn approve_baseline(&self, b: &NewBaseline) -> Result<i64, StoreError> {
         let scope = baseline::scope_text(&b.scope)?;
         let snapshots = b
@@ -544,6 +571,27 @@ impl Store for PostgresStore {
                 .await?
                 .into_iter()
                 .map(|(_, c)| c)
+                .collect())
+        })
+    }
+
+    fn asset_software(&self, asset_id: i64) -> Result<Vec<SoftwareView>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx
+                .query(&*numbered(sql::ASSET_SOFTWARE), &[&asset_id])
+                .await
+                .map_err(pg)?;
+            Ok(rows
+                .iter()
+                .map(|r| SoftwareView {
+                    source: r.get(0),
+                    name: r.get(1),
+                    version: r.get(2),
+                    purl: r.get(3),
+                    first_seen: ts(r.get(4)),
+                    last_seen: ts(r.get(5)),
+                    observation_id: r.get(6),
+                })
                 .collect())
         })
     }

@@ -7,7 +7,8 @@ use super::pg;
 use crate::fuse::flows::{FlowKey, FlowRollup, FlowTotals};
 use crate::store::StoreError;
 use crate::store::ingest::{
-    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
+    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, SoftwareRow, StoredIdentity,
+    StoredSoftware,
 };
 use crate::store::sql::{self, numbered};
 use deadpool_postgres::{GenericClient, Transaction};
@@ -251,6 +252,42 @@ impl IngestTx for PgTx<'_> {
             "UPDATE asset_identities SET first_seen = LEAST(first_seen, $5)
              WHERE asset_id = $1 AND vendor = $2 AND product = $3 AND serial = $4 AND protocol = $6",
             &[&asset, &k.vendor, &k.product, &k.serial, &at, &k.protocol],
+        )?;
+        Ok(())
+    }
+
+    fn software(
+        &mut self,
+        asset: i64,
+        source: &str,
+        name: &str,
+    ) -> Result<Option<StoredSoftware>, StoreError> {
+        let rows = self.query(&numbered(sql::SOFTWARE), &[&asset, &source, &name])?;
+        Ok(rows.first().map(|r| StoredSoftware {
+            version: r.get(0),
+            last_seen: r.get(1),
+            observation_id: r.get(2),
+        }))
+    }
+
+    fn had_software(&mut self, asset: i64, at: i64) -> Result<bool, StoreError> {
+        Ok(!self
+            .query(&numbered(sql::HAD_SOFTWARE), &[&asset, &at])?
+            .is_empty())
+    }
+
+    fn save_software(&mut self, asset: i64, w: &SoftwareRow<'_>) -> Result<(), StoreError> {
+        self.execute(
+            &numbered(sql::SAVE_SOFTWARE),
+            &[
+                &asset,
+                &w.source,
+                &w.name,
+                &w.version,
+                &w.purl,
+                &w.at,
+                &w.observation_id,
+            ],
         )?;
         Ok(())
     }

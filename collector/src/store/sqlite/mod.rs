@@ -5,7 +5,7 @@ mod write;
 
 use super::{
     AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
-    Store, StoreCounts, StoreError,
+    SoftwareView, Store, StoreCounts, StoreError,
 };
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
@@ -269,6 +269,16 @@ impl Store for SqliteStore {
         }
     }
 
+    fn record_not_seen(&self, since: Timestamp, at: Timestamp) -> Result<Option<u64>, StoreError> {
+        let conn = self.writer()?;
+        let recorded = conn
+            .prepare_cached(sql::RECORD_NOT_SEEN)
+            .map_err(db)?
+            .execute(params![since.0, at.0])
+            .map_err(db)?;
+        Ok(Some(recorded as u64))
+    }
+
     fn approve_baseline(&self, b: &NewBaseline) -> Result<i64, StoreError> {
         let mut conn = self.writer()?;
         let tx = conn
@@ -391,6 +401,25 @@ impl Store for SqliteStore {
             .into_iter()
             .map(|(_, c)| c)
             .collect())
+    }
+
+    fn asset_software(&self, asset_id: i64) -> Result<Vec<SoftwareView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn.prepare_cached(sql::ASSET_SOFTWARE).map_err(db)?;
+        stmt.query_map(params![asset_id], |r| {
+            Ok(SoftwareView {
+                source: r.get(0)?,
+                name: r.get(1)?,
+                version: r.get(2)?,
+                purl: r.get(3)?,
+                first_seen: ts(r.get(4)?),
+                last_seen: ts(r.get(5)?),
+                observation_id: r.get(6)?,
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
     }
 
     fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError> {

@@ -4,7 +4,8 @@
 use super::db;
 use crate::fuse::flows::FlowRollup;
 use crate::store::ingest::{
-    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, StoredIdentity,
+    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, SoftwareRow, StoredIdentity,
+    StoredSoftware,
 };
 use crate::store::{StoreError, sql};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -220,6 +221,51 @@ impl IngestTx for Transaction<'_> {
         .map_err(db)?
         .execute(params![asset, k.vendor, k.product, k.serial, at, k.protocol])
         .map_err(db)?;
+        Ok(())
+    }
+
+    fn software(
+        &mut self,
+        asset: i64,
+        source: &str,
+        name: &str,
+    ) -> Result<Option<StoredSoftware>, StoreError> {
+        self.prepare_cached(sql::SOFTWARE)
+            .map_err(db)?
+            .query_row(params![asset, source, name], |r| {
+                Ok(StoredSoftware {
+                    version: r.get(0)?,
+                    last_seen: r.get(1)?,
+                    observation_id: r.get(2)?,
+                })
+            })
+            .optional()
+            .map_err(db)
+    }
+
+    fn had_software(&mut self, asset: i64, at: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(sql::HAD_SOFTWARE)
+            .map_err(db)?
+            .query_row(params![asset, at], |_| Ok(()))
+            .optional()
+            .map_err(db)?
+            .is_some())
+    }
+
+    fn save_software(&mut self, asset: i64, w: &SoftwareRow<'_>) -> Result<(), StoreError> {
+        self.prepare_cached(sql::SAVE_SOFTWARE)
+            .map_err(db)?
+            .execute(params![
+                asset,
+                w.source,
+                w.name,
+                w.version,
+                w.purl,
+                w.at,
+                w.observation_id
+            ])
+            .map_err(db)?;
         Ok(())
     }
 
