@@ -272,7 +272,13 @@ pub fn scope_from_text(text: &str) -> Result<AssetFilter, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Encoding(format!("baseline scope {text:?}: {e}")))
 }
 
-/// A stored snapshot.
-pub fn snapshot_from_text(text: &str) -> Result<Snapshot, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Encoding(format!("baseline snapshot: {e}")))
+/// A stored snapshot of what is now asset `asset` (the snapshot's own id differs when its asset
+/// was merged into another since).
+pub fn snapshot_from_text(asset: i64, text: &str) -> Result<Snapshot, StoreError> {
+    let snapshot: Snapshot =
+        serde_json::from_str(text).map_err(|e| StoreError::Encoding(format!("baseline snapshot: {e}")))?;
+    Ok(Snapshot {
+        asset_id: asset,
+        ..snapshot
+    })
 }

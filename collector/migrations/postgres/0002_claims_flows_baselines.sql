@@ -1,5 +1,5 @@
 -- shoko collector store, PostgreSQL engine, schema version 2: attribute claims, flows per hour,
--- baselines, software and retention indexes (SQLite schema 5).
+-- baselines, software, merged assets and retention indexes (SQLite schema 5).
 
 -- Every value claimed for an attribute of an asset, per source, with its confidence, when it was
 -- claimed first and last, how often, and the newest claim's observation.
@@ -76,3 +76,7 @@ CREATE TABLE asset_software (
     PRIMARY KEY (asset_id, source, name)
 );
 CREATE INDEX asset_software_observation ON asset_software (observation_id);
+
+-- An asset found to be another one (a second interface of a host, the same serial number seen on
+-- two MACs) is merged into it: everything of it moves there and its key points there.
+ALTER TABLE assets ADD COLUMN merged_into BIGINT REFERENCES assets(id);

@@ -1,6 +1,6 @@
 -- shoko collector store, SQLite engine, schema version 5: attribute claims, identities per
 -- protocol, flows per hour, baselines, software,
--- retention indexes.
+-- merged assets, retention indexes.
 
 -- Every value claimed for an attribute of an asset (vendor, model, firmware, hostname, class ...),
 -- per source ('<agent id>/<protocol or collector>'), with its confidence, when it was claimed first
@@ -100,3 +100,7 @@ CREATE TABLE asset_software (
     PRIMARY KEY (asset_id, source, name)
 );
 CREATE INDEX asset_software_observation ON asset_software (observation_id);
+
+-- An asset found to be another one (a second interface of a host, the same serial number seen on
+-- two MACs) is merged into it: everything of it moves there and its key points there.
+ALTER TABLE assets ADD COLUMN merged_into INTEGER REFERENCES assets(id);

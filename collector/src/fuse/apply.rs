@@ -3,7 +3,7 @@
 //! service, a firmware change, new or updated software, a protocol event that changes a device).
 
 use super::claims::{HOST_CONFIDENCE, SIGHTING_CONFIDENCE, host_claims, identity_claims};
-use super::{AssetKey, events, host_key, reference_key, sighting_keys};
+use super::{AssetKey, events, host_key, merge, reference_key, sighting_keys};
 use crate::store::StoreError;
 use crate::store::ingest::{Change, ClaimRow, IdentityKey, IngestTx, ServiceRow, SoftwareRow};
 use shoko_proto::{AssetRef, ConfigCheck, Identity, ObservationBody, Service, SoftwareItem};
@@ -55,12 +55,22 @@ pub fn fuse_observation<T: IngestTx>(
             let (Some(host_id), Some((key, ips))) = (&f.asset.host_id, host_key(f)) else {
                 return Ok(None);
             };
-            let id = upsert_asset(tx, &key, false, (at, at), observation_id)?;
+            let mut id = upsert_asset(tx, &key, false, (at, at), observation_id)?;
             for ip in ips {
                 tx.add_address(id, &ip.to_string(), None, (at, at))?;
             }
             tx.set_host(host_id, id, at)?;
             record_claims(tx, id, ev, "host", HOST_CONFIDENCE, &host_claims(f))?;
+            // The host's other interfaces are the same machine.
+            for mac in other_macs(f, &key) {
+                id = merge::alias(
+                    tx,
+                    &AssetKey::Mac(mac),
+                    id,
+                    &format!("interface of host {host_id}"),
+                    ev,
+                )?;
+            }
             Ok(Some(id))
         }
         ObservationBody::IdentityClaim(c) => {
@@ -69,11 +79,17 @@ pub fn fuse_observation<T: IngestTx>(
             };
             record_identity(tx, id, &c.identity, at, observation_id)?;
             // A chassis module's identity is the module's, not the asset's.
-            if !c.identity.attributes.contains_key("chassis_slot") {
-                let claims = identity_claims(&c.identity);
-                record_claims(tx, id, ev, &c.identity.protocol, c.identity.confidence, &claims)?;
+            if c.identity.attributes.contains_key("chassis_slot") {
+                return Ok(Some(id));
             }
-            Ok(Some(id))
+            let claims = identity_claims(&c.identity);
+            record_claims(tx, id, ev, &c.identity.protocol, c.identity.confidence, &claims)?;
+            match (&c.identity.vendor, &c.identity.serial) {
+                (Some(vendor), Some(serial)) => {
+                    Ok(Some(merge::merge_serial_twins(tx, id, vendor, serial, ev)?))
+                }
+                _ => Ok(Some(id)),
+            }
         }
         // Checks of a host agent belong to its machine.
         ObservationBody::ConfigCheck(ConfigCheck { asset, .. }) if asset.host_id.is_some() => {
@@ -134,7 +150,17 @@ fn record_claims<T: IngestTx>(
     Ok(())
 }
 
-/// Finds or creates the asset with `key`; a created asset is a `new_asset` change.
+/// The globally administered MACs of a host's interfaces other than the one its asset is keyed by.
+fn other_macs(f: &shoko_proto::HostFacts, key: &AssetKey) -> Vec<shoko_proto::MacAddr> {
+    f.interfaces
+        .iter()
+        .filter_map(|i| i.mac)
+        .filter(|m| !m.is_zero() && !m.is_local() && !m.is_multicast() && *key != AssetKey::Mac(*m))
+        .collect()
+}
+
+/// Finds or creates the asset with `key` (the asset it was merged into, if it was); a created
+/// asset is a `new_asset` change.
 fn upsert_asset<T: IngestTx>(
     tx: &mut T,
     key: &AssetKey,
@@ -147,12 +173,18 @@ fn upsert_asset<T: IngestTx>(
         AssetKey::Ip(..) | AssetKey::Host(_) => None,
     };
     let text = key.as_text();
-    let (id, created) = tx.upsert_asset(&text, mac.as_deref(), router, seen)?;
-    if created {
+    let up = tx.upsert_asset(&text, mac.as_deref(), router, seen)?;
+    if up.created {
         let change = Change::first_seen("new_asset", &text, None);
-        tx.record_change(id, &change, seen.0, observation_id)?;
+        tx.record_change(up.id, &change, seen.0, observation_id)?;
     }
-    Ok(id)
+    match up.merged_into {
+        Some(into) => {
+            tx.widen_asset(into, router, seen)?;
+            Ok(into)
+        }
+        None => Ok(up.id),
+    }
 }
 
 /// The asset a reference names: a host agent's machine by its machine id; by MAC if it has one,

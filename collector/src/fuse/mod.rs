@@ -10,6 +10,7 @@ pub mod apply;
 pub mod claims;
 pub mod events;
 pub mod flows;
+pub mod merge;
 
 use shoko_proto::{AssetRef, AssetSighting, HostFacts, MacAddr};
 use std::net::IpAddr;

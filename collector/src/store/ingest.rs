@@ -24,6 +24,17 @@ pub struct EncodedObservation {
     pub body: Vec<u8>,
 }
 
+/// An asset found or created by its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpsertedAsset {
+    /// The asset row of the key.
+    pub id: i64,
+    /// True when this call created it.
+    pub created: bool,
+    /// The asset it was merged into, if it was.
+    pub merged_into: Option<i64>,
+}
+
 /// What identifies a device identity of an asset, as one protocol tells it (two protocols telling
 /// different firmware at once are a conflict of claims, not a change).
 #[derive(Debug, Clone, Copy)]
@@ -158,17 +169,30 @@ pub trait IngestTx {
         batch: &Envelope,
         rows: &[EncodedObservation],
     ) -> Result<Vec<i64>, StoreError>;
-    /// Links observations (id, asset id) to the assets they are about.
+    /// Links observations (id, asset id) to the assets they are about (to the asset one was merged
+    /// into since).
     fn link_observations(&mut self, links: &[(i64, i64)]) -> Result<(), StoreError>;
     /// Finds or creates the asset with `key`, widening its seen interval (first, last) and setting
-    /// the router flag if given; returns its id and whether this call created it.
+    /// the router flag if given.
     fn upsert_asset(
         &mut self,
         key: &str,
         mac: Option<&str>,
         router: bool,
         seen: (i64, i64),
-    ) -> Result<(i64, bool), StoreError>;
+    ) -> Result<UpsertedAsset, StoreError>;
+    /// Widens an asset's seen interval and router flag.
+    fn widen_asset(&mut self, asset: i64, router: bool, seen: (i64, i64)) -> Result<(), StoreError>;
+    /// The asset with `key` and the asset it was merged into.
+    fn asset_by_key(&mut self, key: &str) -> Result<Option<(i64, Option<i64>)>, StoreError>;
+    /// The key of an asset.
+    fn asset_key(&mut self, asset: i64) -> Result<String, StoreError>;
+    /// Reserves a key not seen yet for asset `into`.
+    fn insert_alias(&mut self, key: &str, mac: Option<&str>, into: i64, at: i64) -> Result<(), StoreError>;
+    /// The other assets whose own identity claims `vendor` and `serial`.
+    fn serial_twins(&mut self, vendor: &str, serial: &str, except: i64) -> Result<Vec<i64>, StoreError>;
+    /// Moves everything of asset `from` to asset `into` and points `from` there.
+    fn merge_assets(&mut self, from: i64, into: i64) -> Result<(), StoreError>;
     /// Holds the asset against other writers until the transaction ends.
     fn lock_asset(&mut self, asset: i64) -> Result<(), StoreError>;
     /// Records an address of an asset (widening its seen interval; a VLAN given replaces the stored).

@@ -25,7 +25,7 @@ pub fn numbered(sql: &str) -> Cow<'_, str> {
 pub const HIGHEST_SEQ: &str = "SELECT highest_seq FROM agents WHERE agent_id = ?1";
 
 /// Every asset.
-pub const ASSETS: &str = "SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets ORDER BY id";
+pub const ASSETS: &str = "SELECT id, asset_key, mac, router, first_seen, last_seen FROM assets WHERE merged_into IS NULL ORDER BY id";
 
 /// Every address of every asset.
 pub const ADDRESSES: &str = "SELECT asset_id, ip FROM asset_addresses ORDER BY asset_id, ip";
@@ -48,8 +48,9 @@ pub const BASELINES: &str = "SELECT b.id, b.name, b.approved_by, b.approved_at, 
     (SELECT COUNT(*) FROM baseline_assets WHERE baseline_id = b.id)
     FROM baselines b ORDER BY b.id";
 
-/// The asset snapshots of a baseline.
-pub const SNAPSHOTS: &str = "SELECT snapshot FROM baseline_assets WHERE baseline_id = ?1 ORDER BY asset_id";
+/// The asset snapshots of a baseline, with the asset each belongs to now.
+pub const SNAPSHOTS: &str =
+    "SELECT asset_id, snapshot FROM baseline_assets WHERE baseline_id = ?1 ORDER BY asset_id";
 
 /// The observations about an asset.
 pub const ASSET_OBSERVATIONS: &str =
@@ -117,6 +118,89 @@ pub const SAVE_SOFTWARE: &str = "INSERT INTO asset_software
 pub const ASSET_SOFTWARE: &str = "SELECT source, name, version, purl, first_seen, last_seen, observation_id
     FROM asset_software WHERE asset_id = ?1 ORDER BY source, name";
 
+/// An asset by its key, with the asset it was merged into.
+pub const ASSET_BY_KEY: &str = "SELECT id, merged_into FROM assets WHERE asset_key = ?1";
+
+/// The key of an asset.
+pub const ASSET_KEY: &str = "SELECT asset_key FROM assets WHERE id = ?1";
+
+/// Widens an asset's seen interval (and router flag).
+pub const WIDEN_ASSET: &str = "UPDATE assets SET router = (router OR ?2),
+    first_seen = CASE WHEN ?3 < first_seen THEN ?3 ELSE first_seen END,
+    last_seen = CASE WHEN ?4 > last_seen THEN ?4 ELSE last_seen END
+    WHERE id = ?1";
+
+/// Reserves a key not seen yet for asset `?3` (a host's other interface).
+pub const INSERT_ALIAS: &str =
+    "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen, merged_into)
+    VALUES (?1, ?2, (1 = 0), ?4, ?4, ?3)";
+
+/// The other assets whose own identity claims vendor `?1` and serial `?2` (not `?3`).
+pub const SERIAL_TWINS: &str = "SELECT DISTINCT s.asset_id FROM asset_claims s
+    JOIN asset_claims v ON v.asset_id = s.asset_id AND v.attribute = 'vendor' AND v.value = ?1
+    JOIN assets a ON a.id = s.asset_id AND a.merged_into IS NULL
+    WHERE s.attribute = 'serial' AND s.value = ?2 AND s.asset_id <> ?3
+    ORDER BY s.asset_id";
+
+/// Merges asset `?1` into asset `?2`, in order: its observations, changes and host ids point to
+/// the survivor; its addresses, VLANs, services, identities, claims, software and baseline rows
+/// move there (where the survivor has the same row, the survivor's stays); assets merged into it
+/// and its own key point to the survivor, whose interval and router flag widen.
+pub const MERGE_ASSET: &[&str] = &[
+    "UPDATE observations SET asset_id = ?2 WHERE asset_id = ?1",
+    "UPDATE changes SET asset_id = ?2 WHERE asset_id = ?1",
+    "UPDATE asset_host_ids SET asset_id = ?2 WHERE asset_id = ?1",
+    "INSERT INTO asset_addresses (asset_id, ip, vlan, first_seen, last_seen)
+        SELECT CAST(?2 AS BIGINT), ip, vlan, first_seen, last_seen FROM asset_addresses WHERE asset_id = ?1
+        ON CONFLICT DO NOTHING",
+    "DELETE FROM asset_addresses WHERE asset_id = ?1",
+    "INSERT INTO asset_vlans (asset_id, vlan) SELECT CAST(?2 AS BIGINT), vlan FROM asset_vlans WHERE asset_id = ?1
+        ON CONFLICT DO NOTHING",
+    "DELETE FROM asset_vlans WHERE asset_id = ?1",
+    "INSERT INTO asset_services
+        (asset_id, ip, transport, port, protocol, banner, detected_by, first_seen, last_seen, observation_id)
+        SELECT CAST(?2 AS BIGINT), ip, transport, port, protocol, banner, detected_by, first_seen, last_seen,
+            observation_id
+        FROM asset_services WHERE asset_id = ?1
+        ON CONFLICT DO NOTHING",
+    "DELETE FROM asset_services WHERE asset_id = ?1",
+    "INSERT INTO asset_identities
+        (asset_id, protocol, vendor, product, serial, firmware, first_seen, last_seen, observation_id)
+        SELECT CAST(?2 AS BIGINT), protocol, vendor, product, serial, firmware, first_seen, last_seen, observation_id
+        FROM asset_identities WHERE asset_id = ?1
+        ON CONFLICT DO NOTHING",
+    "DELETE FROM asset_identities WHERE asset_id = ?1",
+    "INSERT INTO asset_claims
+        (asset_id, attribute, value, source, confidence, first_seen, last_seen, claims, observation_id)
+        SELECT CAST(?2 AS BIGINT), attribute, value, source, confidence, first_seen, last_seen, claims, observation_id
+        FROM asset_claims WHERE asset_id = ?1
+        ON CONFLICT DO NOTHING",
+    "DELETE FROM asset_claims WHERE asset_id = ?1",
+    "INSERT INTO asset_software (asset_id, source, name, version, purl, first_seen, last_seen, observation_id)
+        SELECT CAST(?2 AS BIGINT), source, name, version, purl, first_seen, last_seen, observation_id
+        FROM asset_software WHERE asset_id = ?1
+        ON CONFLICT DO NOTHING",
+    "DELETE FROM asset_software WHERE asset_id = ?1",
+    "INSERT INTO baseline_assets (baseline_id, asset_id, snapshot)
+        SELECT baseline_id, CAST(?2 AS BIGINT), snapshot FROM baseline_assets WHERE asset_id = ?1
+        ON CONFLICT DO NOTHING",
+    "DELETE FROM baseline_assets WHERE asset_id = ?1",
+    "UPDATE assets SET merged_into = ?2 WHERE merged_into = ?1",
+    "UPDATE assets SET
+        router = (router OR (SELECT f.router FROM assets f WHERE f.id = ?1)),
+        first_seen = CASE WHEN (SELECT f.first_seen FROM assets f WHERE f.id = ?1) < first_seen
+            THEN (SELECT f.first_seen FROM assets f WHERE f.id = ?1) ELSE first_seen END,
+        last_seen = CASE WHEN (SELECT f.last_seen FROM assets f WHERE f.id = ?1) > last_seen
+            THEN (SELECT f.last_seen FROM assets f WHERE f.id = ?1) ELSE last_seen END
+        WHERE id = ?2",
+    "UPDATE assets SET merged_into = ?2 WHERE id = ?1",
+];
+
+/// True when a statement of [`MERGE_ASSET`] names the survivor (`?2`), not only the merged asset.
+pub fn names_survivor(statement: &str) -> bool {
+    statement.contains("?2")
+}
+
 /// A change record.
 pub const INSERT_CHANGE: &str = "INSERT INTO changes
     (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
@@ -129,7 +213,7 @@ pub const INSERT_DECISION: &str =
 
 /// Row counts: agents, batches, observations, assets.
 pub const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM agents), (SELECT COUNT(*) FROM batches),
-    (SELECT COUNT(*) FROM observations), (SELECT COUNT(*) FROM assets)";
+    (SELECT COUNT(*) FROM observations), (SELECT COUNT(*) FROM assets WHERE merged_into IS NULL)";
 
 /// The claims of one asset (`?1`), or of all (`?1` null).
 pub const CLAIMS: &str =
@@ -144,7 +228,7 @@ pub const RECORD_NOT_SEEN: &str = "INSERT INTO changes
     (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)
     SELECT id, 'asset_not_seen', asset_key, NULL, NULL, ?2, last_id, NULL FROM (
         SELECT a.id, a.asset_key, (SELECT MAX(o.id) FROM observations o WHERE o.asset_id = a.id) AS last_id
-        FROM assets a WHERE a.last_seen < ?1) candidates
+        FROM assets a WHERE a.last_seen < ?1 AND a.merged_into IS NULL) candidates
     WHERE last_id IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM changes c
         WHERE c.asset_id = candidates.id AND c.kind = 'asset_not_seen' AND c.observation_id = candidates.last_id)";

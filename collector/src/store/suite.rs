@@ -33,6 +33,7 @@ macro_rules! store_suite {
             retention_keeps_the_evidence_records_refer_to,
             software_and_device_changing_events_are_changes,
             an_asset_not_seen_for_a_while_is_a_change_once_per_absence,
+            a_hosts_second_interface_and_a_shared_serial_merge_assets,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -959,6 +960,129 @@ pub fn an_asset_not_seen_for_a_while_is_a_change_once_per_absence(engine: &impl 
             ("mac:00:00:bc:00:00:08".into(), Timestamp(1_000)),
             ("mac:00:00:bc:00:00:07".into(), Timestamp(1_200)),
             ("mac:00:00:bc:00:00:07".into(), Timestamp(6_000)),
+        ]
+    );
+}
+
+/// A host's second interface, seen by the sensor as an asset of its own, is merged with the host
+/// (the older asset survives, with everything of both); its MAC keeps naming the survivor. Two
+/// MACs whose own identity claims one vendor and serial are one device; placeholder serials merge
+/// nothing.
+pub fn a_hosts_second_interface_and_a_shared_serial_merge_assets(engine: &impl Engine) {
+    let store = engine.open();
+    let (eth0, eth1) = ("00:50:56:94:71:5e", "00:50:56:94:71:5f");
+    store
+        .ingest(
+            &sighting_batch("sensor-1", 1, Some(eth1), "10.20.0.5"),
+            Timestamp(1),
+        )
+        .unwrap();
+    let nic = |name: &str, mac: &str, addr: &str| HostInterface {
+        name: name.into(),
+        mac: Some(mac.parse().unwrap()),
+        addresses: vec![addr.into()],
+        wireless: false,
+    };
+    let facts = ObservationBody::HostFacts(HostFacts {
+        asset: AssetRef {
+            host_id: Some("4b6f".into()),
+            ..Default::default()
+        },
+        hostname: "hist-01".into(),
+        interfaces: vec![
+            nic("eth0", eth0, "10.10.1.10/24"),
+            nic("eth1", eth1, "10.20.0.5/24"),
+        ],
+        ..Default::default()
+    });
+    store
+        .ingest(&batch("hist-01", 1, vec![obs(30, facts)]), Timestamp(2))
+        .unwrap();
+    store
+        .ingest(
+            &sighting_batch("sensor-1", 2, Some(eth0), "10.10.1.10"),
+            Timestamp(3),
+        )
+        .unwrap();
+    let assets = store.assets().unwrap();
+    assert_eq!(assets.len(), 1, "{assets:#?}");
+    let host = &assets[0];
+    assert_eq!((host.id, host.key.as_str()), (1, "mac:00:50:56:94:71:5f"));
+    assert_eq!(host.attributes["hostname"], "hist-01");
+    let ips: Vec<String> = host.ips.iter().map(ToString::to_string).collect();
+    assert_eq!(ips, ["10.10.1.10", "10.20.0.5"]);
+    let evidence: Vec<(String, u64)> = store
+        .asset_observations(1)
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.agent_id, o.seq))
+        .collect();
+    assert_eq!(
+        evidence,
+        [
+            ("sensor-1".into(), 1),
+            ("hist-01".into(), 1),
+            ("sensor-1".into(), 2)
+        ]
+    );
+    let merged: Vec<(String, Option<String>, Option<String>)> = change_list(store.as_ref())
+        .into_iter()
+        .filter(|c| c.0 == "assets_merged")
+        .map(|c| (c.1, c.2, c.3))
+        .collect();
+    assert_eq!(
+        merged,
+        [(
+            "mac:00:50:56:94:71:5e is mac:00:50:56:94:71:5f: interface of host 4b6f".into(),
+            Some("mac:00:50:56:94:71:5e".into()),
+            Some("mac:00:50:56:94:71:5f".into())
+        )]
+    );
+    assert_eq!(store.counts().unwrap().assets, 1);
+
+    // One PLC answering on two ports: the same vendor and serial on two MACs.
+    let claim = |mac: &str, ip: &str, serial: &str| {
+        obs(
+            50,
+            ObservationBody::IdentityClaim(IdentityClaim {
+                asset: AssetRef {
+                    mac: Some(mac.parse().unwrap()),
+                    ip: Some(ip.parse().unwrap()),
+                    ..Default::default()
+                },
+                identity: Identity {
+                    protocol: "s7comm".into(),
+                    vendor: Some("Siemens".into()),
+                    product: Some("6ES7 315-2EH14-0AB0".into()),
+                    serial: Some(serial.into()),
+                    ..Default::default()
+                },
+            }),
+        )
+    };
+    let plcs = vec![
+        claim("00:1b:1b:00:00:01", "10.0.0.11", "S C-X4U421302009"),
+        claim("00:1b:1b:00:00:02", "10.0.1.11", "S C-X4U421302009"),
+        claim("00:1b:1b:00:00:03", "10.0.0.12", "00000000"),
+        claim("00:1b:1b:00:00:04", "10.0.1.12", "00000000"),
+    ];
+    store.ingest(&batch("sensor-1", 3, plcs), Timestamp(4)).unwrap();
+    let keys: Vec<(String, Vec<String>)> = store
+        .assets()
+        .unwrap()
+        .into_iter()
+        .skip(1)
+        .map(|a| (a.key, a.ips.iter().map(ToString::to_string).collect()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (
+                "mac:00:1b:1b:00:00:01".into(),
+                vec!["10.0.0.11".into(), "10.0.1.11".into()]
+            ),
+            ("mac:00:1b:1b:00:00:03".into(), vec!["10.0.0.12".into()]),
+            ("mac:00:1b:1b:00:00:04".into(), vec!["10.0.1.12".into()]),
         ]
     );
 }

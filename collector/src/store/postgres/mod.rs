@@ -523,7 +523,7 @@ impl Store for PostgresStore {
                 .await
                 .map_err(pg)?;
             rows.iter()
-                .map(|r| baseline::snapshot_from_text(r.get(0)))
+                .map(|r| baseline::snapshot_from_text(r.get(0), r.get(1)))
                 .collect()
         })
     }

@@ -8,7 +8,7 @@ use crate::fuse::flows::{FlowKey, FlowRollup, FlowTotals};
 use crate::store::StoreError;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, SoftwareRow, StoredIdentity,
-    StoredSoftware,
+    StoredSoftware, UpsertedAsset,
 };
 use crate::store::sql::{self, numbered};
 use deadpool_postgres::{GenericClient, Transaction};
@@ -121,8 +121,9 @@ impl IngestTx for PgTx<'_> {
         }
         let (ids, assets): (Vec<i64>, Vec<i64>) = links.iter().copied().unzip();
         self.execute(
-            "UPDATE observations o SET asset_id = u.asset
-             FROM unnest($1::int8[], $2::int8[]) AS u(id, asset) WHERE o.id = u.id",
+            "UPDATE observations o SET asset_id = COALESCE(a.merged_into, a.id)
+             FROM unnest($1::int8[], $2::int8[]) AS u(id, asset) JOIN assets a ON a.id = u.asset
+             WHERE o.id = u.id",
             &[&ids, &assets],
         )?;
         Ok(())
@@ -134,16 +135,20 @@ impl IngestTx for PgTx<'_> {
         mac: Option<&str>,
         router: bool,
         (first, last): (i64, i64),
-    ) -> Result<(i64, bool), StoreError> {
+    ) -> Result<UpsertedAsset, StoreError> {
         // Known assets (the common case) are updated without drawing an id from the sequence.
-        let known: Option<i64> = self.first(
+        let known = self.query(
             "UPDATE assets SET router = router OR $2, first_seen = LEAST(first_seen, $3),
                 last_seen = GREATEST(last_seen, $4)
-             WHERE asset_key = $1 RETURNING id",
+             WHERE asset_key = $1 RETURNING id, merged_into",
             &[&key, &router, &first, &last],
         )?;
-        if let Some(id) = known {
-            return Ok((id, false));
+        if let Some(row) = known.first() {
+            return Ok(UpsertedAsset {
+                id: row.get(0),
+                created: false,
+                merged_into: row.get(1),
+            });
         }
         let rows = self.query(
             "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5)
@@ -151,13 +156,53 @@ impl IngestTx for PgTx<'_> {
                 router = assets.router OR excluded.router,
                 first_seen = LEAST(assets.first_seen, excluded.first_seen),
                 last_seen = GREATEST(assets.last_seen, excluded.last_seen)
-             RETURNING id, xmax = 0",
+             RETURNING id, xmax = 0, merged_into",
             &[&key, &mac, &router, &first, &last],
         )?;
         let row = rows
             .first()
             .ok_or_else(|| StoreError::Database(format!("asset {key}: upsert returned nothing")))?;
-        Ok((row.get(0), row.get(1)))
+        Ok(UpsertedAsset {
+            id: row.get(0),
+            created: row.get(1),
+            merged_into: row.get(2),
+        })
+    }
+
+    fn widen_asset(&mut self, asset: i64, router: bool, (first, last): (i64, i64)) -> Result<(), StoreError> {
+        self.execute(&numbered(sql::WIDEN_ASSET), &[&asset, &router, &first, &last])?;
+        Ok(())
+    }
+
+    fn asset_by_key(&mut self, key: &str) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+        let rows = self.query(&numbered(sql::ASSET_BY_KEY), &[&key])?;
+        Ok(rows.first().map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn asset_key(&mut self, asset: i64) -> Result<String, StoreError> {
+        let key: Option<String> = self.first(&numbered(sql::ASSET_KEY), &[&asset])?;
+        key.ok_or_else(|| StoreError::NotFound(format!("asset {asset}")))
+    }
+
+    fn insert_alias(&mut self, key: &str, mac: Option<&str>, into: i64, at: i64) -> Result<(), StoreError> {
+        self.execute(&numbered(sql::INSERT_ALIAS), &[&key, &mac, &into, &at])?;
+        Ok(())
+    }
+
+    fn serial_twins(&mut self, vendor: &str, serial: &str, except: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = self.query(&numbered(sql::SERIAL_TWINS), &[&vendor, &serial, &except])?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn merge_assets(&mut self, from: i64, into: i64) -> Result<(), StoreError> {
+        for statement in sql::MERGE_ASSET {
+            if sql::names_survivor(statement) {
+                self.execute(&numbered(statement), &[&from, &into])?;
+            } else {
+                self.execute(&numbered(statement), &[&from])?;
+            }
+        }
+        Ok(())
     }
 
     fn lock_asset(&mut self, asset: i64) -> Result<(), StoreError> {

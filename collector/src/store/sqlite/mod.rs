@@ -346,12 +346,16 @@ impl Store for SqliteStore {
     fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let mut stmt = conn.prepare(sql::SNAPSHOTS).map_err(db)?;
-        let texts = stmt
-            .query_map(params![baseline_id], |r| r.get::<_, String>(0))
+        let rows = stmt
+            .query_map(params![baseline_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
-        texts.iter().map(|t| baseline::snapshot_from_text(t)).collect()
+        rows.iter()
+            .map(|(asset, text)| baseline::snapshot_from_text(*asset, text))
+            .collect()
     }
 
     fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {

@@ -5,7 +5,7 @@ use super::db;
 use crate::fuse::flows::FlowRollup;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, SoftwareRow, StoredIdentity,
-    StoredSoftware,
+    StoredSoftware, UpsertedAsset,
 };
 use crate::store::{StoreError, sql};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -76,7 +76,10 @@ impl IngestTx for Transaction<'_> {
 
     fn link_observations(&mut self, links: &[(i64, i64)]) -> Result<(), StoreError> {
         let mut update = self
-            .prepare_cached("UPDATE observations SET asset_id = ?2 WHERE id = ?1")
+            .prepare_cached(
+                "UPDATE observations SET asset_id = (SELECT COALESCE(merged_into, id) FROM assets WHERE id = ?2)
+                 WHERE id = ?1",
+            )
             .map_err(db)?;
         for (id, asset) in links {
             update.execute(params![id, asset]).map_err(db)?;
@@ -90,13 +93,8 @@ impl IngestTx for Transaction<'_> {
         mac: Option<&str>,
         router: bool,
         (first, last): (i64, i64),
-    ) -> Result<(i64, bool), StoreError> {
-        let known: Option<i64> = self
-            .prepare_cached("SELECT id FROM assets WHERE asset_key = ?1")
-            .map_err(db)?
-            .query_row(params![key], |r| r.get(0))
-            .optional()
-            .map_err(db)?;
+    ) -> Result<UpsertedAsset, StoreError> {
+        let known = self.asset_by_key(key)?;
         let id = self
             .prepare_cached(
                 "INSERT INTO assets (asset_key, mac, router, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -109,7 +107,64 @@ impl IngestTx for Transaction<'_> {
             .map_err(db)?
             .query_row(params![key, mac, router, first, last], |r| r.get(0))
             .map_err(db)?;
-        Ok((id, known.is_none()))
+        Ok(UpsertedAsset {
+            id,
+            created: known.is_none(),
+            merged_into: known.and_then(|(_, into)| into),
+        })
+    }
+
+    fn widen_asset(&mut self, asset: i64, router: bool, (first, last): (i64, i64)) -> Result<(), StoreError> {
+        self.prepare_cached(sql::WIDEN_ASSET)
+            .map_err(db)?
+            .execute(params![asset, router, first, last])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn asset_by_key(&mut self, key: &str) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+        self.prepare_cached(sql::ASSET_BY_KEY)
+            .map_err(db)?
+            .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(db)
+    }
+
+    fn asset_key(&mut self, asset: i64) -> Result<String, StoreError> {
+        self.prepare_cached(sql::ASSET_KEY)
+            .map_err(db)?
+            .query_row(params![asset], |r| r.get(0))
+            .map_err(db)
+    }
+
+    fn insert_alias(&mut self, key: &str, mac: Option<&str>, into: i64, at: i64) -> Result<(), StoreError> {
+        self.prepare_cached(sql::INSERT_ALIAS)
+            .map_err(db)?
+            .execute(params![key, mac, into, at])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn serial_twins(&mut self, vendor: &str, serial: &str, except: i64) -> Result<Vec<i64>, StoreError> {
+        self.prepare_cached(sql::SERIAL_TWINS)
+            .map_err(db)?
+            .query_map(params![vendor, serial, except], |r| r.get(0))
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)
+    }
+
+    fn merge_assets(&mut self, from: i64, into: i64) -> Result<(), StoreError> {
+        for statement in sql::MERGE_ASSET {
+            let mut st = self.prepare_cached(statement).map_err(db)?;
+            if sql::names_survivor(statement) {
+                st.execute(params![from, into])
+            } else {
+                st.execute(params![from])
+            }
+            .map_err(db)?;
+        }
+        Ok(())
     }
 
     fn lock_asset(&mut self, _asset: i64) -> Result<(), StoreError> {
