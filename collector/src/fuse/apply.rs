@@ -256,7 +256,7 @@ fn record_identity<T: IngestTx>(
         // An older claim arriving late: it only widens the interval.
         Some(stored) if at < stored.last_seen => tx.widen_identity(asset, key, at),
         Some(stored) => {
-            if let (Some(old), Some(new)) = (stored.firmware.as_deref(), firmware)
+            if let (Some(old), Some(new)) = (stored.value.as_deref(), firmware)
                 && old != new
             {
                 let subject = [key.vendor, key.product, key.serial]
@@ -307,7 +307,7 @@ fn record_software<T: IngestTx>(
         // An older observation arriving late changes nothing.
         Some(stored) if at < stored.last_seen => return Ok(()),
         Some(stored) => {
-            if let (Some(old), Some(new)) = (stored.version.as_deref(), row.version)
+            if let (Some(old), Some(new)) = (stored.value.as_deref(), row.version)
                 && old != new
             {
                 let change = Change {

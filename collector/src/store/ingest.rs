@@ -49,22 +49,12 @@ pub struct IdentityKey<'a> {
     pub serial: &'a str,
 }
 
-/// The stored state of a device identity.
+/// The newest stored value of something observed again and again (an identity's firmware, a
+/// software item's version): the value, when it was observed, and that observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredIdentity {
-    /// Firmware of the newest claim.
-    pub firmware: Option<String>,
-    /// When the newest claim was observed.
-    pub last_seen: i64,
-    /// The newest claim's observation.
-    pub observation_id: i64,
-}
-
-/// The stored state of a software item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredSoftware {
-    /// Version of the newest observation.
-    pub version: Option<String>,
+pub struct Newest {
+    /// The value of the newest observation.
+    pub value: Option<String>,
     /// When it was observed.
     pub last_seen: i64,
     /// That observation.
@@ -212,7 +202,7 @@ pub trait IngestTx {
     /// The asset most recently holding `ip`.
     fn asset_of_ip(&mut self, ip: &str) -> Result<Option<i64>, StoreError>;
     /// A stored identity of an asset.
-    fn identity(&mut self, asset: i64, key: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError>;
+    fn identity(&mut self, asset: i64, key: IdentityKey<'_>) -> Result<Option<Newest>, StoreError>;
     /// Makes a claim the identity's newest: a first claim inserts it, a newer one replaces its
     /// firmware (when it has one), time and observation.
     fn save_identity(
@@ -226,12 +216,7 @@ pub trait IngestTx {
     /// Widens an identity's interval back to `at` (an older claim arriving late).
     fn widen_identity(&mut self, asset: i64, key: IdentityKey<'_>, at: i64) -> Result<(), StoreError>;
     /// A stored software item of an asset.
-    fn software(
-        &mut self,
-        asset: i64,
-        source: &str,
-        name: &str,
-    ) -> Result<Option<StoredSoftware>, StoreError>;
+    fn software(&mut self, asset: i64, source: &str, name: &str) -> Result<Option<Newest>, StoreError>;
     /// True when the asset had software recorded before `at` (its first inventory is not new).
     fn had_software(&mut self, asset: i64, at: i64) -> Result<bool, StoreError>;
     /// Makes a software observation the item's newest.

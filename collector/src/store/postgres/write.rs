@@ -7,8 +7,8 @@ use super::pg;
 use crate::fuse::flows::{FlowKey, FlowRollup, FlowTotals};
 use crate::store::StoreError;
 use crate::store::ingest::{
-    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, SoftwareRow, StoredIdentity,
-    StoredSoftware, UpsertedAsset,
+    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, Newest, ServiceRow, SoftwareRow,
+    UpsertedAsset,
 };
 use crate::store::sql::{self, numbered};
 use deadpool_postgres::{GenericClient, Transaction};
@@ -58,6 +58,15 @@ impl PgTx<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<T>, StoreError> {
         Ok(self.query(sql, params)?.first().map(|r| r.get(0)))
+    }
+}
+
+/// The newest value, time and observation of a row.
+fn newest(r: &Row) -> Newest {
+    Newest {
+        value: r.get(0),
+        last_seen: r.get(1),
+        observation_id: r.get(2),
     }
 }
 
@@ -256,16 +265,12 @@ impl IngestTx for PgTx<'_> {
         self.first(&numbered(sql::ASSET_OF_IP), &[&ip])
     }
 
-    fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError> {
+    fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<Newest>, StoreError> {
         let rows = self.query(
             &numbered(sql::IDENTITY),
             &[&asset, &k.vendor, &k.product, &k.serial, &k.protocol],
         )?;
-        Ok(rows.first().map(|r| StoredIdentity {
-            firmware: r.get(0),
-            last_seen: r.get(1),
-            observation_id: r.get(2),
-        }))
+        Ok(rows.first().map(newest))
     }
 
     fn save_identity(
@@ -301,18 +306,9 @@ impl IngestTx for PgTx<'_> {
         Ok(())
     }
 
-    fn software(
-        &mut self,
-        asset: i64,
-        source: &str,
-        name: &str,
-    ) -> Result<Option<StoredSoftware>, StoreError> {
+    fn software(&mut self, asset: i64, source: &str, name: &str) -> Result<Option<Newest>, StoreError> {
         let rows = self.query(&numbered(sql::SOFTWARE), &[&asset, &source, &name])?;
-        Ok(rows.first().map(|r| StoredSoftware {
-            version: r.get(0),
-            last_seen: r.get(1),
-            observation_id: r.get(2),
-        }))
+        Ok(rows.first().map(newest))
     }
 
     fn had_software(&mut self, asset: i64, at: i64) -> Result<bool, StoreError> {

@@ -4,12 +4,21 @@
 use super::db;
 use crate::fuse::flows::FlowRollup;
 use crate::store::ingest::{
-    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, ServiceRow, SoftwareRow, StoredIdentity,
-    StoredSoftware, UpsertedAsset,
+    Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, Newest, ServiceRow, SoftwareRow,
+    UpsertedAsset,
 };
 use crate::store::{StoreError, sql};
 use rusqlite::{OptionalExtension, Transaction, params};
 use shoko_proto::{Envelope, Timestamp};
+
+/// The newest value, time and observation of a row.
+fn newest(r: &rusqlite::Row<'_>) -> rusqlite::Result<Newest> {
+    Ok(Newest {
+        value: r.get(0)?,
+        last_seen: r.get(1)?,
+        observation_id: r.get(2)?,
+    })
+}
 
 impl IngestTx for Transaction<'_> {
     fn claim_batch(&mut self, batch: &Envelope, received_at: Timestamp) -> Result<bool, StoreError> {
@@ -230,16 +239,10 @@ impl IngestTx for Transaction<'_> {
             .map_err(db)
     }
 
-    fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<StoredIdentity>, StoreError> {
+    fn identity(&mut self, asset: i64, k: IdentityKey<'_>) -> Result<Option<Newest>, StoreError> {
         self.prepare_cached(sql::IDENTITY)
             .map_err(db)?
-            .query_row(params![asset, k.vendor, k.product, k.serial, k.protocol], |r| {
-                Ok(StoredIdentity {
-                    firmware: r.get(0)?,
-                    last_seen: r.get(1)?,
-                    observation_id: r.get(2)?,
-                })
-            })
+            .query_row(params![asset, k.vendor, k.product, k.serial, k.protocol], newest)
             .optional()
             .map_err(db)
     }
@@ -279,21 +282,10 @@ impl IngestTx for Transaction<'_> {
         Ok(())
     }
 
-    fn software(
-        &mut self,
-        asset: i64,
-        source: &str,
-        name: &str,
-    ) -> Result<Option<StoredSoftware>, StoreError> {
+    fn software(&mut self, asset: i64, source: &str, name: &str) -> Result<Option<Newest>, StoreError> {
         self.prepare_cached(sql::SOFTWARE)
             .map_err(db)?
-            .query_row(params![asset, source, name], |r| {
-                Ok(StoredSoftware {
-                    version: r.get(0)?,
-                    last_seen: r.get(1)?,
-                    observation_id: r.get(2)?,
-                })
-            })
+            .query_row(params![asset, source, name], newest)
             .optional()
             .map_err(db)
     }
