@@ -2,7 +2,7 @@
 //! about, what it adds to that asset, and which change records it makes (a new asset, a new
 //! service, a firmware change, new or updated software, a protocol event that changes a device).
 
-use super::claims::{HOST_CONFIDENCE, SIGHTING_CONFIDENCE, host_claims, identity_claims};
+use super::claims::{self, HOST_CONFIDENCE, SIGHTING_CONFIDENCE, host_claims, identity_claims};
 use super::{AssetKey, events, host_key, merge, reference_key, sighting_keys};
 use crate::store::StoreError;
 use crate::store::ingest::{Change, ClaimRow, IdentityKey, IngestTx, ServiceRow, SoftwareRow};
@@ -126,7 +126,8 @@ pub fn fuse_observation<T: IngestTx>(
     }
 }
 
-/// Records what a source claims about an asset's attributes.
+/// Records what a source claims about an asset's attributes; a source claiming a new value for an
+/// attribute it claimed before is an `attribute_change` (firmware has its own per identity).
 fn record_claims<T: IngestTx>(
     tx: &mut T,
     asset: i64,
@@ -137,6 +138,21 @@ fn record_claims<T: IngestTx>(
 ) -> Result<(), StoreError> {
     let source = format!("{}/{via}", ev.agent_id);
     for (attribute, value) in claims {
+        if claims::tracks_changes(attribute)
+            && let Some(before) = tx.latest_claim(asset, attribute, &source)?
+            && ev.at > before.last_seen
+            && before.value.as_deref() != Some(value.as_str())
+        {
+            let subject = format!("{attribute} ({source})");
+            let change = Change {
+                kind: "attribute_change",
+                subject: &subject,
+                old: before.value.as_deref(),
+                new: Some(value),
+                previous: Some(before.observation_id),
+            };
+            tx.record_change(asset, &change, ev.at, ev.observation_id)?;
+        }
         let claim = ClaimRow {
             attribute,
             value,

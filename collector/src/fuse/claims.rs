@@ -14,6 +14,13 @@ pub const HOST_CONFIDENCE: u8 = 100;
 /// Confidence of a sensor's traffic-based device class.
 pub const SIGHTING_CONFIDENCE: u8 = 50;
 
+/// True for the attributes whose new value (from the same source) is a change record: all but
+/// firmware (a `firmware_change` per identity already) and the sensor's device class (an
+/// inference that sharpens as more traffic is seen, not a change of the device).
+pub fn tracks_changes(attribute: &str) -> bool {
+    !matches!(attribute, "firmware" | "class")
+}
+
 /// The attribute claims of a device identity (not a chassis module's).
 pub fn identity_claims(id: &Identity) -> Vec<(&'static str, String)> {
     [

@@ -223,6 +223,13 @@ pub trait IngestTx {
     fn save_software(&mut self, asset: i64, item: &SoftwareRow<'_>) -> Result<(), StoreError>;
     /// Records a service of an asset; true when this call created it.
     fn upsert_service(&mut self, asset: i64, service: &ServiceRow<'_>) -> Result<bool, StoreError>;
+    /// The newest value `source` claimed for an attribute of an asset.
+    fn latest_claim(
+        &mut self,
+        asset: i64,
+        attribute: &str,
+        source: &str,
+    ) -> Result<Option<Newest>, StoreError>;
     /// Records a claim (counting it, widening its interval, keeping the newest observation).
     fn upsert_claim(&mut self, asset: i64, claim: &ClaimRow<'_>) -> Result<(), StoreError>;
     /// Adds a batch's flows to their hourly rows.

@@ -201,6 +201,10 @@ pub fn names_survivor(statement: &str) -> bool {
     statement.contains("?2")
 }
 
+/// The newest value a source claimed for an attribute of an asset.
+pub const LATEST_CLAIM: &str = "SELECT value, last_seen, observation_id FROM asset_claims
+    WHERE asset_id = ?1 AND attribute = ?2 AND source = ?3 ORDER BY last_seen DESC, value LIMIT 1";
+
 /// A change record.
 pub const INSERT_CHANGE: &str = "INSERT INTO changes
     (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)

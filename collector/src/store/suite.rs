@@ -25,6 +25,7 @@ macro_rules! store_suite {
             routed_ips_behind_one_gateway_mac_stay_separate_assets,
             a_new_firmware_is_a_change_and_a_late_older_claim_is_not,
             claims_keep_every_source_and_show_conflicts,
+            a_new_value_from_the_same_source_is_an_attribute_change,
             new_assets_and_services_are_changes_once,
             the_latest_decision_on_a_change_stands,
             concurrent_writers_store_each_batch_once,
@@ -446,6 +447,55 @@ pub fn claims_keep_every_source_and_show_conflicts(engine: &impl Engine) {
     // No change record: the values are in conflict, not one after the other.
     let kinds: Vec<String> = store.changes().unwrap().into_iter().map(|c| c.kind).collect();
     assert_eq!(kinds, ["new_asset"]);
+}
+
+/// A source claiming a new value for an attribute is an `attribute_change` (a renamed host, an
+/// upgraded OS); the same value again, or an older claim arriving late, is not.
+pub fn a_new_value_from_the_same_source_is_an_attribute_change(engine: &impl Engine) {
+    let store = engine.open();
+    let facts = |hostname: &str, os: &str| {
+        ObservationBody::HostFacts(HostFacts {
+            asset: AssetRef {
+                host_id: Some("77aa".into()),
+                ..Default::default()
+            },
+            hostname: hostname.into(),
+            os_name: Some(os.into()),
+            ..Default::default()
+        })
+    };
+    let reports = [
+        (100, "eng-ws-01", "Debian GNU/Linux 11"),
+        (200, "eng-ws-01", "Debian GNU/Linux 11"),
+        (300, "eng-ws-07", "Debian GNU/Linux 12"),
+        (250, "eng-ws-03", "Debian GNU/Linux 12"),
+    ];
+    for (seq, (at, hostname, os)) in reports.into_iter().enumerate() {
+        let b = batch("eng", seq as u64 + 1, vec![obs(at, facts(hostname, os))]);
+        store.ingest(&b, Timestamp(1)).unwrap();
+    }
+    let changes: Vec<(String, String, Option<String>, Option<String>)> = change_list(store.as_ref())
+        .into_iter()
+        .filter(|c| c.0 == "attribute_change")
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                "attribute_change".into(),
+                "hostname (eng/host)".into(),
+                Some("eng-ws-01".into()),
+                Some("eng-ws-07".into())
+            ),
+            (
+                "attribute_change".into(),
+                "os (eng/host)".into(),
+                Some("Debian GNU/Linux 11".into()),
+                Some("Debian GNU/Linux 12".into())
+            ),
+        ]
+    );
+    assert_eq!(store.assets().unwrap()[0].attributes["hostname"], "eng-ws-07");
 }
 
 /// Every asset and service first seen is one change record, however often it is seen again.

@@ -360,6 +360,16 @@ impl IngestTx for PgTx<'_> {
         Ok(created.unwrap_or(false))
     }
 
+    fn latest_claim(
+        &mut self,
+        asset: i64,
+        attribute: &str,
+        source: &str,
+    ) -> Result<Option<Newest>, StoreError> {
+        let rows = self.query(&numbered(sql::LATEST_CLAIM), &[&asset, &attribute, &source])?;
+        Ok(rows.first().map(newest))
+    }
+
     fn upsert_claim(&mut self, asset: i64, c: &ClaimRow<'_>) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO asset_claims AS a

@@ -353,6 +353,19 @@ impl IngestTx for Transaction<'_> {
         Ok(!known)
     }
 
+    fn latest_claim(
+        &mut self,
+        asset: i64,
+        attribute: &str,
+        source: &str,
+    ) -> Result<Option<Newest>, StoreError> {
+        self.prepare_cached(sql::LATEST_CLAIM)
+            .map_err(db)?
+            .query_row(params![asset, attribute, source], newest)
+            .optional()
+            .map_err(db)
+    }
+
     fn upsert_claim(&mut self, asset: i64, c: &ClaimRow<'_>) -> Result<(), StoreError> {
         self.prepare_cached(
             "INSERT INTO asset_claims
