@@ -9,6 +9,7 @@
 //! wires them; `demo` runs everything locally.
 
 pub mod api;
+pub mod assess;
 pub mod baseline;
 pub mod config;
 pub mod datadir;

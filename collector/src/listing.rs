@@ -1,5 +1,6 @@
 //! Text rendering of the asset, change and baseline lists and the drift report for the terminal.
 
+use crate::assess::catalog::{Catalog, EvidenceKind};
 use crate::baseline::{AssetRefView, BaselineView, Drift};
 use crate::store::{AssetView, ChangeView};
 use std::fmt::Write;
@@ -163,6 +164,36 @@ pub fn drift_report(d: &Drift) -> String {
     let _ = writeln!(out, "\nchanged ({}):", d.changed.len());
     out.push_str(&table(["ID", "KEY", "WHAT", "BASELINE", "NOW"], &changed));
     out
+}
+
+/// Renders the catalog: its version, then each requirement with its group, evidence kind, rules
+/// and SLA.
+pub fn catalog_table(c: &Catalog) -> String {
+    let rows: Vec<[String; 5]> = c
+        .requirements
+        .iter()
+        .map(|r| {
+            let evidence = match r.evidence {
+                EvidenceKind::Telemetry => "telemetry",
+                EvidenceKind::AttestationOnly => "attestation-only",
+            };
+            [
+                r.id.clone(),
+                r.title.clone(),
+                evidence.into(),
+                r.rules.len().to_string(),
+                format!("{} d", r.sla_days),
+            ]
+        })
+        .collect();
+    format!(
+        "{} catalog {} ({} requirements; cross references: {})\n\n{}",
+        c.standard,
+        c.version,
+        c.requirements.len(),
+        c.crosswalk,
+        table(["ID", "TITLE", "EVIDENCE", "RULES", "SLA"], &rows)
+    )
 }
 
 /// An aligned table of `rows` under `header`.

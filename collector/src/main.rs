@@ -3,9 +3,11 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shoko_agent::logging::LogArgs;
+use shoko_collector::assess::catalog::Catalog;
+use shoko_collector::assess::declared::Declared;
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::filter::{AssetFilter, ChangeFilter};
-use shoko_collector::listing::{asset_table, baseline_table, change_table, drift_report};
+use shoko_collector::listing::{asset_table, baseline_table, catalog_table, change_table, drift_report};
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
@@ -139,6 +141,25 @@ enum Command {
         /// Delete what was received before this time instead (RFC 3339, e.g. 2026-01-31T00:00:00Z).
         #[arg(long, value_parser = parse_time)]
         before: Option<shoko_proto::Timestamp>,
+    },
+    /// Show the requirement catalog (embedded, or a user's copy checked first).
+    Catalog {
+        /// A catalog file to check and show instead of the embedded one.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a declared-zones file (zones, conduits, allowed services) and summarise it; errors
+    /// name the line.
+    Zones {
+        /// The file (example: deploy/zones.toml).
+        #[arg(long)]
+        file: PathBuf,
+        /// Print the checked declaration as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Approve the inventory as a baseline, list baselines, or report drift from the latest.
     Baseline {
@@ -340,6 +361,33 @@ fn run(command: Command) -> anyhow::Result<()> {
                 println!("another collector is running retention now; nothing done");
             } else {
                 println!("deleted {} observations received before {before}", report.deleted);
+            }
+            Ok(())
+        }
+        Command::Catalog { file, json } => {
+            let catalog = Catalog::load(file.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&catalog)?);
+            } else {
+                print!("{}", catalog_table(&catalog));
+            }
+            Ok(())
+        }
+        Command::Zones { file, json } => {
+            let declared = Declared::load(&file)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&declared)?);
+            } else {
+                println!(
+                    "{}: {} zones, {} conduits, {} jump hosts, {} time sources, {} log servers, {} device classes",
+                    file.display(),
+                    declared.zones.len(),
+                    declared.conduits.len(),
+                    declared.jump_hosts.len(),
+                    declared.time_sources.len(),
+                    declared.log_servers.len(),
+                    declared.class_services.len()
+                );
             }
             Ok(())
         }
