@@ -63,6 +63,9 @@ pub struct CollectorConfig {
     /// Days after which an asset not seen becomes an `asset_not_seen` change (0: never).
     #[serde(default = "default_not_seen_days")]
     pub asset_not_seen_days: u64,
+    /// A requirement catalog replacing the embedded one (relative to the data directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<PathBuf>,
 }
 
 fn default_not_seen_days() -> u64 {
@@ -135,6 +138,7 @@ impl Default for CollectorConfig {
             retention_days: default_retention_days(),
             retention_interval_secs: default_retention_interval(),
             asset_not_seen_days: default_not_seen_days(),
+            catalog: None,
         }
     }
 }

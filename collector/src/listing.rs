@@ -1,5 +1,6 @@
 //! Text rendering of the asset, change and baseline lists and the drift report for the terminal.
 
+use crate::assess::attest::AttestationView;
 use crate::assess::catalog::{Catalog, EvidenceKind};
 use crate::baseline::{AssetRefView, BaselineView, Drift};
 use crate::store::{AssetView, ChangeView};
@@ -194,6 +195,35 @@ pub fn catalog_table(c: &Catalog) -> String {
         c.crosswalk,
         table(["ID", "TITLE", "EVIDENCE", "RULES", "SLA"], &rows)
     )
+}
+
+/// Renders attestations: id, kind, scope, title, validity dates, digest, who and when; revoked
+/// ones say so.
+pub fn attestation_table(all: &[AttestationView]) -> String {
+    let rows: Vec<[String; 7]> = all
+        .iter()
+        .map(|a| {
+            let until = a.next_review.as_deref().or(a.expires.as_deref()).unwrap_or("-");
+            let file = match (&a.file_name, &a.sha256) {
+                (Some(n), Some(d)) => format!("{n} sha256:{}", d.get(..12).unwrap_or(d)),
+                _ => "-".into(),
+            };
+            let status = match (&a.revoked_by, a.revoked_at) {
+                (Some(by), Some(at)) => format!("revoked by {by} at {at}"),
+                _ => format!("by {} at {}", a.attested_by, a.attested_at),
+            };
+            [
+                a.id.to_string(),
+                a.kind.as_str().into(),
+                a.scope.clone(),
+                a.title.clone(),
+                until.into(),
+                file,
+                status,
+            ]
+        })
+        .collect();
+    table(["ID", "KIND", "SCOPE", "TITLE", "UNTIL", "FILE", "STATUS"], &rows)
 }
 
 /// An aligned table of `rows` under `header`.

@@ -55,3 +55,131 @@ fn catalog_and_zones_commands() {
         )
     );
 }
+
+#[test]
+fn attestations_are_recorded_listed_and_revoked() {
+    let data = DataDir::init();
+    let d = data.path();
+    let doc = data.dir.path().join("MOC-procedure-v3.pdf");
+    std::fs::write(&doc, b"abc").unwrap();
+    let out = run_ok(
+        "shoko-collector",
+        &[
+            "attest",
+            "document",
+            "--data",
+            &d,
+            "--requirement",
+            "CM-1.4",
+            "--title",
+            "Management of change",
+            "--version",
+            "3.1",
+            "--owner",
+            "OT security lead",
+            "--approved",
+            "2026-01-15",
+            "--next-review",
+            "2027-01-15",
+            "--file",
+            doc.to_str().unwrap(),
+            "--by",
+            "a.owner",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "attestation 1 recorded: document CM 1.4 by a.owner"
+    );
+    let out = run_ok(
+        "shoko-collector",
+        &[
+            "attest",
+            "mitigation",
+            "--data",
+            &d,
+            "--target",
+            "vulnerability:CVE-2022-1161",
+            "--control",
+            "engineering port blocked at the cell firewall",
+            "--expires",
+            "2027-06-30",
+            "--by",
+            "a.owner",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "attestation 2 recorded: mitigation vulnerability:CVE-2022-1161 by a.owner"
+    );
+    let bad = run(
+        "shoko-collector",
+        &[
+            "attest",
+            "not-applicable",
+            "--data",
+            &d,
+            "--requirement",
+            "NET 4",
+            "--reason",
+            "x",
+            "--by",
+            "a",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr).trim(),
+        "shoko-collector: \"NET 4\" is neither a requirement nor a group of catalog shoko-2026.11-1"
+    );
+    run_ok(
+        "shoko-collector",
+        &[
+            "attest",
+            "revoke",
+            "--data",
+            &d,
+            "--id",
+            "2",
+            "--by",
+            "auditor",
+            "--reason",
+            "rule removed",
+        ],
+    );
+    let listed = run_ok("shoko-collector", &["attest", "list", "--data", &d, "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        listed[0]["sha256"],
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(listed[0]["file_name"], "MOC-procedure-v3.pdf");
+    assert_eq!(
+        (
+            listed[0]["next_review"].as_str(),
+            listed[0]["revoked_at"].is_null()
+        ),
+        (Some("2027-01-15"), true)
+    );
+    assert_eq!(
+        (
+            listed[1]["revoked_by"].as_str(),
+            listed[1]["revoke_reason"].as_str()
+        ),
+        (Some("auditor"), Some("rule removed"))
+    );
+    let table = run_ok("shoko-collector", &["attest", "list", "--data", &d]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("1 ") && l.contains("MOC-procedure-v3.pdf sha256:ba7816bf8f01")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("2 ") && l.contains("revoked by auditor")),
+        "{table}"
+    );
+}

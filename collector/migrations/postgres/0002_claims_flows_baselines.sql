@@ -1,5 +1,5 @@
 -- shoko collector store, PostgreSQL engine, schema version 2: attribute claims, flows per hour,
--- baselines, software, merged assets and retention indexes (SQLite schema 5).
+-- baselines, software, merged assets, attestations and retention indexes (SQLite schema 5).
 
 -- Every value claimed for an attribute of an asset, per source, with its confidence, when it was
 -- claimed first and last, how often, and the newest claim's observation.
@@ -80,3 +80,27 @@ CREATE INDEX asset_software_observation ON asset_software (observation_id);
 -- An asset found to be another one (a second interface of a host, the same serial number seen on
 -- two MACs) is merged into it: everything of it moves there and its key points there.
 ALTER TABLE assets ADD COLUMN merged_into BIGINT REFERENCES assets(id);
+
+-- Attestations: what people state, kept apart from what was observed. Documents (a requirement or
+-- group, title, version, owner, approval and next-review dates, the SHA-256 of the file),
+-- mitigations (an asset or a vulnerability, the compensating control, an expiry) and
+-- not-applicable statements; each with who and when; revoked, never deleted.
+CREATE TABLE attestations (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind           TEXT NOT NULL CHECK (kind IN ('document', 'mitigation', 'not_applicable')),
+    scope          TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    version        TEXT,
+    owner          TEXT,
+    approved_on    TEXT,
+    next_review    TEXT,
+    file_name      TEXT,
+    sha256         TEXT,
+    expires        TEXT,
+    attested_by    TEXT NOT NULL,
+    attested_at    BIGINT NOT NULL,
+    revoked_by     TEXT,
+    revoked_at     BIGINT,
+    revoke_reason  TEXT
+);
+CREATE INDEX attestations_scope ON attestations (scope);

@@ -1,6 +1,6 @@
 -- shoko collector store, SQLite engine, schema version 5: attribute claims, identities per
 -- protocol, flows per hour, baselines, software,
--- merged assets, retention indexes.
+-- merged assets, attestations, retention indexes.
 
 -- Every value claimed for an attribute of an asset (vendor, model, firmware, hostname, class ...),
 -- per source ('<agent id>/<protocol or collector>'), with its confidence, when it was claimed first
@@ -104,3 +104,27 @@ CREATE INDEX asset_software_observation ON asset_software (observation_id);
 -- An asset found to be another one (a second interface of a host, the same serial number seen on
 -- two MACs) is merged into it: everything of it moves there and its key points there.
 ALTER TABLE assets ADD COLUMN merged_into INTEGER REFERENCES assets(id);
+
+-- Attestations: what people state, kept apart from what was observed. Documents (a requirement or
+-- group, title, version, owner, approval and next-review dates, the SHA-256 of the file),
+-- mitigations (an asset or a vulnerability, the compensating control, an expiry) and
+-- not-applicable statements; each with who and when; revoked, never deleted.
+CREATE TABLE attestations (
+    id             INTEGER PRIMARY KEY,
+    kind           TEXT NOT NULL CHECK (kind IN ('document', 'mitigation', 'not_applicable')),
+    scope          TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    version        TEXT,
+    owner          TEXT,
+    approved_on    TEXT,
+    next_review    TEXT,
+    file_name      TEXT,
+    sha256         TEXT,
+    expires        TEXT,
+    attested_by    TEXT NOT NULL,
+    attested_at    INTEGER NOT NULL,
+    revoked_by     TEXT,
+    revoked_at     INTEGER,
+    revoke_reason  TEXT
+);
+CREATE INDEX attestations_scope ON attestations (scope);

@@ -1,6 +1,8 @@
-//! Assessment against IEC 62443-2-1:2024: the requirement catalog (`catalog`) and the declared
-//! state the observations are compared with (`declared`: zones, conduits, allowed services).
+//! Assessment against IEC 62443-2-1:2024: the requirement catalog (`catalog`), the declared state
+//! the observations are compared with (`declared`: zones, conduits, allowed services) and what
+//! people attest (`attest`: documents, mitigations, not-applicable statements).
 //! Rules, scoring and advisories build on these.
 
+pub mod attest;
 pub mod catalog;
 pub mod declared;

@@ -8,6 +8,7 @@ pub mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
+use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::{AttributeView, ClaimView};
 use crate::fuse::flows::{ConversationView, FlowKey, FlowTotals};
@@ -244,6 +245,62 @@ pub struct PruneReport {
 /// Observations deleted per transaction by retention (ingest goes on between them).
 pub const PRUNE_CHUNK: i64 = 10_000;
 
+/// A result row of either engine, read by column index.
+trait Columns {
+    /// A text column (none for NULL).
+    fn text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    /// An integer column (none for NULL).
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    /// A text column that is never NULL.
+    fn required_text(&self, i: usize) -> Result<String, StoreError> {
+        self.text(i)?
+            .ok_or_else(|| StoreError::Encoding(format!("column {i} is NULL")))
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.get(i).map_err(|e| StoreError::Database(e.to_string()))
+    }
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        self.get(i).map_err(|e| StoreError::Database(e.to_string()))
+    }
+}
+
+impl Columns for tokio_postgres::Row {
+    fn text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
+    }
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
+    }
+}
+
+/// An attestation from a row of `sql::ATTESTATIONS`.
+fn attestation_view(r: &impl Columns) -> Result<AttestationView, StoreError> {
+    let id = r.int(0)?.unwrap_or_default();
+    let kind = r.required_text(1)?;
+    Ok(AttestationView {
+        id,
+        kind: crate::assess::attest::AttestationKind::from_stored(&kind)
+            .ok_or_else(|| StoreError::Encoding(format!("attestation {id}: unknown kind {kind:?}")))?,
+        scope: r.required_text(2)?,
+        title: r.required_text(3)?,
+        version: r.text(4)?,
+        owner: r.text(5)?,
+        approved_on: r.text(6)?,
+        next_review: r.text(7)?,
+        file_name: r.text(8)?,
+        sha256: r.text(9)?,
+        expires: r.text(10)?,
+        attested_by: r.required_text(11)?,
+        attested_at: Timestamp(r.int(12)?.unwrap_or_default()),
+        revoked_by: r.text(13)?,
+        revoked_at: r.int(14)?.map(Timestamp),
+        revoke_reason: r.text(15)?,
+    })
+}
+
 /// What is decided about a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecisionKind {
@@ -354,6 +411,12 @@ pub trait Store: Send + Sync {
     /// Records an `asset_not_seen` change for each asset last seen before `since` (once per
     /// absence), noticed at `at`; how many. `None` when another collector is doing it.
     fn record_not_seen(&self, since: Timestamp, at: Timestamp) -> Result<Option<u64>, StoreError>;
+    /// Records an attestation; its id.
+    fn attest(&self, attestation: &NewAttestation) -> Result<i64, StoreError>;
+    /// Every attestation (revoked ones too), oldest first.
+    fn attestations(&self) -> Result<Vec<AttestationView>, StoreError>;
+    /// Revokes an attestation (NotFound when there is none not revoked yet).
+    fn revoke_attestation(&self, id: i64, by: &str, at: Timestamp, reason: &str) -> Result<(), StoreError>;
     /// Stores an approved baseline; its id.
     fn approve_baseline(&self, baseline: &NewBaseline) -> Result<i64, StoreError>;
     /// Baselines, oldest first.

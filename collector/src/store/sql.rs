@@ -205,6 +205,22 @@ pub fn names_survivor(statement: &str) -> bool {
 pub const LATEST_CLAIM: &str = "SELECT value, last_seen, observation_id FROM asset_claims
     WHERE asset_id = ?1 AND attribute = ?2 AND source = ?3 ORDER BY last_seen DESC, value LIMIT 1";
 
+/// A new attestation; its id.
+pub const INSERT_ATTESTATION: &str = "INSERT INTO attestations
+    (kind, scope, title, version, owner, approved_on, next_review, file_name, sha256, expires, attested_by, attested_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id";
+
+/// Every attestation, oldest first.
+pub const ATTESTATIONS: &str =
+    "SELECT id, kind, scope, title, version, owner, approved_on, next_review, file_name,
+    sha256, expires, attested_by, attested_at, revoked_by, revoked_at, revoke_reason
+    FROM attestations ORDER BY id";
+
+/// Revokes an attestation not revoked yet; no row when there is none.
+pub const REVOKE_ATTESTATION: &str =
+    "UPDATE attestations SET revoked_by = ?2, revoked_at = ?3, revoke_reason = ?4
+    WHERE id = ?1 AND revoked_at IS NULL";
+
 /// A change record.
 pub const INSERT_CHANGE: &str = "INSERT INTO changes
     (asset_id, kind, subject, old_value, new_value, observed_at, observation_id, previous_observation_id)

@@ -35,6 +35,7 @@ macro_rules! store_suite {
             software_and_device_changing_events_are_changes,
             an_asset_not_seen_for_a_while_is_a_change_once_per_absence,
             a_hosts_second_interface_and_a_shared_serial_merge_assets,
+            attestations_are_kept_and_revoked_not_deleted,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -1135,4 +1136,60 @@ pub fn a_hosts_second_interface_and_a_shared_serial_merge_assets(engine: &impl E
             ("mac:00:1b:1b:00:00:04".into(), vec!["10.0.1.12".into()]),
         ]
     );
+}
+
+/// Attestations are stored apart with who and when, listed oldest first, and revoked (once) rather
+/// than deleted.
+pub fn attestations_are_kept_and_revoked_not_deleted(engine: &impl Engine) {
+    use crate::assess::attest::{AttestationKind, NewAttestation};
+    use crate::assess::catalog::Catalog;
+    let store = engine.open();
+    let catalog = Catalog::embedded();
+    let mitigation = NewAttestation::mitigation(
+        "vulnerability:CVE-2022-1161",
+        "PLC mode switch in RUN, engineering port blocked at the cell firewall",
+        "2027-06-30",
+        ("a.owner", Timestamp(10)),
+    )
+    .unwrap();
+    let na = NewAttestation::not_applicable(
+        &catalog,
+        "NET 2",
+        "no wireless in the plant",
+        ("a.owner", Timestamp(11)),
+    )
+    .unwrap();
+    let first = store.attest(&mitigation).unwrap();
+    let second = store.attest(&na).unwrap();
+    assert!(second > first);
+    store
+        .revoke_attestation(first, "auditor", Timestamp(20), "firewall rule removed")
+        .unwrap();
+    let again = store.revoke_attestation(first, "auditor", Timestamp(21), "twice");
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
+    let listed = store.attestations().unwrap();
+    let kinds: Vec<(AttestationKind, &str)> = listed.iter().map(|a| (a.kind, a.scope.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (AttestationKind::Mitigation, "vulnerability:CVE-2022-1161"),
+            (AttestationKind::NotApplicable, "NET 2")
+        ]
+    );
+    let revoked: Vec<(Option<&str>, Option<&str>, Option<Timestamp>)> = listed
+        .iter()
+        .map(|a| (a.expires.as_deref(), a.revoked_by.as_deref(), a.revoked_at))
+        .collect();
+    assert_eq!(
+        revoked,
+        [
+            (Some("2027-06-30"), Some("auditor"), Some(Timestamp(20))),
+            (None, None, None)
+        ]
+    );
+    assert_eq!(
+        (listed[1].attested_by.as_str(), listed[1].attested_at),
+        ("a.owner", Timestamp(11))
+    );
+    assert_eq!(listed[0].revoke_reason.as_deref(), Some("firewall rule removed"));
 }

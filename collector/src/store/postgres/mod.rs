@@ -13,6 +13,7 @@ use super::{
     AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
     SoftwareView, Store, StoreCounts, StoreError,
 };
+use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
@@ -463,6 +464,56 @@ impl Store for PostgresStore {
                 .map_err(pg)?;
             tx.commit().await.map_err(pg)?;
             Ok(Some(recorded))
+        })
+    }
+
+    fn attest(&self, a: &NewAttestation) -> Result<i64, StoreError> {
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(
+                    &*numbered(sql::INSERT_ATTESTATION),
+                    &[
+                        &a.kind.as_str(),
+                        &a.scope,
+                        &a.title,
+                        &a.version,
+                        &a.owner,
+                        &a.approved_on,
+                        &a.next_review,
+                        &a.file_name,
+                        &a.sha256,
+                        &a.expires,
+                        &a.by,
+                        &a.at.0,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn attestations(&self) -> Result<Vec<AttestationView>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx.query(&*numbered(sql::ATTESTATIONS), &[]).await.map_err(pg)?;
+            rows.iter().map(super::attestation_view).collect()
+        })
+    }
+
+    fn revoke_attestation(&self, id: i64, by: &str, at: Timestamp, reason: &str) -> Result<(), StoreError> {
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let revoked = client
+                .execute(&*numbered(sql::REVOKE_ATTESTATION), &[&id, &by, &at.0, &reason])
+                .await
+                .map_err(pg)?;
+            if revoked == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "attestation {id} (not revoked yet)"
+                )));
+            }
+            Ok(())
         })
     }
 

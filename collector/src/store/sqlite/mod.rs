@@ -7,6 +7,7 @@ use super::{
     AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
     SoftwareView, Store, StoreCounts, StoreError,
 };
+use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
@@ -277,6 +278,56 @@ impl Store for SqliteStore {
             .execute(params![since.0, at.0])
             .map_err(db)?;
         Ok(Some(recorded as u64))
+    }
+
+    fn attest(&self, a: &NewAttestation) -> Result<i64, StoreError> {
+        let conn = self.writer()?;
+        conn.prepare_cached(sql::INSERT_ATTESTATION)
+            .map_err(db)?
+            .query_row(
+                params![
+                    a.kind.as_str(),
+                    a.scope,
+                    a.title,
+                    a.version,
+                    a.owner,
+                    a.approved_on,
+                    a.next_review,
+                    a.file_name,
+                    a.sha256,
+                    a.expires,
+                    a.by,
+                    a.at.0
+                ],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn attestations(&self) -> Result<Vec<AttestationView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn.prepare_cached(sql::ATTESTATIONS).map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            out.push(super::attestation_view(row)?);
+        }
+        Ok(out)
+    }
+
+    fn revoke_attestation(&self, id: i64, by: &str, at: Timestamp, reason: &str) -> Result<(), StoreError> {
+        let revoked = self
+            .writer()?
+            .prepare_cached(sql::REVOKE_ATTESTATION)
+            .map_err(db)?
+            .execute(params![id, by, at.0, reason])
+            .map_err(db)?;
+        if revoked == 0 {
+            return Err(StoreError::NotFound(format!(
+                "attestation {id} (not revoked yet)"
+            )));
+        }
+        Ok(())
     }
 
     fn approve_baseline(&self, b: &NewBaseline) -> Result<i64, StoreError> {

@@ -1,5 +1,8 @@
 //! `shoko-collector`: initialise, enrol agents, serve, list, and run the demo.
 
+mod attest;
+mod baseline;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shoko_agent::logging::LogArgs;
@@ -7,11 +10,11 @@ use shoko_collector::assess::catalog::Catalog;
 use shoko_collector::assess::declared::Declared;
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::filter::{AssetFilter, ChangeFilter};
-use shoko_collector::listing::{asset_table, baseline_table, catalog_table, change_table, drift_report};
+use shoko_collector::listing::{asset_table, catalog_table, change_table};
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
-use shoko_collector::{baseline, config, datadir, demo, upkeep};
+use shoko_collector::{config, datadir, demo, upkeep};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -161,10 +164,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record, list or revoke attestations: documents, mitigations, not-applicable statements.
+    Attest {
+        #[command(subcommand)]
+        action: attest::AttestAction,
+    },
     /// Approve the inventory as a baseline, list baselines, or report drift from the latest.
     Baseline {
         #[command(subcommand)]
-        action: BaselineAction,
+        action: baseline::BaselineAction,
     },
     /// Run everything locally on a synthetic plant capture and show the result.
     Demo {
@@ -177,62 +185,12 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum BaselineAction {
-    /// Approve the current inventory (or the assets the filters select) as the baseline: an
-    /// attested record of who approved which assets with which attributes and services, and when.
-    Approve {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Name of the baseline.
-        #[arg(long, default_value = "baseline")]
-        name: String,
-        /// Who approves it.
-        #[arg(long)]
-        by: String,
-        /// Free text (the occasion: commissioning, FAT, quarterly review ...).
-        #[arg(long, default_value = "")]
-        comment: String,
-        #[command(flatten)]
-        scope: AssetFilter,
-    },
-    /// List the baselines.
-    List {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Print JSON (the same as GET /api/v1/baselines).
-        #[arg(long)]
-        json: bool,
-    },
-    /// Report drift from the latest baseline: unknown assets (in scope, not in it), missing
-    /// assets (in it, not seen lately) and changed attributes, addresses and services. Exits 3
-    /// when anything drifted.
-    Drift {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// An asset not seen for this many days is missing.
-        #[arg(long, default_value_t = 7)]
-        missing_after_days: u64,
-        /// Print JSON (the same as GET /api/v1/baselines/drift).
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// The baseline drift report found drift (exit code 3).
-#[derive(Debug, thiserror::Error)]
-#[error("the inventory drifted from the baseline")]
-struct Drifted;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.log.init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<Drifted>() => ExitCode::from(3),
+        Err(e) if e.is::<baseline::Drifted>() => ExitCode::from(3),
         Err(e) => {
             eprintln!("shoko-collector: {e:#}");
             ExitCode::FAILURE
@@ -391,60 +349,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Baseline { action } => baseline(action),
+        Command::Attest { action } => attest::run(action),
+        Command::Baseline { action } => baseline::run(action),
         Command::Demo { data, serve } => runtime()?
             .block_on(demo::run(&data, serve))
             .context("demo failed"),
-    }
-}
-
-fn baseline(action: BaselineAction) -> anyhow::Result<()> {
-    match action {
-        BaselineAction::Approve {
-            data,
-            name,
-            by,
-            comment,
-            scope,
-        } => {
-            let cfg = CollectorConfig::load(&data)?;
-            let b = baseline::approve(open_store(&data, &cfg)?.as_ref(), &name, &by, &comment, scope)?;
-            println!(
-                "baseline {} \"{}\" approved by {}: {} assets",
-                b.id, b.name, b.approved_by, b.assets
-            );
-            Ok(())
-        }
-        BaselineAction::List { data, json } => {
-            let cfg = CollectorConfig::load(&data)?;
-            let baselines = open_store_read_only(&data, &cfg)?.baselines()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&baselines)?);
-            } else {
-                print!("{}", baseline_table(&baselines));
-            }
-            Ok(())
-        }
-        BaselineAction::Drift {
-            data,
-            missing_after_days,
-            json,
-        } => {
-            let cfg = CollectorConfig::load(&data)?;
-            let store = open_store_read_only(&data, &cfg)?;
-            let window = std::time::Duration::from_secs(missing_after_days.saturating_mul(86_400));
-            let drift = baseline::latest_drift(store.as_ref(), shoko_proto::Timestamp::now(), window)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&drift)?);
-            } else {
-                print!("{}", drift_report(&drift));
-            }
-            if drift.is_empty() {
-                Ok(())
-            } else {
-                Err(Drifted.into())
-            }
-        }
     }
 }
 

@@ -1,0 +1,334 @@
+//! Attestations: what people state, kept apart from what was observed. A document covers a
+//! requirement or a group (title, version, owner, approval and next-review dates, the SHA-256 of
+//! the file); a mitigation covers an asset or a vulnerability (the compensating control, an
+//! expiry); a not-applicable statement covers a requirement or group (the reason). Each records
+//! who and when, and is revoked rather than deleted.
+
+use super::catalog::Catalog;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use shoko_proto::Timestamp;
+use std::path::Path;
+use time::Date;
+use time::macros::format_description;
+
+/// What is attested.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationKind {
+    /// A document (procedure, policy, drawing, record of practice).
+    #[default]
+    Document,
+    /// A compensating control for an asset or a vulnerability.
+    Mitigation,
+    /// A requirement or group that does not apply.
+    NotApplicable,
+}
+
+impl AttestationKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttestationKind::Document => "document",
+            AttestationKind::Mitigation => "mitigation",
+            AttestationKind::NotApplicable => "not_applicable",
+        }
+    }
+
+    /// The kind of a stored name.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        [
+            AttestationKind::Document,
+            AttestationKind::Mitigation,
+            AttestationKind::NotApplicable,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+}
+
+/// An attestation to record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewAttestation {
+    /// What it is.
+    pub kind: AttestationKind,
+    /// What it covers: a requirement (`CM 1.4`) or group (`CM 1`); for a mitigation
+    /// `asset:<id>` or `vulnerability:<id>`.
+    pub scope: String,
+    /// Document title, compensating control, or the reason something does not apply.
+    pub title: String,
+    /// Document version.
+    pub version: Option<String>,
+    /// Document owner.
+    pub owner: Option<String>,
+    /// Approval date (YYYY-MM-DD).
+    pub approved_on: Option<String>,
+    /// Next review date (YYYY-MM-DD).
+    pub next_review: Option<String>,
+    /// The document's file name.
+    pub file_name: Option<String>,
+    /// The document's SHA-256 (hex).
+    pub sha256: Option<String>,
+    /// Mitigation expiry (YYYY-MM-DD).
+    pub expires: Option<String>,
+    /// Who attests.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A stored attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttestationView {
+    /// Id.
+    pub id: i64,
+    /// What it is.
+    pub kind: AttestationKind,
+    /// What it covers.
+    pub scope: String,
+    /// Title, control or reason.
+    pub title: String,
+    /// Document version.
+    pub version: Option<String>,
+    /// Document owner.
+    pub owner: Option<String>,
+    /// Approval date.
+    pub approved_on: Option<String>,
+    /// Next review date.
+    pub next_review: Option<String>,
+    /// The document's file name.
+    pub file_name: Option<String>,
+    /// The document's SHA-256.
+    pub sha256: Option<String>,
+    /// Mitigation expiry.
+    pub expires: Option<String>,
+    /// Who attested.
+    pub attested_by: String,
+    /// When.
+    pub attested_at: Timestamp,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+    /// When.
+    pub revoked_at: Option<Timestamp>,
+    /// Why.
+    pub revoke_reason: Option<String>,
+}
+
+impl AttestationView {
+    /// True when it stands on `day`: not revoked, not past its next review (documents) or its
+    /// expiry (mitigations).
+    pub fn is_valid(&self, day: Date) -> bool {
+        let until = match self.kind {
+            AttestationKind::Document => self.next_review.as_deref(),
+            AttestationKind::Mitigation => self.expires.as_deref(),
+            AttestationKind::NotApplicable => None,
+        };
+        self.revoked_at.is_none() && until.and_then(|d| parse_date(d).ok()).is_none_or(|d| day <= d)
+    }
+}
+
+/// A YYYY-MM-DD date.
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// The SHA-256 (hex) and file name of a document.
+pub fn digest_file(path: &Path) -> Result<(String, String), String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((hex::encode(hasher.finalize()), name))
+}
+
+/// The catalog's spelling of a requirement (`NET-1.1`, `net 1.1` -> `NET 1.1`) or group
+/// (`NET 1`).
+pub fn requirement_or_group(catalog: &Catalog, scope: &str) -> Result<String, String> {
+    if let Some(r) = catalog.requirement(scope) {
+        return Ok(r.id.clone());
+    }
+    let group = scope.replacen('-', " ", 1);
+    catalog
+        .groups
+        .iter()
+        .find(|g| g.id.eq_ignore_ascii_case(&group))
+        .map(|g| g.id.clone())
+        .ok_or_else(|| {
+            format!(
+                "{scope:?} is neither a requirement nor a group of catalog {}",
+                catalog.version
+            )
+        })
+}
+
+impl NewAttestation {
+    /// A document covering a requirement or group, approved on a date, to be reviewed by another.
+    pub fn document(
+        catalog: &Catalog,
+        scope: &str,
+        title: &str,
+        (version, owner): (&str, &str),
+        (approved_on, next_review): (&str, &str),
+        file: &Path,
+        (by, at): (&str, Timestamp),
+    ) -> Result<Self, String> {
+        let (approved, review) = (parse_date(approved_on)?, parse_date(next_review)?);
+        if review <= approved {
+            return Err(format!(
+                "next review {next_review} is not after approval {approved_on}"
+            ));
+        }
+        let (sha256, file_name) = digest_file(file)?;
+        Ok(NewAttestation {
+            kind: AttestationKind::Document,
+            scope: requirement_or_group(catalog, scope)?,
+            title: title.to_string(),
+            version: Some(version.to_string()),
+            owner: Some(owner.to_string()),
+            approved_on: Some(approved_on.to_string()),
+            next_review: Some(next_review.to_string()),
+            file_name: Some(file_name),
+            sha256: Some(sha256),
+            by: by.to_string(),
+            at,
+            ..Default::default()
+        })
+    }
+
+    /// A compensating control for `asset:<id>` or `vulnerability:<id>`, until `expires`.
+    pub fn mitigation(
+        target: &str,
+        control: &str,
+        expires: &str,
+        (by, at): (&str, Timestamp),
+    ) -> Result<Self, String> {
+        parse_date(expires)?;
+        let valid = match target.split_once(':') {
+            Some(("asset", id)) => id.parse::<i64>().is_ok(),
+            Some(("vulnerability", id)) => !id.is_empty(),
+            _ => false,
+        };
+        if !valid {
+            return Err(format!(
+                "{target:?}: expected asset:ID or vulnerability:ID (CVE or advisory id)"
+            ));
+        }
+        Ok(NewAttestation {
+            kind: AttestationKind::Mitigation,
+            scope: target.to_string(),
+            title: control.to_string(),
+            expires: Some(expires.to_string()),
+            by: by.to_string(),
+            at,
+            ..Default::default()
+        })
+    }
+
+    /// A statement that a requirement or group does not apply, with the reason.
+    pub fn not_applicable(
+        catalog: &Catalog,
+        scope: &str,
+        reason: &str,
+        (by, at): (&str, Timestamp),
+    ) -> Result<Self, String> {
+        Ok(NewAttestation {
+            kind: AttestationKind::NotApplicable,
+            scope: requirement_or_group(catalog, scope)?,
+            title: reason.to_string(),
+            by: by.to_string(),
+            at,
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn documents_name_a_requirement_or_group_and_carry_the_file_digest() {
+        let catalog = Catalog::embedded();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("moc-procedure.pdf");
+        std::fs::write(&file, b"abc").unwrap();
+        let doc = NewAttestation::document(
+            &catalog,
+            "cm-1.4",
+            "Management of change",
+            ("3.1", "OT security"),
+            ("2026-01-15", "2027-01-15"),
+            &file,
+            ("j.doe", Timestamp(1)),
+        )
+        .unwrap();
+        assert_eq!(doc.scope, "CM 1.4");
+        assert_eq!(
+            doc.sha256.as_deref(),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert_eq!(doc.file_name.as_deref(), Some("moc-procedure.pdf"));
+        let err = |scope: &str, dates: (&str, &str)| {
+            NewAttestation::document(
+                &catalog,
+                scope,
+                "t",
+                ("1", "o"),
+                dates,
+                &file,
+                ("j", Timestamp(1)),
+            )
+            .unwrap_err()
+        };
+        assert_eq!(
+            err("NET 1.10", ("2026-01-15", "2027-01-15")),
+            "\"NET 1.10\" is neither a requirement nor a group of catalog shoko-2026.11-1"
+        );
+        assert_eq!(
+            err("NET 1", ("2026-01-15", "2026-01-15")),
+            "next review 2026-01-15 is not after approval 2026-01-15"
+        );
+        assert_eq!(
+            err("NET 1", ("2026-13-01", "2027-01-15")),
+            "\"2026-13-01\" is not a date (YYYY-MM-DD)"
+        );
+        let na =
+            NewAttestation::not_applicable(&catalog, "net 2", "no wireless", ("j", Timestamp(1))).unwrap();
+        assert_eq!(na.scope, "NET 2");
+        assert!(NewAttestation::mitigation("plc-7", "x", "2027-01-01", ("j", Timestamp(1))).is_err());
+    }
+
+    #[test]
+    fn validity_ends_at_review_expiry_or_revocation() {
+        let view = AttestationView {
+            id: 1,
+            kind: AttestationKind::Document,
+            scope: "CM 1.4".into(),
+            title: "t".into(),
+            version: None,
+            owner: None,
+            approved_on: Some("2026-01-15".into()),
+            next_review: Some("2027-01-15".into()),
+            file_name: None,
+            sha256: None,
+            expires: None,
+            attested_by: "j".into(),
+            attested_at: Timestamp(1),
+            revoked_by: None,
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        assert!(view.is_valid(date!(2027 - 01 - 15)));
+        assert!(!view.is_valid(date!(2027 - 01 - 16)));
+        let revoked = AttestationView {
+            revoked_at: Some(Timestamp(2)),
+            ..view
+        };
+        assert!(!revoked.is_valid(date!(2026 - 06 - 01)));
+    }
+}

@@ -1,0 +1,202 @@
+//! `shoko-collector attest document|mitigation|not-applicable|list|revoke`: attestations, kept
+//! apart from observations, each with who and when.
+
+use anyhow::Context;
+use clap::Subcommand;
+use shoko_collector::assess::attest::NewAttestation;
+use shoko_collector::assess::catalog::Catalog;
+use shoko_collector::config::CollectorConfig;
+use shoko_collector::listing::attestation_table;
+use shoko_collector::server::{open_store, open_store_read_only};
+use shoko_proto::Timestamp;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum AttestAction {
+    /// Record a document covering a requirement or group: procedure, policy, drawing or record of
+    /// practice, with its version, owner, approval and next-review dates and the SHA-256 of the file.
+    Document {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Requirement (`CM 1.4`, `CM-1.4`) or group (`CM 1`) it covers.
+        #[arg(long)]
+        requirement: String,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Version.
+        #[arg(long)]
+        version: String,
+        /// Owner (role or person).
+        #[arg(long)]
+        owner: String,
+        /// Approval date (YYYY-MM-DD).
+        #[arg(long)]
+        approved: String,
+        /// Next review date (YYYY-MM-DD); the document stops counting after it.
+        #[arg(long)]
+        next_review: String,
+        /// The document's file (its SHA-256 and name are recorded, not the file).
+        #[arg(long)]
+        file: PathBuf,
+        /// Who attests.
+        #[arg(long)]
+        by: String,
+    },
+    /// Record a compensating control for an asset (`asset:ID`) or a vulnerability
+    /// (`vulnerability:CVE-...` or an advisory id), until it expires.
+    Mitigation {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// `asset:ID` or `vulnerability:ID`.
+        #[arg(long)]
+        target: String,
+        /// The compensating control.
+        #[arg(long)]
+        control: String,
+        /// Expiry date (YYYY-MM-DD).
+        #[arg(long)]
+        expires: String,
+        /// Who attests.
+        #[arg(long)]
+        by: String,
+    },
+    /// Record that a requirement or group does not apply, with the reason.
+    NotApplicable {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Requirement or group.
+        #[arg(long)]
+        requirement: String,
+        /// Why it does not apply.
+        #[arg(long)]
+        reason: String,
+        /// Who attests.
+        #[arg(long)]
+        by: String,
+    },
+    /// List attestations (revoked ones marked).
+    List {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an attestation (it stays listed, marked revoked, with who, when and why).
+    Revoke {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Attestation id.
+        #[arg(long)]
+        id: i64,
+        /// Who revokes it.
+        #[arg(long)]
+        by: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// The catalog collector.toml names (the embedded one by default).
+fn catalog(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Catalog> {
+    let path = cfg
+        .catalog
+        .as_ref()
+        .map(|p| if p.is_relative() { data.join(p) } else { p.clone() });
+    Ok(Catalog::load(path.as_deref())?)
+}
+
+/// Stores an attestation and says so.
+fn record(data: &Path, cfg: &CollectorConfig, a: anyhow::Result<NewAttestation>) -> anyhow::Result<()> {
+    let a = a?;
+    let id = open_store(data, cfg)?.attest(&a)?;
+    println!(
+        "attestation {id} recorded: {} {} by {}",
+        a.kind.as_str(),
+        a.scope,
+        a.by
+    );
+    Ok(())
+}
+
+/// Runs an attest command.
+pub fn run(action: AttestAction) -> anyhow::Result<()> {
+    let now = Timestamp::now();
+    let err = |e: String| anyhow::anyhow!(e);
+    match action {
+        AttestAction::Document {
+            data,
+            requirement,
+            title,
+            version,
+            owner,
+            approved,
+            next_review,
+            file,
+            by,
+        } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let catalog = catalog(&data, &cfg)?;
+            let a = NewAttestation::document(
+                &catalog,
+                &requirement,
+                &title,
+                (&version, &owner),
+                (&approved, &next_review),
+                &file,
+                (&by, now),
+            );
+            record(&data, &cfg, a.map_err(err))
+        }
+        AttestAction::Mitigation {
+            data,
+            target,
+            control,
+            expires,
+            by,
+        } => {
+            let cfg = CollectorConfig::load(&data)?;
+            record(
+                &data,
+                &cfg,
+                NewAttestation::mitigation(&target, &control, &expires, (&by, now)).map_err(err),
+            )
+        }
+        AttestAction::NotApplicable {
+            data,
+            requirement,
+            reason,
+            by,
+        } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let catalog = catalog(&data, &cfg)?;
+            let a = NewAttestation::not_applicable(&catalog, &requirement, &reason, (&by, now));
+            record(&data, &cfg, a.map_err(err))
+        }
+        AttestAction::List { data, json } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let all = open_store_read_only(&data, &cfg)?.attestations()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                print!("{}", attestation_table(&all));
+            }
+            Ok(())
+        }
+        AttestAction::Revoke { data, id, by, reason } => {
+            let cfg = CollectorConfig::load(&data)?;
+            open_store(&data, &cfg)?
+                .revoke_attestation(id, &by, now, &reason)
+                .with_context(|| format!("revoking attestation {id}"))?;
+            println!("attestation {id} revoked by {by}");
+            Ok(())
+        }
+    }
+}
