@@ -203,8 +203,9 @@ pub fn attestation_table(all: &[AttestationView]) -> String {
     let rows: Vec<[String; 7]> = all
         .iter()
         .map(|a| {
-            let until = a.next_review.as_deref().or(a.expires.as_deref()).unwrap_or("-");
-            let file = match (&a.file_name, &a.sha256) {
+            let st = &a.statement;
+            let until = st.next_review.as_deref().or(st.expires.as_deref()).unwrap_or("-");
+            let file = match (&st.file_name, &st.sha256) {
                 (Some(n), Some(d)) => format!("{n} sha256:{}", d.get(..12).unwrap_or(d)),
                 _ => "-".into(),
             };
@@ -214,9 +215,9 @@ pub fn attestation_table(all: &[AttestationView]) -> String {
             };
             [
                 a.id.to_string(),
-                a.kind.as_str().into(),
-                a.scope.clone(),
-                a.title.clone(),
+                st.kind.as_str().into(),
+                st.scope.clone(),
+                st.title.clone(),
                 until.into(),
                 file,
                 status,

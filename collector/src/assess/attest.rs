@@ -47,9 +47,9 @@ impl AttestationKind {
     }
 }
 
-/// An attestation to record.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NewAttestation {
+/// What an attestation states.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Statement {
     /// What it is.
     pub kind: AttestationKind,
     /// What it covers: a requirement (`CM 1.4`) or group (`CM 1`); for a mitigation
@@ -71,6 +71,13 @@ pub struct NewAttestation {
     pub sha256: Option<String>,
     /// Mitigation expiry (YYYY-MM-DD).
     pub expires: Option<String>,
+}
+
+/// An attestation to record: the statement, who and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttestation {
+    /// What is stated.
+    pub statement: Statement,
     /// Who attests.
     pub by: String,
     /// When.
@@ -82,26 +89,9 @@ pub struct NewAttestation {
 pub struct AttestationView {
     /// Id.
     pub id: i64,
-    /// What it is.
-    pub kind: AttestationKind,
-    /// What it covers.
-    pub scope: String,
-    /// Title, control or reason.
-    pub title: String,
-    /// Document version.
-    pub version: Option<String>,
-    /// Document owner.
-    pub owner: Option<String>,
-    /// Approval date.
-    pub approved_on: Option<String>,
-    /// Next review date.
-    pub next_review: Option<String>,
-    /// The document's file name.
-    pub file_name: Option<String>,
-    /// The document's SHA-256.
-    pub sha256: Option<String>,
-    /// Mitigation expiry.
-    pub expires: Option<String>,
+    /// What is stated.
+    #[serde(flatten)]
+    pub statement: Statement,
     /// Who attested.
     pub attested_by: String,
     /// When.
@@ -118,9 +108,9 @@ impl AttestationView {
     /// True when it stands on `day`: not revoked, not past its next review (documents) or its
     /// expiry (mitigations).
     pub fn is_valid(&self, day: Date) -> bool {
-        let until = match self.kind {
-            AttestationKind::Document => self.next_review.as_deref(),
-            AttestationKind::Mitigation => self.expires.as_deref(),
+        let until = match self.statement.kind {
+            AttestationKind::Document => self.statement.next_review.as_deref(),
+            AttestationKind::Mitigation => self.statement.expires.as_deref(),
             AttestationKind::NotApplicable => None,
         };
         self.revoked_at.is_none() && until.and_then(|d| parse_date(d).ok()).is_none_or(|d| day <= d)
@@ -183,7 +173,7 @@ impl NewAttestation {
             ));
         }
         let (sha256, file_name) = digest_file(file)?;
-        Ok(NewAttestation {
+        let statement = Statement {
             kind: AttestationKind::Document,
             scope: requirement_or_group(catalog, scope)?,
             title: title.to_string(),
@@ -193,9 +183,12 @@ impl NewAttestation {
             next_review: Some(next_review.to_string()),
             file_name: Some(file_name),
             sha256: Some(sha256),
+            expires: None,
+        };
+        Ok(NewAttestation {
+            statement,
             by: by.to_string(),
             at,
-            ..Default::default()
         })
     }
 
@@ -217,14 +210,17 @@ impl NewAttestation {
                 "{target:?}: expected asset:ID or vulnerability:ID (CVE or advisory id)"
             ));
         }
-        Ok(NewAttestation {
+        let statement = Statement {
             kind: AttestationKind::Mitigation,
             scope: target.to_string(),
             title: control.to_string(),
             expires: Some(expires.to_string()),
+            ..Default::default()
+        };
+        Ok(NewAttestation {
+            statement,
             by: by.to_string(),
             at,
-            ..Default::default()
         })
     }
 
@@ -235,13 +231,16 @@ impl NewAttestation {
         reason: &str,
         (by, at): (&str, Timestamp),
     ) -> Result<Self, String> {
-        Ok(NewAttestation {
+        let statement = Statement {
             kind: AttestationKind::NotApplicable,
             scope: requirement_or_group(catalog, scope)?,
             title: reason.to_string(),
+            ..Default::default()
+        };
+        Ok(NewAttestation {
+            statement,
             by: by.to_string(),
             at,
-            ..Default::default()
         })
     }
 }
@@ -267,6 +266,7 @@ mod tests {
             ("j.doe", Timestamp(1)),
         )
         .unwrap();
+        let doc = doc.statement;
         assert_eq!(doc.scope, "CM 1.4");
         assert_eq!(
             doc.sha256.as_deref(),
@@ -299,7 +299,7 @@ mod tests {
         );
         let na =
             NewAttestation::not_applicable(&catalog, "net 2", "no wireless", ("j", Timestamp(1))).unwrap();
-        assert_eq!(na.scope, "NET 2");
+        assert_eq!(na.statement.scope, "NET 2");
         assert!(NewAttestation::mitigation("plc-7", "x", "2027-01-01", ("j", Timestamp(1))).is_err());
     }
 
@@ -307,16 +307,12 @@ mod tests {
     fn validity_ends_at_review_expiry_or_revocation() {
         let view = AttestationView {
             id: 1,
-            kind: AttestationKind::Document,
-            scope: "CM 1.4".into(),
-            title: "t".into(),
-            version: None,
-            owner: None,
-            approved_on: Some("2026-01-15".into()),
-            next_review: Some("2027-01-15".into()),
-            file_name: None,
-            sha256: None,
-            expires: None,
+            statement: Statement {
+                scope: "CM 1.4".into(),
+                approved_on: Some("2026-01-15".into()),
+                next_review: Some("2027-01-15".into()),
+                ..Default::default()
+            },
             attested_by: "j".into(),
             attested_at: Timestamp(1),
             revoked_by: None,

@@ -280,8 +280,7 @@ impl Columns for tokio_postgres::Row {
 fn attestation_view(r: &impl Columns) -> Result<AttestationView, StoreError> {
     let id = r.int(0)?.unwrap_or_default();
     let kind = r.required_text(1)?;
-    Ok(AttestationView {
-        id,
+    let statement = crate::assess::attest::Statement {
         kind: crate::assess::attest::AttestationKind::from_stored(&kind)
             .ok_or_else(|| StoreError::Encoding(format!("attestation {id}: unknown kind {kind:?}")))?,
         scope: r.required_text(2)?,
@@ -293,6 +292,10 @@ fn attestation_view(r: &impl Columns) -> Result<AttestationView, StoreError> {
         file_name: r.text(8)?,
         sha256: r.text(9)?,
         expires: r.text(10)?,
+    };
+    Ok(AttestationView {
+        id,
+        statement,
         attested_by: r.required_text(11)?,
         attested_at: Timestamp(r.int(12)?.unwrap_or_default()),
         revoked_by: r.text(13)?,

@@ -1168,7 +1168,10 @@ pub fn attestations_are_kept_and_revoked_not_deleted(engine: &impl Engine) {
     let again = store.revoke_attestation(first, "auditor", Timestamp(21), "twice");
     assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
     let listed = store.attestations().unwrap();
-    let kinds: Vec<(AttestationKind, &str)> = listed.iter().map(|a| (a.kind, a.scope.as_str())).collect();
+    let kinds: Vec<(AttestationKind, &str)> = listed
+        .iter()
+        .map(|a| (a.statement.kind, a.statement.scope.as_str()))
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -1178,7 +1181,13 @@ pub fn attestations_are_kept_and_revoked_not_deleted(engine: &impl Engine) {
     );
     let revoked: Vec<(Option<&str>, Option<&str>, Option<Timestamp>)> = listed
         .iter()
-        .map(|a| (a.expires.as_deref(), a.revoked_by.as_deref(), a.revoked_at))
+        .map(|a| {
+            (
+                a.statement.expires.as_deref(),
+                a.revoked_by.as_deref(),
+                a.revoked_at,
+            )
+        })
         .collect();
     assert_eq!(
         revoked,

@@ -119,8 +119,8 @@ fn record(data: &Path, cfg: &CollectorConfig, a: anyhow::Result<NewAttestation>)
     let id = open_store(data, cfg)?.attest(&a)?;
     println!(
         "attestation {id} recorded: {} {} by {}",
-        a.kind.as_str(),
-        a.scope,
+        a.statement.kind.as_str(),
+        a.statement.scope,
         a.by
     );
     Ok(())

@@ -286,16 +286,16 @@ impl Store for SqliteStore {
             .map_err(db)?
             .query_row(
                 params![
-                    a.kind.as_str(),
-                    a.scope,
-                    a.title,
-                    a.version,
-                    a.owner,
-                    a.approved_on,
-                    a.next_review,
-                    a.file_name,
-                    a.sha256,
-                    a.expires,
+                    a.statement.kind.as_str(),
+                    a.statement.scope,
+                    a.statement.title,
+                    a.statement.version,
+                    a.statement.owner,
+                    a.statement.approved_on,
+                    a.statement.next_review,
+                    a.statement.file_name,
+                    a.statement.sha256,
+                    a.statement.expires,
                     a.by,
                     a.at.0
                 ],
