@@ -66,6 +66,9 @@ pub struct CollectorConfig {
     /// A requirement catalog replacing the embedded one (relative to the data directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<PathBuf>,
+    /// The declared zones and conduits (relative to the data directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zones: Option<PathBuf>,
 }
 
 fn default_not_seen_days() -> u64 {
@@ -139,6 +142,7 @@ impl Default for CollectorConfig {
             retention_interval_secs: default_retention_interval(),
             asset_not_seen_days: default_not_seen_days(),
             catalog: None,
+            zones: None,
         }
     }
 }
@@ -187,6 +191,15 @@ impl CollectorConfig {
                 "store = {:?}: expected \"sqlite:FILE\" or \"postgres://USER@HOST:PORT/DATABASE\"",
                 self.store
             ),
+        }
+    }
+
+    /// A path setting resolved against the data directory.
+    pub fn path_in(data: &Path, p: &Path) -> PathBuf {
+        if p.is_relative() {
+            data.join(p)
+        } else {
+            p.to_path_buf()
         }
     }
 

@@ -107,6 +107,7 @@ mod tests {
                 detected_by: None,
                 first_seen: Timestamp(1),
                 last_seen: Timestamp(2),
+                observation_id: 1,
             }],
             attributes: [("vendor", "Rockwell Automation/Allen-Bradley"), ("class", "plc")]
                 .into_iter()

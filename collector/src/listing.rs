@@ -2,6 +2,7 @@
 
 use crate::assess::attest::AttestationView;
 use crate::assess::catalog::{Catalog, EvidenceKind};
+use crate::assess::rules::{Finding, Outcome};
 use crate::baseline::{AssetRefView, BaselineView, Drift};
 use crate::store::{AssetView, ChangeView};
 use std::fmt::Write;
@@ -225,6 +226,33 @@ pub fn attestation_table(all: &[AttestationView]) -> String {
         })
         .collect();
     table(["ID", "KIND", "SCOPE", "TITLE", "UNTIL", "FILE", "STATUS"], &rows)
+}
+
+/// Renders findings: requirement, rule, subject, outcome, why, and how much evidence.
+pub fn findings_table(findings: &[Finding]) -> String {
+    let rows: Vec<[String; 6]> = findings
+        .iter()
+        .map(|f| {
+            let outcome = match f.outcome {
+                Outcome::Satisfied => "satisfied",
+                Outcome::Violated => "VIOLATED",
+                Outcome::Unknown => "unknown",
+            };
+            let rule = f.rule.split_once('/').map_or(f.rule.as_str(), |(_, r)| r);
+            [
+                f.requirement.clone(),
+                rule.to_string(),
+                f.subject.clone(),
+                outcome.into(),
+                f.detail.clone(),
+                f.evidence.len().to_string(),
+            ]
+        })
+        .collect();
+    table(
+        ["REQUIREMENT", "RULE", "SUBJECT", "OUTCOME", "WHY", "EVIDENCE"],
+        &rows,
+    )
 }
 
 /// An aligned table of `rows` under `header`.

@@ -34,6 +34,19 @@ pub enum ZoneKind {
 }
 
 impl ZoneKind {
+    /// The name as written in zones.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneKind::Enterprise => "enterprise",
+            ZoneKind::Dmz => "dmz",
+            ZoneKind::Control => "control",
+            ZoneKind::Field => "field",
+            ZoneKind::Safety => "safety",
+            ZoneKind::RemoteAccess => "remote-access",
+            ZoneKind::Wireless => "wireless",
+        }
+    }
+
     /// True for the zones the IACS consists of (control, field, safety).
     pub fn is_iacs(self) -> bool {
         matches!(self, ZoneKind::Control | ZoneKind::Field | ZoneKind::Safety)

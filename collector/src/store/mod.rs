@@ -94,6 +94,8 @@ pub struct ServiceView {
     pub first_seen: Timestamp,
     /// Last seen.
     pub last_seen: Timestamp,
+    /// The observation that first showed it.
+    pub observation_id: i64,
 }
 
 /// An agent that has delivered batches.
@@ -189,6 +191,8 @@ pub struct ChangeView {
     pub decided_by: Option<String>,
     /// When.
     pub decided_at: Option<Timestamp>,
+    /// When the collector received the observation showing it (the clock of its SLA).
+    pub detected_at: Option<Timestamp>,
 }
 
 /// One asset with everything stored about it: what `GET /api/v1/assets/{id}` answers.
@@ -274,6 +278,28 @@ impl Columns for tokio_postgres::Row {
     fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
         self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
     }
+}
+
+/// An hourly flow row from the columns of `sql::flow_columns!`.
+fn flow_row(r: &impl Columns) -> Result<(FlowKey, FlowTotals), StoreError> {
+    let int = |i| r.int(i).map(Option::unwrap_or_default);
+    let key = FlowKey {
+        hour: int(0)?,
+        vlan: i32::try_from(int(1)?).unwrap_or(-1),
+        transport: transport(&r.required_text(2)?).as_str(),
+        orig_ip: r.required_text(3)?,
+        resp_ip: r.required_text(4)?,
+        resp_port: u16::try_from(int(5)?).unwrap_or_default(),
+        app_protocol: r.required_text(6)?,
+    };
+    let totals = FlowTotals {
+        flows: int(7)?,
+        packets: int(8)?,
+        bytes: int(9)?,
+        first_seen: int(10)?,
+        last_seen: int(11)?,
+    };
+    Ok((key, totals))
 }
 
 /// An attestation from a row of `sql::ATTESTATIONS`.
@@ -404,6 +430,12 @@ pub trait Store: Send + Sync {
     fn highest_seq(&self, agent_id: &str) -> Result<u64, StoreError>;
     /// All assets, ordered by id.
     fn assets(&self) -> Result<Vec<AssetView>, StoreError>;
+    /// The hourly flow rows of the hours from `start` up to `end`.
+    fn flow_hours_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError>;
     /// The hourly flow rows in which any of `ips` took part.
     fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError>;
     /// Deletes the raw observations received before `before` that no change, identity, service

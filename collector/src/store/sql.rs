@@ -35,7 +35,7 @@ pub const VLANS: &str = "SELECT asset_id, vlan FROM asset_vlans ORDER BY asset_i
 
 /// Every service of every asset.
 pub const SERVICES: &str =
-    "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen
+    "SELECT asset_id, ip, transport, port, protocol, detected_by, first_seen, last_seen, observation_id
     FROM asset_services ORDER BY asset_id, ip, transport, port";
 
 /// A new baseline; its id.
@@ -60,14 +60,17 @@ pub const ASSET_OBSERVATIONS: &str =
 pub const AGENTS: &str =
     "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id";
 
-/// Every change with its latest decision (`open` without one).
+/// Every change with its latest decision (`open` without one) and when the collector received the
+/// observation showing it.
 pub const CHANGES: &str =
     "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
     c.observation_id, c.previous_observation_id,
-    COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at
+    COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at, b.received_at
     FROM changes c
     LEFT JOIN change_decisions d ON d.id =
     (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
+    LEFT JOIN observations o ON o.id = c.observation_id
+    LEFT JOIN batches b ON b.agent_id = o.agent_id AND b.seq = o.seq
     ORDER BY c.id";
 
 /// Claims a batch; no row when it is already stored.
@@ -220,6 +223,25 @@ pub const ATTESTATIONS: &str =
 pub const REVOKE_ATTESTATION: &str =
     "UPDATE attestations SET revoked_by = ?2, revoked_at = ?3, revoke_reason = ?4
     WHERE id = ?1 AND revoked_at IS NULL";
+
+/// The columns of an hourly flow row as `store::flow_row` reads them (integers as BIGINT in both
+/// engines).
+macro_rules! flow_columns {
+    () => {
+        "SELECT hour, CAST(vlan AS BIGINT), transport, orig_ip, resp_ip, CAST(resp_port AS BIGINT), app_protocol,
+    flows, packets, bytes, first_seen, last_seen FROM flow_hours "
+    };
+}
+pub(crate) use flow_columns;
+
+/// The hourly flow rows of hours from `?1` up to (not including) `?2`.
+pub const FLOW_HOURS_BETWEEN: &str = concat!(
+    flow_columns!(),
+    "WHERE hour >= ?1 AND hour < ?2 ORDER BY hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol"
+);
+
+/// The hourly flow rows in which `?1` took part.
+pub const FLOW_HOURS_OF_IP: &str = concat!(flow_columns!(), "WHERE orig_ip = ?1 OR resp_ip = ?1");
 
 /// A change record.
 pub const INSERT_CHANGE: &str = "INSERT INTO changes

@@ -105,11 +105,8 @@ pub enum AttestAction {
 }
 
 /// The catalog collector.toml names (the embedded one by default).
-fn catalog(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Catalog> {
-    let path = cfg
-        .catalog
-        .as_ref()
-        .map(|p| if p.is_relative() { data.join(p) } else { p.clone() });
+pub fn catalog(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Catalog> {
+    let path = cfg.catalog.as_deref().map(|p| CollectorConfig::path_in(data, p));
     Ok(Catalog::load(path.as_deref())?)
 }
 

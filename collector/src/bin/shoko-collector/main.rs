@@ -8,9 +8,10 @@ use clap::{Parser, Subcommand};
 use shoko_agent::logging::LogArgs;
 use shoko_collector::assess::catalog::Catalog;
 use shoko_collector::assess::declared::Declared;
+use shoko_collector::assess::rules::{self, Inputs, Period};
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::filter::{AssetFilter, ChangeFilter};
-use shoko_collector::listing::{asset_table, catalog_table, change_table};
+use shoko_collector::listing::{asset_table, catalog_table, change_table, findings_table};
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
@@ -161,6 +162,26 @@ enum Command {
         #[arg(long)]
         file: PathBuf,
         /// Print the checked declaration as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate the rules over one period and list the findings (satisfied, violated, unknown) with
+    /// the evidence that decided each: change control (CM 1.4), segmentation against the declared
+    /// zones (NET 1.1), cleartext management protocols (COMP 1.1).
+    Findings {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Days in the period (default: the catalog's period, 7).
+        #[arg(long)]
+        period_days: Option<u32>,
+        /// End of the period (RFC 3339; default now).
+        #[arg(long, value_parser = parse_time)]
+        at: Option<shoko_proto::Timestamp>,
+        /// Only this requirement (`NET 1.1`, `NET-1.1`).
+        #[arg(long)]
+        requirement: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -346,6 +367,45 @@ fn run(command: Command) -> anyhow::Result<()> {
                     declared.log_servers.len(),
                     declared.class_services.len()
                 );
+            }
+            Ok(())
+        }
+        Command::Findings {
+            data,
+            period_days,
+            at,
+            requirement,
+            json,
+        } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let catalog = attest::catalog(&data, &cfg)?;
+            let declared = match &cfg.zones {
+                Some(p) => Some(Declared::load(&CollectorConfig::path_in(&data, p))?),
+                None => None,
+            };
+            let store = open_store_read_only(&data, &cfg)?;
+            let inputs = Inputs {
+                store: store.as_ref(),
+                catalog: &catalog,
+                declared: declared.as_ref(),
+            };
+            let days = period_days.unwrap_or(catalog.scoring.period_days);
+            let period = Period::ending(at.unwrap_or_else(shoko_proto::Timestamp::now), days);
+            let mut findings = rules::evaluate(&inputs, period)?;
+            if let Some(r) = requirement {
+                let id = catalog
+                    .requirement(&r)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("{r:?} is not a requirement of catalog {}", catalog.version)
+                    })?
+                    .id
+                    .clone();
+                findings.retain(|f| f.requirement == id);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&findings)?);
+            } else {
+                print!("{}", findings_table(&findings));
             }
             Ok(())
         }

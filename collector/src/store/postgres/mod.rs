@@ -295,6 +295,7 @@ fn service_view(r: &Row) -> (i64, Option<ServiceView>) {
         detected_by: r.get(5),
         first_seen: ts(r.get(6)),
         last_seen: ts(r.get(7)),
+        observation_id: r.get(8),
     });
     (r.get(0), view)
 }
@@ -371,6 +372,7 @@ impl Store for PostgresStore {
                     reference: r.get(10),
                     decided_by: r.get(11),
                     decided_at: r.get::<_, Option<i64>>(12).map(ts),
+                    detected_at: r.get::<_, Option<i64>>(13).map(ts),
                 })
                 .collect())
         })
@@ -579,40 +581,29 @@ impl Store for PostgresStore {
         })
     }
 
-    fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
+    fn flow_hours_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
         self.read(async |tx| {
             let rows = tx
-                .query(
-                    "SELECT hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol,
-                            flows, packets, bytes, first_seen, last_seen
-                     FROM flow_hours WHERE orig_ip = ANY($1) OR resp_ip = ANY($1)
-                     ORDER BY hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol",
-                    &[&ips],
-                )
+                .query(&*numbered(sql::FLOW_HOURS_BETWEEN), &[&start.0, &end.0])
                 .await
                 .map_err(pg)?;
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    let key = FlowKey {
-                        hour: r.get(0),
-                        vlan: r.get(1),
-                        transport: super::transport(r.get(2)).as_str(),
-                        orig_ip: r.get(3),
-                        resp_ip: r.get(4),
-                        resp_port: r.get::<_, i32>(5) as u16,
-                        app_protocol: r.get(6),
-                    };
-                    let totals = FlowTotals {
-                        flows: r.get(7),
-                        packets: r.get(8),
-                        bytes: r.get(9),
-                        first_seen: r.get(10),
-                        last_seen: r.get(11),
-                    };
-                    (key, totals)
-                })
-                .collect())
+            rows.iter().map(super::flow_row).collect()
+        })
+    }
+
+    fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
+        self.read(async |tx| {
+            let sql = concat!(
+                sql::flow_columns!(),
+                "WHERE orig_ip = ANY($1) OR resp_ip = ANY($1)
+                 ORDER BY hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol"
+            );
+            let rows = tx.query(sql, &[&ips]).await.map_err(pg)?;
+            rows.iter().map(super::flow_row).collect()
         })
     }
 

@@ -239,6 +239,7 @@ impl Store for SqliteStore {
                     detected_by: r.get(5)?,
                     first_seen: ts(r.get(6)?),
                     last_seen: ts(r.get(7)?),
+                    observation_id: r.get(8)?,
                 };
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -409,45 +410,33 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    fn flow_hours_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn.prepare_cached(sql::FLOW_HOURS_BETWEEN).map_err(db)?;
+        let mut rows = stmt.query(params![start.0, end.0]).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            out.push(super::flow_row(row)?);
+        }
+        Ok(out)
+    }
+
     fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT hour, vlan, transport, orig_ip, resp_ip, resp_port, app_protocol,
-                        flows, packets, bytes, first_seen, last_seen
-                 FROM flow_hours WHERE orig_ip = ?1 OR resp_ip = ?1",
-            )
-            .map_err(db)?;
-        let mut rows = std::collections::BTreeMap::new();
+        let mut stmt = conn.prepare_cached(sql::FLOW_HOURS_OF_IP).map_err(db)?;
+        let mut found = std::collections::BTreeMap::new();
         for ip in ips {
-            let found = stmt
-                .query_map(params![ip], |r| {
-                    let transport: String = r.get(2)?;
-                    let key = FlowKey {
-                        hour: r.get(0)?,
-                        vlan: r.get(1)?,
-                        transport: super::transport(&transport).as_str(),
-                        orig_ip: r.get(3)?,
-                        resp_ip: r.get(4)?,
-                        resp_port: r.get(5)?,
-                        app_protocol: r.get(6)?,
-                    };
-                    let totals = FlowTotals {
-                        flows: r.get(7)?,
-                        packets: r.get(8)?,
-                        bytes: r.get(9)?,
-                        first_seen: r.get(10)?,
-                        last_seen: r.get(11)?,
-                    };
-                    Ok((key, totals))
-                })
-                .map_err(db)?;
-            for row in found {
-                let (key, totals) = row.map_err(db)?;
-                rows.insert(key, totals);
+            let mut rows = stmt.query(params![ip]).map_err(db)?;
+            while let Some(row) = rows.next().map_err(db)? {
+                let (key, totals) = super::flow_row(row)?;
+                found.insert(key, totals);
             }
         }
-        Ok(rows.into_iter().collect())
+        Ok(found.into_iter().collect())
     }
 
     fn claims(&self, asset_id: i64) -> Result<Vec<ClaimView>, StoreError> {
@@ -530,6 +519,7 @@ impl Store for SqliteStore {
                 reference: r.get(10)?,
                 decided_by: r.get(11)?,
                 decided_at: r.get::<_, Option<i64>>(12)?.map(ts),
+                detected_at: r.get::<_, Option<i64>>(13)?.map(ts),
             })
         })
         .map_err(db)?

@@ -1,0 +1,168 @@
+//! The rules engine: each telemetry rule of the catalog evaluates its subjects (changes,
+//! conversations between zones, services ...) over one period to satisfied, violated or unknown,
+//! keeping references to what decided it. One module per SPE; scoring builds on the findings.
+
+mod cm;
+mod comp;
+mod net;
+
+use super::catalog::Catalog;
+use super::declared::Declared;
+use crate::store::{Store, StoreError};
+use serde::Serialize;
+use shoko_proto::Timestamp;
+
+/// What a rule found for one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The subject does what the requirement asks.
+    Satisfied,
+    /// It does not.
+    Violated,
+    /// The data cannot tell (yet).
+    Unknown,
+}
+
+/// What decided a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Evidence {
+    /// A stored observation.
+    Observation {
+        /// Its id.
+        id: i64,
+    },
+    /// A change record.
+    Change {
+        /// Its id.
+        id: i64,
+    },
+    /// An hourly flow row (the flows of one conversation in one hour).
+    Flows {
+        /// Start of the hour.
+        hour: Timestamp,
+        /// Originator.
+        orig: String,
+        /// Responder.
+        resp: String,
+        /// `tcp`, `udp` ...
+        transport: String,
+        /// Responder port.
+        port: u16,
+        /// Application protocol, when known.
+        app_protocol: Option<String>,
+        /// Flows in that hour.
+        flows: i64,
+    },
+}
+
+/// One subject's outcome under one rule in one period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Requirement id (`NET 1.1`).
+    pub requirement: String,
+    /// Rule id (`net-1.1/no-enterprise-to-control`).
+    pub rule: String,
+    /// What was evaluated (`10.20.0.11 -> 10.10.2.21 tcp/502`, `change 17`).
+    pub subject: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, in words.
+    pub detail: String,
+    /// What decided it.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A period: from `start` up to (not including) `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    /// First instant.
+    pub start: Timestamp,
+    /// First instant after it.
+    pub end: Timestamp,
+}
+
+impl Period {
+    /// The `days` days ending at `end`.
+    pub fn ending(end: Timestamp, days: u32) -> Self {
+        Period {
+            start: Timestamp(end.0.saturating_sub(i64::from(days) * 86_400_000_000_000)),
+            end,
+        }
+    }
+}
+
+/// What the rules read.
+pub struct Inputs<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The catalog (rule ids, SLAs).
+    pub catalog: &'a Catalog,
+    /// The declared zones and conduits, if any.
+    pub declared: Option<&'a Declared>,
+}
+
+impl Inputs<'_> {
+    /// The SLA of a requirement in nanoseconds.
+    fn sla_ns(&self, requirement: &str) -> i64 {
+        let days = self
+            .catalog
+            .requirement(requirement)
+            .map_or(self.catalog.scoring.violation_sla_days, |r| r.sla_days);
+        i64::from(days) * 86_400_000_000_000
+    }
+}
+
+/// A finding of `rule` (whose requirement is its prefix, `cm-1.4/...` -> `CM 1.4`).
+fn finding(
+    rule: &str,
+    subject: String,
+    outcome: Outcome,
+    detail: String,
+    evidence: Vec<Evidence>,
+) -> Finding {
+    let prefix = rule.split('/').next().unwrap_or_default();
+    let requirement = prefix.replacen('-', " ", 1).to_uppercase();
+    Finding {
+        requirement,
+        rule: rule.to_string(),
+        subject,
+        outcome,
+        detail,
+        evidence,
+    }
+}
+
+/// Every implemented rule over one period, findings ordered by requirement, rule and subject.
+pub fn evaluate(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+    let mut findings = cm::change_control(inputs, period)?;
+    findings.extend(net::segmentation(inputs, period)?);
+    findings.extend(comp::cleartext_management(inputs, period)?);
+    findings
+        .sort_by(|a, b| (&a.requirement, &a.rule, &a.subject).cmp(&(&b.requirement, &b.rule, &b.subject)));
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_names_its_requirement() {
+        let f = finding(
+            "net-1.1/no-enterprise-to-control",
+            "s".into(),
+            Outcome::Violated,
+            "d".into(),
+            vec![],
+        );
+        assert_eq!(f.requirement, "NET 1.1");
+        let f = finding("comp-3.3/x", "s".into(), Outcome::Satisfied, "d".into(), vec![]);
+        assert_eq!(f.requirement, "COMP 3.3");
+        assert_eq!(
+            Period::ending(Timestamp(7 * 86_400_000_000_000), 7).start,
+            Timestamp(0)
+        );
+    }
+}
