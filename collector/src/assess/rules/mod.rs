@@ -138,6 +138,9 @@ fn finding(
 pub fn evaluate(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
     let mut findings = cm::change_control(inputs, period)?;
     findings.extend(net::segmentation(inputs, period)?);
+    findings.extend(net::zones_and_services(inputs, period)?);
+    findings.extend(net::time_sources(inputs, period)?);
+    findings.extend(net::remote_access(inputs, period)?);
     findings.extend(comp::cleartext_management(inputs, period)?);
     findings
         .sort_by(|a, b| (&a.requirement, &a.rule, &a.subject).cmp(&(&b.requirement, &b.rule, &b.subject)));

@@ -71,13 +71,11 @@ fn is_iacs(p: &Place<'_>) -> bool {
     matches!(p, Place::Zone(z) if z.kind.is_iacs())
 }
 
-/// One finding per conversation (originator, responder, transport, port) between two different
-/// places, summed over the period's hours.
-pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
-    let Some(declared) = inputs.declared else {
-        return Ok(Vec::new());
-    };
-    let rule = "net-1.1/no-enterprise-to-control";
+/// The period's conversations with their hourly rows.
+fn conversations(
+    inputs: &Inputs<'_>,
+    period: Period,
+) -> Result<BTreeMap<Conversation, Vec<(FlowKey, FlowTotals)>>, StoreError> {
     let mut conversations: BTreeMap<Conversation, Vec<(FlowKey, FlowTotals)>> = BTreeMap::new();
     for (k, t) in inputs.store.flow_hours_between(period.start, period.end)? {
         conversations
@@ -85,8 +83,33 @@ pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>,
             .or_default()
             .push((k, t));
     }
+    Ok(conversations)
+}
+
+/// A conversation's hourly rows as evidence.
+fn flow_evidence(rows: &[(FlowKey, FlowTotals)]) -> Vec<Evidence> {
+    rows.iter()
+        .map(|(k, t)| Evidence::Flows {
+            hour: shoko_proto::Timestamp(k.hour),
+            orig: k.orig_ip.clone(),
+            resp: k.resp_ip.clone(),
+            transport: k.transport.to_string(),
+            port: k.resp_port,
+            app_protocol: (!k.app_protocol.is_empty()).then(|| k.app_protocol.clone()),
+            flows: t.flows,
+        })
+        .collect()
+}
+
+/// One finding per conversation (originator, responder, transport, port) between two different
+/// places, summed over the period's hours.
+pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+    let Some(declared) = inputs.declared else {
+        return Ok(Vec::new());
+    };
+    let rule = "net-1.1/no-enterprise-to-control";
     let mut out = Vec::new();
-    for ((orig, resp, transport, port), rows) in conversations {
+    for ((orig, resp, transport, port), rows) in conversations(inputs, period)? {
         let (Ok(o), Ok(r)) = (orig.parse::<IpAddr>(), resp.parse::<IpAddr>()) else {
             continue;
         };
@@ -144,18 +167,7 @@ pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>,
                     format!("{} to {}: declare the zone to judge it", name(&from), name(&to)),
                 )
             };
-        let evidence = rows
-            .iter()
-            .map(|(k, t)| Evidence::Flows {
-                hour: shoko_proto::Timestamp(k.hour),
-                orig: k.orig_ip.clone(),
-                resp: k.resp_ip.clone(),
-                transport: k.transport.to_string(),
-                port: k.resp_port,
-                app_protocol: (!k.app_protocol.is_empty()).then(|| k.app_protocol.clone()),
-                flows: t.flows,
-            })
-            .collect();
+        let evidence = flow_evidence(&rows);
         out.push(finding(
             rule,
             format!("{orig} -> {resp} {transport}/{port}"),
@@ -165,4 +177,386 @@ pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>,
         ));
     }
     Ok(out)
+}
+
+/// Remote-access services: (transport, port, protocol name).
+const REMOTE_ACCESS: &[(&str, u16, &str)] = &[
+    ("tcp", 22, "ssh"),
+    ("tcp", 23, "telnet"),
+    ("tcp", 3389, "rdp"),
+    ("tcp", 5900, "vnc"),
+    ("tcp", 5938, "teamviewer"),
+    ("tcp", 7070, "anydesk"),
+];
+
+/// `net-3.2/via-jump-hosts`: each remote-access conversation into a control, field or safety zone
+/// comes from a declared jump host or the remote-access zone.
+pub fn remote_access(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+    let Some(declared) = inputs.declared else {
+        return Ok(Vec::new());
+    };
+    let rule = "net-3.2/via-jump-hosts";
+    let mut out = Vec::new();
+    for ((orig, resp, transport, port), rows) in conversations(inputs, period)? {
+        let app = rows
+            .iter()
+            .map(|(k, _)| k.app_protocol.as_str())
+            .find(|a| !a.is_empty());
+        let Some((_, _, service)) = REMOTE_ACCESS
+            .iter()
+            .find(|(t, p, n)| (*t == transport && *p == port) || app == Some(*n))
+        else {
+            continue;
+        };
+        let (Ok(o), Ok(r)) = (orig.parse::<IpAddr>(), resp.parse::<IpAddr>()) else {
+            continue;
+        };
+        if !is_iacs(&place(declared, r)) {
+            continue;
+        }
+        let from = place(declared, o);
+        let (outcome, detail) = if declared.jump_hosts.contains(&o) {
+            (Outcome::Satisfied, format!("{service} from jump host {orig}"))
+        } else if matches!(from, Place::Zone(z) if z.kind == ZoneKind::RemoteAccess) {
+            (
+                Outcome::Satisfied,
+                format!("{service} from the remote-access zone"),
+            )
+        } else {
+            (
+                Outcome::Violated,
+                format!(
+                    "{service} into {} from {} ({orig}), not a jump host",
+                    name_of(declared, r),
+                    name(&from)
+                ),
+            )
+        };
+        out.push(finding(
+            rule,
+            format!("{orig} -> {resp} {transport}/{port}"),
+            outcome,
+            detail,
+            flow_evidence(&rows),
+        ));
+    }
+    Ok(out)
+}
+
+/// The name of the place of an address.
+fn name_of(declared: &Declared, ip: IpAddr) -> String {
+    name(&place(declared, ip))
+}
+
+/// `net-1.9/approved-time-sources`: NTP conversations from IACS zones go to approved time sources.
+pub fn time_sources(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+    let Some(declared) = inputs.declared else {
+        return Ok(Vec::new());
+    };
+    let rule = "net-1.9/approved-time-sources";
+    let mut out = Vec::new();
+    for ((orig, resp, transport, port), rows) in conversations(inputs, period)? {
+        if (transport, port) != ("udp", 123) {
+            continue;
+        }
+        let (Ok(o), Ok(r)) = (orig.parse::<IpAddr>(), resp.parse::<IpAddr>()) else {
+            continue;
+        };
+        if !is_iacs(&place(declared, o)) {
+            continue;
+        }
+        let (outcome, detail) = if declared.time_sources.contains(&r) {
+            (Outcome::Satisfied, format!("{resp} is an approved time source"))
+        } else {
+            (
+                Outcome::Violated,
+                format!("{resp} ({}) is not an approved time source", name_of(declared, r)),
+            )
+        };
+        out.push(finding(
+            rule,
+            format!("{orig} -> {resp} ntp"),
+            outcome,
+            detail,
+            flow_evidence(&rows),
+        ));
+    }
+    Ok(out)
+}
+
+/// `net-1.2/assets-in-zones` (each asset with an address is inside a declared zone) and
+/// `net-1.7/allowed-services` (each service seen in the period is allowed for the asset's zone
+/// or device class; unknown without a list to judge by).
+pub fn zones_and_services(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+    let Some(declared) = inputs.declared else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for asset in inputs.store.assets()? {
+        let Some(ip) = asset.ips.first().copied() else {
+            continue;
+        };
+        if asset.last_seen < period.start || asset.first_seen >= period.end {
+            continue;
+        }
+        let zone = declared.zone_of(ip);
+        let (outcome, detail) = match zone {
+            Some(z) => (Outcome::Satisfied, format!("in zone {}", z.name)),
+            None => (Outcome::Violated, format!("{ip} is in no declared zone")),
+        };
+        out.push(finding(
+            "net-1.2/assets-in-zones",
+            asset.key.clone(),
+            outcome,
+            detail,
+            Vec::new(),
+        ));
+        let class = asset.attributes.get("class");
+        let class_list = class.and_then(|c| declared.class_services.get(c));
+        for s in asset
+            .services
+            .iter()
+            .filter(|s| s.last_seen >= period.start && s.first_seen < period.end)
+        {
+            let zone = declared.zone_of(s.ip);
+            let protocol = s.protocol.as_deref();
+            let allowed = |list: &[crate::assess::declared::ServiceSpec]| {
+                list.iter()
+                    .any(|spec| spec.matches(s.transport.as_str(), s.port, protocol))
+            };
+            let zone_list = zone
+                .map(|z| z.allowed_services.as_slice())
+                .filter(|l| !l.is_empty());
+            let (outcome, detail) = match (zone_list, class_list) {
+                (None, None) => (
+                    Outcome::Unknown,
+                    "no allowed services declared for its zone or class".to_string(),
+                ),
+                (z, c) if z.is_some_and(allowed) || c.is_some_and(|l| allowed(l)) => {
+                    (Outcome::Satisfied, "allowed".to_string())
+                }
+                _ => (
+                    Outcome::Violated,
+                    format!(
+                        "not allowed in {} for class {}",
+                        zone.map_or("no zone", |z| z.name.as_str()),
+                        class.map_or("-", |c| c.as_str())
+                    ),
+                ),
+            };
+            let subject = format!(
+                "{} {}/{} {}",
+                s.ip,
+                s.transport.as_str(),
+                s.port,
+                protocol.unwrap_or("?")
+            );
+            let evidence = vec![Evidence::Observation { id: s.observation_id }];
+            out.push(finding(
+                "net-1.7/allowed-services",
+                subject,
+                outcome,
+                detail,
+                evidence,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::catalog::Catalog;
+    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
+    use shoko_proto::{
+        AssetRef, AssetSighting, Endpoint, Envelope, FlowSummary, Observation, ObservationBody, ParserRef,
+        Provenance, Service, Source, Timestamp, Transport,
+    };
+
+    const ZONES: &str = r#"
+[plant]
+jump_hosts = ["10.10.4.10"]
+time_sources = ["10.10.1.5"]
+
+[[zone]]
+name = "scada"
+kind = "control"
+cidrs = ["10.10.1.0/24"]
+allowed_services = ["rdp"]
+
+[[zone]]
+name = "cell"
+kind = "field"
+cidrs = ["10.10.2.0/24"]
+
+[[zone]]
+name = "remote"
+kind = "remote-access"
+cidrs = ["10.10.4.0/24"]
+
+[[class]]
+class = "plc"
+services = ["modbus"]
+"#;
+
+    fn obs(body: ObservationBody) -> Observation {
+        Observation {
+            provenance: Provenance {
+                source: Source::Agent,
+                parser: ParserRef::new("test", "1"),
+                observed_at: Timestamp(10),
+                evidence: Default::default(),
+            },
+            body,
+        }
+    }
+
+    fn flow(orig: &str, resp: &str, transport: Transport, port: u16) -> Observation {
+        let end = |ip: &str, port| Endpoint {
+            ip: ip.parse().unwrap(),
+            port,
+            mac: None,
+        };
+        obs(ObservationBody::FlowSummary(FlowSummary {
+            vlan: None,
+            transport,
+            ip_proto: if transport == Transport::Udp { 17 } else { 6 },
+            orig: end(orig, 40_000),
+            resp: end(resp, port),
+            orig_packets: 1,
+            orig_bytes: 60,
+            resp_packets: 1,
+            resp_bytes: 60,
+            first_seen: Timestamp(10),
+            last_seen: Timestamp(20),
+            app_protocol: None,
+            history: None,
+            orig_payload_bytes: 0,
+            resp_payload_bytes: 0,
+            state: None,
+        }))
+    }
+
+    fn sighting(mac: &str, ip: &str, class: Option<&str>) -> Observation {
+        obs(ObservationBody::AssetSighting(AssetSighting {
+            mac: Some(mac.parse().unwrap()),
+            ips: vec![ip.parse().unwrap()],
+            first_seen: Timestamp(10),
+            last_seen: Timestamp(20),
+            class: class.map(str::to_string),
+            ..Default::default()
+        }))
+    }
+
+    fn service(ip: &str, port: u16, protocol: &str) -> Observation {
+        obs(ObservationBody::Service(Service {
+            asset: AssetRef {
+                ip: Some(ip.parse().unwrap()),
+                ..Default::default()
+            },
+            transport: Transport::Tcp,
+            port,
+            protocol: Some(protocol.into()),
+            banner: None,
+            bound: None,
+            process: None,
+            detected_by: Some("content".into()),
+        }))
+    }
+
+    #[test]
+    fn remote_access_time_sources_zones_and_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let observations = vec![
+            sighting("00:80:f4:0a:0b:0c", "10.10.2.21", Some("plc")),
+            sighting("00:0c:29:00:00:09", "10.30.0.9", None),
+            service("10.10.2.21", 502, "modbus"),
+            service("10.10.2.21", 80, "http"),
+            flow("10.10.4.10", "10.10.1.20", Transport::Tcp, 3389),
+            flow("10.10.4.11", "10.10.1.20", Transport::Tcp, 3389),
+            flow("10.20.0.7", "10.10.2.21", Transport::Tcp, 22),
+            flow("10.10.2.21", "10.10.1.5", Transport::Udp, 123),
+            flow("10.10.2.21", "8.8.8.8", Transport::Udp, 123),
+        ];
+        let batch = Envelope {
+            protocol_version: 1,
+            agent_id: "s".into(),
+            seq: 1,
+            sent_at: Timestamp(1),
+            observations,
+        };
+        store.ingest(&batch, Timestamp(1)).unwrap();
+        let (catalog, declared) = (Catalog::embedded(), Declared::parse(ZONES, "zones.toml").unwrap());
+        let inputs = Inputs {
+            store: &store,
+            catalog: &catalog,
+            declared: Some(&declared),
+        };
+        let period = Period {
+            start: Timestamp(0),
+            end: Timestamp(3_600_000_000_000),
+        };
+        let outcomes = |found: Vec<Finding>| -> Vec<(String, Outcome, String)> {
+            found
+                .into_iter()
+                .map(|f| (f.subject, f.outcome, f.detail))
+                .collect()
+        };
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            outcomes(remote_access(&inputs, period).unwrap()),
+            [
+                (
+                    s("10.10.4.10 -> 10.10.1.20 tcp/3389"),
+                    Outcome::Satisfied,
+                    s("rdp from jump host 10.10.4.10")
+                ),
+                (
+                    s("10.10.4.11 -> 10.10.1.20 tcp/3389"),
+                    Outcome::Satisfied,
+                    s("rdp from the remote-access zone")
+                ),
+                (
+                    s("10.20.0.7 -> 10.10.2.21 tcp/22"),
+                    Outcome::Violated,
+                    s("ssh into cell (field) from no declared zone (10.20.0.7), not a jump host")
+                ),
+            ]
+        );
+        assert_eq!(
+            outcomes(time_sources(&inputs, period).unwrap()),
+            [
+                (
+                    s("10.10.2.21 -> 10.10.1.5 ntp"),
+                    Outcome::Satisfied,
+                    s("10.10.1.5 is an approved time source")
+                ),
+                (
+                    s("10.10.2.21 -> 8.8.8.8 ntp"),
+                    Outcome::Violated,
+                    s("8.8.8.8 (internet) is not an approved time source")
+                ),
+            ]
+        );
+        assert_eq!(
+            outcomes(zones_and_services(&inputs, period).unwrap()),
+            [
+                (s("mac:00:80:f4:0a:0b:0c"), Outcome::Satisfied, s("in zone cell")),
+                (
+                    s("10.10.2.21 tcp/80 http"),
+                    Outcome::Violated,
+                    s("not allowed in cell for class plc")
+                ),
+                (s("10.10.2.21 tcp/502 modbus"), Outcome::Satisfied, s("allowed")),
+                (
+                    s("mac:00:0c:29:00:00:09"),
+                    Outcome::Violated,
+                    s("10.30.0.9 is in no declared zone")
+                ),
+            ]
+        );
+    }
 }

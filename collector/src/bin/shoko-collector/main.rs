@@ -166,8 +166,9 @@ enum Command {
         json: bool,
     },
     /// Evaluate the rules over one period and list the findings (satisfied, violated, unknown) with
-    /// the evidence that decided each: change control (CM 1.4), segmentation against the declared
-    /// zones (NET 1.1), cleartext management protocols (COMP 1.1).
+    /// the evidence that decided each: change control (CM 1.4); against the declared zones:
+    /// segmentation (NET 1.1), assets in zones (NET 1.2), allowed services (NET 1.7), time sources
+    /// (NET 1.9), remote access via jump hosts (NET 3.2); cleartext management (COMP 1.1).
     Findings {
         /// Data directory.
         #[arg(long)]
