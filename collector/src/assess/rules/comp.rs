@@ -53,58 +53,17 @@ pub fn cleartext_management(inputs: &Inputs<'_>, period: Period) -> Result<Vec<F
 mod tests {
     use super::*;
     use crate::assess::catalog::Catalog;
-    use crate::store::Store;
-    use crate::store::sqlite::SqliteStore;
-    use shoko_proto::{
-        AssetRef, Envelope, Observation, ObservationBody, ParserRef, Provenance, Service, Source, Timestamp,
-        Transport,
-    };
-
-    fn service(port: u16, protocol: &str) -> Observation {
-        Observation {
-            provenance: Provenance {
-                source: Source::Agent,
-                parser: ParserRef::new("test", "1"),
-                observed_at: Timestamp(100),
-                evidence: Default::default(),
-            },
-            body: ObservationBody::Service(Service {
-                asset: AssetRef {
-                    ip: Some("10.10.2.21".parse().unwrap()),
-                    ..Default::default()
-                },
-                transport: if protocol == "snmp" {
-                    Transport::Udp
-                } else {
-                    Transport::Tcp
-                },
-                port,
-                protocol: Some(protocol.into()),
-                banner: None,
-                bound: None,
-                process: None,
-                detected_by: Some("content".into()),
-            }),
-        }
-    }
+    use crate::assess::rules::testdata::{service, store_with};
+    use shoko_proto::{Timestamp, Transport};
 
     #[test]
     fn telnet_ftp_and_snmp_are_violations_and_modbus_is_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
-        let batch = Envelope {
-            protocol_version: 1,
-            agent_id: "s".into(),
-            seq: 1,
-            sent_at: Timestamp(1),
-            observations: vec![
-                service(23, "telnet"),
-                service(21, "ftp"),
-                service(161, "snmp"),
-                service(502, "modbus"),
-            ],
-        };
-        store.ingest(&batch, Timestamp(1)).unwrap();
+        let (_dir, store) = store_with(vec![
+            service("10.10.2.21", Transport::Tcp, 23, "telnet"),
+            service("10.10.2.21", Transport::Tcp, 21, "ftp"),
+            service("10.10.2.21", Transport::Udp, 161, "snmp"),
+            service("10.10.2.21", Transport::Tcp, 502, "modbus"),
+        ]);
         let catalog = Catalog::embedded();
         let inputs = Inputs {
             store: &store,

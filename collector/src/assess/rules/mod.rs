@@ -5,6 +5,8 @@
 mod cm;
 mod comp;
 mod net;
+#[cfg(test)]
+mod testdata;
 
 use super::catalog::Catalog;
 use super::declared::Declared;

@@ -368,12 +368,8 @@ pub fn zones_and_services(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Fin
 mod tests {
     use super::*;
     use crate::assess::catalog::Catalog;
-    use crate::store::Store;
-    use crate::store::sqlite::SqliteStore;
-    use shoko_proto::{
-        AssetRef, AssetSighting, Endpoint, Envelope, FlowSummary, Observation, ObservationBody, ParserRef,
-        Provenance, Service, Source, Timestamp, Transport,
-    };
+    use crate::assess::rules::testdata::{flow, service, sighting, store_with};
+    use shoko_proto::{Timestamp, Transport};
 
     const ZONES: &str = r#"
 [plant]
@@ -401,94 +397,19 @@ class = "plc"
 services = ["modbus"]
 "#;
 
-    fn obs(body: ObservationBody) -> Observation {
-        Observation {
-            provenance: Provenance {
-                source: Source::Agent,
-                parser: ParserRef::new("test", "1"),
-                observed_at: Timestamp(10),
-                evidence: Default::default(),
-            },
-            body,
-        }
-    }
-
-    fn flow(orig: &str, resp: &str, transport: Transport, port: u16) -> Observation {
-        let end = |ip: &str, port| Endpoint {
-            ip: ip.parse().unwrap(),
-            port,
-            mac: None,
-        };
-        obs(ObservationBody::FlowSummary(FlowSummary {
-            vlan: None,
-            transport,
-            ip_proto: if transport == Transport::Udp { 17 } else { 6 },
-            orig: end(orig, 40_000),
-            resp: end(resp, port),
-            orig_packets: 1,
-            orig_bytes: 60,
-            resp_packets: 1,
-            resp_bytes: 60,
-            first_seen: Timestamp(10),
-            last_seen: Timestamp(20),
-            app_protocol: None,
-            history: None,
-            orig_payload_bytes: 0,
-            resp_payload_bytes: 0,
-            state: None,
-        }))
-    }
-
-    fn sighting(mac: &str, ip: &str, class: Option<&str>) -> Observation {
-        obs(ObservationBody::AssetSighting(AssetSighting {
-            mac: Some(mac.parse().unwrap()),
-            ips: vec![ip.parse().unwrap()],
-            first_seen: Timestamp(10),
-            last_seen: Timestamp(20),
-            class: class.map(str::to_string),
-            ..Default::default()
-        }))
-    }
-
-    fn service(ip: &str, port: u16, protocol: &str) -> Observation {
-        obs(ObservationBody::Service(Service {
-            asset: AssetRef {
-                ip: Some(ip.parse().unwrap()),
-                ..Default::default()
-            },
-            transport: Transport::Tcp,
-            port,
-            protocol: Some(protocol.into()),
-            banner: None,
-            bound: None,
-            process: None,
-            detected_by: Some("content".into()),
-        }))
-    }
-
     #[test]
     fn remote_access_time_sources_zones_and_services() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
-        let observations = vec![
+        let (_dir, store) = store_with(vec![
             sighting("00:80:f4:0a:0b:0c", "10.10.2.21", Some("plc")),
             sighting("00:0c:29:00:00:09", "10.30.0.9", None),
-            service("10.10.2.21", 502, "modbus"),
-            service("10.10.2.21", 80, "http"),
+            service("10.10.2.21", Transport::Tcp, 502, "modbus"),
+            service("10.10.2.21", Transport::Tcp, 80, "http"),
             flow("10.10.4.10", "10.10.1.20", Transport::Tcp, 3389),
             flow("10.10.4.11", "10.10.1.20", Transport::Tcp, 3389),
             flow("10.20.0.7", "10.10.2.21", Transport::Tcp, 22),
             flow("10.10.2.21", "10.10.1.5", Transport::Udp, 123),
             flow("10.10.2.21", "8.8.8.8", Transport::Udp, 123),
-        ];
-        let batch = Envelope {
-            protocol_version: 1,
-            agent_id: "s".into(),
-            seq: 1,
-            sent_at: Timestamp(1),
-            observations,
-        };
-        store.ingest(&batch, Timestamp(1)).unwrap();
+        ]);
         let (catalog, declared) = (Catalog::embedded(), Declared::parse(ZONES, "zones.toml").unwrap());
         let inputs = Inputs {
             store: &store,
