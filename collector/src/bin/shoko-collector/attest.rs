@@ -11,6 +11,7 @@ use shoko_collector::server::{open_store, open_store_read_only};
 use shoko_proto::Timestamp;
 use std::path::{Path, PathBuf};
 
+/// The attest commands.
 #[derive(Subcommand)]
 pub enum AttestAction {
     /// Record a document covering a requirement or group: procedure, policy, drawing or record of

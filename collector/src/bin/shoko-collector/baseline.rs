@@ -13,6 +13,7 @@ use std::path::PathBuf;
 #[error("the inventory drifted from the baseline")]
 pub struct Drifted;
 
+/// The baseline commands.
 #[derive(Subcommand)]
 pub enum BaselineAction {
     /// Approve the current inventory (or the assets the filters select) as the baseline: an
