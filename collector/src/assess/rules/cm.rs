@@ -3,9 +3,8 @@
 //! as authorised, with a change reference, within the requirement's SLA, counted from when the
 //! collector received it (a capture analysed today of a change years ago starts its clock today).
 
-use super::{Evidence, Inputs, Outcome, Period, finding};
+use super::{Evidence, Inputs, Observed, Outcome, finding};
 use crate::assess::rules::Finding;
-use crate::store::StoreError;
 
 /// Change kinds that are bookkeeping, not changes of the plant.
 const NOT_PLANT_CHANGES: &[&str] = &["assets_merged"];
@@ -14,11 +13,12 @@ const DAY_NS: i64 = 86_400_000_000_000;
 
 /// One finding per change detected before the period's end and not decided before its start: an
 /// open change stays a subject (and, past its SLA, a violation) until someone decides it.
-pub fn change_control(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+pub fn change_control(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
+    let period = seen.period;
     let rule = "cm-1.4/changes-acknowledged";
     let sla = inputs.sla_ns("CM 1.4");
     let mut out = Vec::new();
-    for c in inputs.store.changes()? {
+    for c in &seen.changes {
         let detected = c.detected_at.unwrap_or(c.observed_at);
         if NOT_PLANT_CHANGES.contains(&c.kind.as_str())
             || detected >= period.end
@@ -77,5 +77,5 @@ pub fn change_control(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding
         ];
         out.push(finding(rule, subject, outcome, detail, evidence));
     }
-    Ok(out)
+    out
 }

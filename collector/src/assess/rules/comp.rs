@@ -2,9 +2,8 @@
 //! protocol (Telnet, FTP, TFTP, community-based SNMP) is seen in the period; every other service
 //! seen satisfies it.
 
-use super::{Evidence, Inputs, Outcome, Period, finding};
+use super::{Evidence, Observed, Outcome, finding};
 use crate::assess::rules::Finding;
-use crate::store::StoreError;
 
 /// Cleartext management protocols and why they fail.
 const CLEARTEXT: &[(&str, &str)] = &[
@@ -18,10 +17,10 @@ const CLEARTEXT: &[(&str, &str)] = &[
 ];
 
 /// One finding per service seen during the period.
-pub fn cleartext_management(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
-    let rule = "comp-1.1/no-cleartext-management";
+pub fn cleartext_management(seen: &Observed) -> Vec<Finding> {
+    let (rule, period) = ("comp-1.1/no-cleartext-management", seen.period);
     let mut out = Vec::new();
-    for asset in inputs.store.assets()? {
+    for asset in &seen.assets {
         for s in asset
             .services
             .iter()
@@ -46,7 +45,7 @@ pub fn cleartext_management(inputs: &Inputs<'_>, period: Period) -> Result<Vec<F
             out.push(finding(rule, subject, outcome, detail, evidence));
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -54,6 +53,7 @@ mod tests {
     use super::*;
     use crate::assess::catalog::Catalog;
     use crate::assess::rules::testdata::{service, store_with};
+    use crate::assess::rules::{Inputs, Period};
     use shoko_proto::{Timestamp, Transport};
 
     #[test]
@@ -70,17 +70,15 @@ mod tests {
             catalog: &catalog,
             declared: None,
         };
-        let got: Vec<(String, Outcome)> = cleartext_management(
-            &inputs,
-            Period {
-                start: Timestamp(0),
-                end: Timestamp(1_000),
-            },
-        )
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.subject, f.outcome))
-        .collect();
+        let read = |period| Observed::read(&inputs, period).unwrap();
+        let period = Period {
+            start: Timestamp(0),
+            end: Timestamp(1_000),
+        };
+        let got: Vec<(String, Outcome)> = cleartext_management(&read(period))
+            .into_iter()
+            .map(|f| (f.subject, f.outcome))
+            .collect();
         assert_eq!(
             got,
             [
@@ -95,6 +93,6 @@ mod tests {
             start: Timestamp(2_000),
             end: Timestamp(3_000),
         };
-        assert!(cleartext_management(&inputs, later).unwrap().is_empty());
+        assert!(cleartext_management(&read(later)).is_empty());
     }
 }

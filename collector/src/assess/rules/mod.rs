@@ -10,7 +10,7 @@ mod testdata;
 
 use super::catalog::Catalog;
 use super::declared::Declared;
-use crate::store::{Store, StoreError};
+use crate::store::{AssetView, ChangeView, Store, StoreError};
 use serde::Serialize;
 use shoko_proto::Timestamp;
 
@@ -136,14 +136,39 @@ fn finding(
     }
 }
 
+/// What the rules read of the store for one period, read once for all of them.
+pub struct Observed {
+    /// The period.
+    pub period: Period,
+    /// Assets with their services and best attributes.
+    pub assets: Vec<AssetView>,
+    /// Change records with their latest decisions.
+    pub changes: Vec<ChangeView>,
+    /// The period's conversations with their hourly flow rows.
+    pub conversations: net::Conversations,
+}
+
+impl Observed {
+    /// Reads what the rules need of `period`.
+    pub fn read(inputs: &Inputs<'_>, period: Period) -> Result<Self, StoreError> {
+        Ok(Observed {
+            period,
+            assets: inputs.store.assets()?,
+            changes: inputs.store.changes()?,
+            conversations: net::conversations(inputs.store.flow_hours_between(period.start, period.end)?),
+        })
+    }
+}
+
 /// Every implemented rule over one period, findings ordered by requirement, rule and subject.
 pub fn evaluate(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
-    let mut findings = cm::change_control(inputs, period)?;
-    findings.extend(net::segmentation(inputs, period)?);
-    findings.extend(net::zones_and_services(inputs, period)?);
-    findings.extend(net::time_sources(inputs, period)?);
-    findings.extend(net::remote_access(inputs, period)?);
-    findings.extend(comp::cleartext_management(inputs, period)?);
+    let seen = Observed::read(inputs, period)?;
+    let mut findings = cm::change_control(inputs, &seen);
+    findings.extend(net::segmentation(inputs, &seen));
+    findings.extend(net::zones_and_services(inputs, &seen));
+    findings.extend(net::time_sources(inputs, &seen));
+    findings.extend(net::remote_access(inputs, &seen));
+    findings.extend(comp::cleartext_management(&seen));
     findings
         .sort_by(|a, b| (&a.requirement, &a.rule, &a.subject).cmp(&(&b.requirement, &b.rule, &b.subject)));
     Ok(findings)

@@ -5,11 +5,10 @@
 //! zone (a DMZ, another IACS zone) it is satisfied on a declared conduit that allows its service
 //! and violated off one; with an address in no declared zone (and not public) it is unknown.
 
-use super::{Evidence, Inputs, Outcome, Period, finding};
+use super::{Evidence, Inputs, Observed, Outcome, finding};
 use crate::assess::declared::{Declared, Zone, ZoneKind};
 use crate::assess::rules::Finding;
 use crate::fuse::flows::{FlowKey, FlowTotals};
-use crate::store::StoreError;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -71,19 +70,19 @@ fn is_iacs(p: &Place<'_>) -> bool {
     matches!(p, Place::Zone(z) if z.kind.is_iacs())
 }
 
-/// The period's conversations with their hourly rows.
-fn conversations(
-    inputs: &Inputs<'_>,
-    period: Period,
-) -> Result<BTreeMap<Conversation, Vec<(FlowKey, FlowTotals)>>, StoreError> {
-    let mut conversations: BTreeMap<Conversation, Vec<(FlowKey, FlowTotals)>> = BTreeMap::new();
-    for (k, t) in inputs.store.flow_hours_between(period.start, period.end)? {
+/// Conversations with their hourly rows.
+pub type Conversations = BTreeMap<Conversation, Vec<(FlowKey, FlowTotals)>>;
+
+/// Groups hourly flow rows by conversation.
+pub fn conversations(rows: Vec<(FlowKey, FlowTotals)>) -> Conversations {
+    let mut conversations = Conversations::new();
+    for (k, t) in rows {
         conversations
             .entry((k.orig_ip.clone(), k.resp_ip.clone(), k.transport, k.resp_port))
             .or_default()
             .push((k, t));
     }
-    Ok(conversations)
+    conversations
 }
 
 /// A conversation's hourly rows as evidence.
@@ -103,13 +102,14 @@ fn flow_evidence(rows: &[(FlowKey, FlowTotals)]) -> Vec<Evidence> {
 
 /// One finding per conversation (originator, responder, transport, port) between two different
 /// places, summed over the period's hours.
-pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+pub fn segmentation(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     let Some(declared) = inputs.declared else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let rule = "net-1.1/no-enterprise-to-control";
     let mut out = Vec::new();
-    for ((orig, resp, transport, port), rows) in conversations(inputs, period)? {
+    for ((orig, resp, transport, port), rows) in &seen.conversations {
+        let (transport, port) = (*transport, *port);
         let (Ok(o), Ok(r)) = (orig.parse::<IpAddr>(), resp.parse::<IpAddr>()) else {
             continue;
         };
@@ -167,7 +167,7 @@ pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>,
                     format!("{} to {}: declare the zone to judge it", name(&from), name(&to)),
                 )
             };
-        let evidence = flow_evidence(&rows);
+        let evidence = flow_evidence(rows);
         out.push(finding(
             rule,
             format!("{orig} -> {resp} {transport}/{port}"),
@@ -176,7 +176,7 @@ pub fn segmentation(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>,
             evidence,
         ));
     }
-    Ok(out)
+    out
 }
 
 /// Remote-access services: (transport, port, protocol name).
@@ -191,13 +191,14 @@ const REMOTE_ACCESS: &[(&str, u16, &str)] = &[
 
 /// `net-3.2/via-jump-hosts`: each remote-access conversation into a control, field or safety zone
 /// comes from a declared jump host or the remote-access zone.
-pub fn remote_access(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+pub fn remote_access(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     let Some(declared) = inputs.declared else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let rule = "net-3.2/via-jump-hosts";
     let mut out = Vec::new();
-    for ((orig, resp, transport, port), rows) in conversations(inputs, period)? {
+    for ((orig, resp, transport, port), rows) in &seen.conversations {
+        let (transport, port) = (*transport, *port);
         let app = rows
             .iter()
             .map(|(k, _)| k.app_protocol.as_str())
@@ -237,10 +238,10 @@ pub fn remote_access(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>
             format!("{orig} -> {resp} {transport}/{port}"),
             outcome,
             detail,
-            flow_evidence(&rows),
+            flow_evidence(rows),
         ));
     }
-    Ok(out)
+    out
 }
 
 /// The name of the place of an address.
@@ -249,13 +250,14 @@ fn name_of(declared: &Declared, ip: IpAddr) -> String {
 }
 
 /// `net-1.9/approved-time-sources`: NTP conversations from IACS zones go to approved time sources.
-pub fn time_sources(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+pub fn time_sources(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     let Some(declared) = inputs.declared else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let rule = "net-1.9/approved-time-sources";
     let mut out = Vec::new();
-    for ((orig, resp, transport, port), rows) in conversations(inputs, period)? {
+    for ((orig, resp, transport, port), rows) in &seen.conversations {
+        let (transport, port) = (*transport, *port);
         if (transport, port) != ("udp", 123) {
             continue;
         }
@@ -278,21 +280,22 @@ pub fn time_sources(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>,
             format!("{orig} -> {resp} ntp"),
             outcome,
             detail,
-            flow_evidence(&rows),
+            flow_evidence(rows),
         ));
     }
-    Ok(out)
+    out
 }
 
 /// `net-1.2/assets-in-zones` (each asset with an address is inside a declared zone) and
 /// `net-1.7/allowed-services` (each service seen in the period is allowed for the asset's zone
 /// or device class; unknown without a list to judge by).
-pub fn zones_and_services(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
+pub fn zones_and_services(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     let Some(declared) = inputs.declared else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let mut out = Vec::new();
-    for asset in inputs.store.assets()? {
+    let period = seen.period;
+    for asset in &seen.assets {
         let Some(ip) = asset.ips.first().copied() else {
             continue;
         };
@@ -361,13 +364,14 @@ pub fn zones_and_services(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Fin
             ));
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::assess::catalog::Catalog;
+    use crate::assess::rules::Period;
     use crate::assess::rules::testdata::{flow, service, sighting, store_with};
     use shoko_proto::{Timestamp, Transport};
 
@@ -420,6 +424,7 @@ services = ["modbus"]
             start: Timestamp(0),
             end: Timestamp(3_600_000_000_000),
         };
+        let seen = Observed::read(&inputs, period).unwrap();
         let outcomes = |found: Vec<Finding>| -> Vec<(String, Outcome, String)> {
             found
                 .into_iter()
@@ -428,7 +433,7 @@ services = ["modbus"]
         };
         let s = |v: &str| v.to_string();
         assert_eq!(
-            outcomes(remote_access(&inputs, period).unwrap()),
+            outcomes(remote_access(&inputs, &seen)),
             [
                 (
                     s("10.10.4.10 -> 10.10.1.20 tcp/3389"),
@@ -448,7 +453,7 @@ services = ["modbus"]
             ]
         );
         assert_eq!(
-            outcomes(time_sources(&inputs, period).unwrap()),
+            outcomes(time_sources(&inputs, &seen)),
             [
                 (
                     s("10.10.2.21 -> 10.10.1.5 ntp"),
@@ -463,7 +468,7 @@ services = ["modbus"]
             ]
         );
         assert_eq!(
-            outcomes(zones_and_services(&inputs, period).unwrap()),
+            outcomes(zones_and_services(&inputs, &seen)),
             [
                 (s("mac:00:80:f4:0a:0b:0c"), Outcome::Satisfied, s("in zone cell")),
                 (
