@@ -276,13 +276,106 @@ impl Columns for tokio_postgres::Row {
         self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
     }
     fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
+        // BIGINT, or INTEGER columns (ports, indexes, confidences).
+        self.try_get::<_, Option<i64>>(i)
+            .or_else(|_| self.try_get::<_, Option<i32>>(i).map(|v| v.map(i64::from)))
+            .map_err(|e| StoreError::Database(e.to_string()))
     }
+}
+
+/// An integer column that is never NULL.
+fn required_int(r: &impl Columns, i: usize) -> Result<i64, StoreError> {
+    r.int(i)?
+        .ok_or_else(|| StoreError::Encoding(format!("column {i} is NULL")))
+}
+
+/// A change from a row of `sql::CHANGES`.
+fn change_view(r: &impl Columns) -> Result<ChangeView, StoreError> {
+    Ok(ChangeView {
+        id: required_int(r, 0)?,
+        asset_id: required_int(r, 1)?,
+        kind: r.required_text(2)?,
+        subject: r.required_text(3)?,
+        old_value: r.text(4)?,
+        new_value: r.text(5)?,
+        observed_at: Timestamp(required_int(r, 6)?),
+        observation_id: required_int(r, 7)?,
+        previous_observation_id: r.int(8)?,
+        status: r.required_text(9)?,
+        reference: r.text(10)?,
+        decided_by: r.text(11)?,
+        decided_at: r.int(12)?.map(Timestamp),
+        detected_at: r.int(13)?.map(Timestamp),
+    })
+}
+
+/// An agent from a row of `sql::AGENTS`.
+fn agent_view(r: &impl Columns) -> Result<AgentView, StoreError> {
+    Ok(AgentView {
+        agent_id: r.required_text(0)?,
+        first_seen: Timestamp(required_int(r, 1)?),
+        last_seen: Timestamp(required_int(r, 2)?),
+        highest_seq: required_int(r, 3)? as u64,
+        batches: required_int(r, 4)? as u64,
+    })
+}
+
+/// An observation reference from a row of `sql::ASSET_OBSERVATIONS`.
+fn observation_ref(r: &impl Columns) -> Result<ObservationRef, StoreError> {
+    Ok(ObservationRef {
+        id: required_int(r, 0)?,
+        agent_id: r.required_text(1)?,
+        seq: required_int(r, 2)? as u64,
+        idx: required_int(r, 3)? as u32,
+        kind: r.required_text(4)?,
+        observed_at: Timestamp(required_int(r, 5)?),
+    })
+}
+
+/// A software item from a row of `sql::ASSET_SOFTWARE`.
+fn software_view(r: &impl Columns) -> Result<SoftwareView, StoreError> {
+    Ok(SoftwareView {
+        source: r.required_text(0)?,
+        name: r.required_text(1)?,
+        version: r.text(2)?,
+        purl: r.text(3)?,
+        first_seen: Timestamp(required_int(r, 4)?),
+        last_seen: Timestamp(required_int(r, 5)?),
+        observation_id: required_int(r, 6)?,
+    })
+}
+
+/// A claim with its asset id from a row of `sql::CLAIMS`.
+fn claim_row(r: &impl Columns) -> Result<(i64, ClaimView), StoreError> {
+    let claim = ClaimView {
+        attribute: r.required_text(1)?,
+        value: r.required_text(2)?,
+        source: r.required_text(3)?,
+        confidence: u8::try_from(required_int(r, 4)?).unwrap_or(u8::MAX),
+        first_seen: Timestamp(required_int(r, 5)?),
+        last_seen: Timestamp(required_int(r, 6)?),
+        claims: required_int(r, 7)? as u64,
+        observation_id: required_int(r, 8)?,
+    };
+    Ok((required_int(r, 0)?, claim))
+}
+
+/// A baseline from a row of `sql::BASELINES`.
+fn baseline_view(r: &impl Columns) -> Result<BaselineView, StoreError> {
+    Ok(BaselineView {
+        id: required_int(r, 0)?,
+        name: r.required_text(1)?,
+        approved_by: r.required_text(2)?,
+        approved_at: Timestamp(required_int(r, 3)?),
+        comment: r.required_text(4)?,
+        scope: crate::baseline::scope_from_text(&r.required_text(5)?)?,
+        assets: required_int(r, 6)? as u64,
+    })
 }
 
 /// An hourly flow row from the columns of `sql::flow_columns!`.
 fn flow_row(r: &impl Columns) -> Result<(FlowKey, FlowTotals), StoreError> {
-    let int = |i| r.int(i).map(Option::unwrap_or_default);
+    let int = |i| required_int(r, i);
     let key = FlowKey {
         hour: int(0)?,
         vlan: i32::try_from(int(1)?).unwrap_or(-1),
@@ -304,7 +397,7 @@ fn flow_row(r: &impl Columns) -> Result<(FlowKey, FlowTotals), StoreError> {
 
 /// An attestation from a row of `sql::ATTESTATIONS`.
 fn attestation_view(r: &impl Columns) -> Result<AttestationView, StoreError> {
-    let id = r.int(0)?.unwrap_or_default();
+    let id = required_int(r, 0)?;
     let kind = r.required_text(1)?;
     let statement = crate::assess::attest::Statement {
         kind: crate::assess::attest::AttestationKind::from_stored(&kind)
@@ -323,7 +416,7 @@ fn attestation_view(r: &impl Columns) -> Result<AttestationView, StoreError> {
         id,
         statement,
         attested_by: r.required_text(11)?,
-        attested_at: Timestamp(r.int(12)?.unwrap_or_default()),
+        attested_at: Timestamp(required_int(r, 12)?),
         revoked_by: r.text(13)?,
         revoked_at: r.int(14)?.map(Timestamp),
         revoke_reason: r.text(15)?,

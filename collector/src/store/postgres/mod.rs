@@ -194,6 +194,19 @@ impl PostgresStore {
         })
     }
 
+    /// Every row of a shared statement (`sql::*`), mapped, in one read-only snapshot.
+    fn all<T>(
+        &self,
+        statement: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        map: impl Fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.read(async |tx| {
+            let rows = tx.query(&*numbered(statement), params).await.map_err(pg)?;
+            rows.iter().map(map).collect()
+        })
+    }
+
     /// Stores a group once; a conflict rolls it back for the caller to run again.
     fn ingest_once(
         &self,
@@ -267,22 +280,7 @@ async fn claim_rows(
     asset: Option<i64>,
 ) -> Result<Vec<(i64, ClaimView)>, StoreError> {
     let rows = c.query(&*numbered(sql::CLAIMS), &[&asset]).await.map_err(pg)?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let claim = ClaimView {
-                attribute: r.get(1),
-                value: r.get(2),
-                source: r.get(3),
-                confidence: r.get::<_, i32>(4) as u8,
-                first_seen: ts(r.get(5)),
-                last_seen: ts(r.get(6)),
-                claims: r.get::<_, i64>(7) as u64,
-                observation_id: r.get(8),
-            };
-            (r.get(0), claim)
-        })
-        .collect())
+    rows.iter().map(super::claim_row).collect()
 }
 
 fn service_view(r: &Row) -> (i64, Option<ServiceView>) {
@@ -354,28 +352,7 @@ impl Store for PostgresStore {
     }
 
     fn changes(&self) -> Result<Vec<ChangeView>, StoreError> {
-        self.read(async |tx| {
-            let rows = tx.query(&*numbered(sql::CHANGES), &[]).await.map_err(pg)?;
-            Ok(rows
-                .iter()
-                .map(|r| ChangeView {
-                    id: r.get(0),
-                    asset_id: r.get(1),
-                    kind: r.get(2),
-                    subject: r.get(3),
-                    old_value: r.get(4),
-                    new_value: r.get(5),
-                    observed_at: ts(r.get(6)),
-                    observation_id: r.get(7),
-                    previous_observation_id: r.get(8),
-                    status: r.get(9),
-                    reference: r.get(10),
-                    decided_by: r.get(11),
-                    decided_at: r.get::<_, Option<i64>>(12).map(ts),
-                    detected_at: r.get::<_, Option<i64>>(13).map(ts),
-                })
-                .collect())
-        })
+        self.all(sql::CHANGES, &[], super::change_view)
     }
 
     fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError> {
@@ -497,10 +474,7 @@ impl Store for PostgresStore {
     }
 
     fn attestations(&self) -> Result<Vec<AttestationView>, StoreError> {
-        self.read(async |tx| {
-            let rows = tx.query(&*numbered(sql::ATTESTATIONS), &[]).await.map_err(pg)?;
-            rows.iter().map(super::attestation_view).collect()
-        })
+        self.all(sql::ATTESTATIONS, &[], super::attestation_view)
     }
 
     fn revoke_attestation(&self, id: i64, by: &str, at: Timestamp, reason: &str) -> Result<(), StoreError> {
@@ -551,22 +525,7 @@ impl Store for PostgresStore {
     }
 
     fn baselines(&self) -> Result<Vec<BaselineView>, StoreError> {
-        self.read(async |tx| {
-            let rows = tx.query(&*numbered(sql::BASELINES), &[]).await.map_err(pg)?;
-            rows.iter()
-                .map(|r| {
-                    Ok(BaselineView {
-                        id: r.get(0),
-                        name: r.get(1),
-                        approved_by: r.get(2),
-                        approved_at: ts(r.get(3)),
-                        comment: r.get(4),
-                        scope: baseline::scope_from_text(r.get(5))?,
-                        assets: r.get::<_, i64>(6) as u64,
-                    })
-                })
-                .collect()
-        })
+        self.all(sql::BASELINES, &[], super::baseline_view)
     }
 
     fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError> {
@@ -586,13 +545,7 @@ impl Store for PostgresStore {
         start: Timestamp,
         end: Timestamp,
     ) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
-        self.read(async |tx| {
-            let rows = tx
-                .query(&*numbered(sql::FLOW_HOURS_BETWEEN), &[&start.0, &end.0])
-                .await
-                .map_err(pg)?;
-            rows.iter().map(super::flow_row).collect()
-        })
+        self.all(sql::FLOW_HOURS_BETWEEN, &[&start.0, &end.0], super::flow_row)
     }
 
     fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
@@ -618,60 +571,15 @@ impl Store for PostgresStore {
     }
 
     fn asset_software(&self, asset_id: i64) -> Result<Vec<SoftwareView>, StoreError> {
-        self.read(async |tx| {
-            let rows = tx
-                .query(&*numbered(sql::ASSET_SOFTWARE), &[&asset_id])
-                .await
-                .map_err(pg)?;
-            Ok(rows
-                .iter()
-                .map(|r| SoftwareView {
-                    source: r.get(0),
-                    name: r.get(1),
-                    version: r.get(2),
-                    purl: r.get(3),
-                    first_seen: ts(r.get(4)),
-                    last_seen: ts(r.get(5)),
-                    observation_id: r.get(6),
-                })
-                .collect())
-        })
+        self.all(sql::ASSET_SOFTWARE, &[&asset_id], super::software_view)
     }
 
     fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError> {
-        self.read(async |tx| {
-            let rows = tx
-                .query(&*numbered(sql::ASSET_OBSERVATIONS), &[&asset_id])
-                .await
-                .map_err(pg)?;
-            Ok(rows
-                .iter()
-                .map(|r| ObservationRef {
-                    id: r.get(0),
-                    agent_id: r.get(1),
-                    seq: r.get::<_, i64>(2) as u64,
-                    idx: r.get::<_, i32>(3) as u32,
-                    kind: r.get(4),
-                    observed_at: ts(r.get(5)),
-                })
-                .collect())
-        })
+        self.all(sql::ASSET_OBSERVATIONS, &[&asset_id], super::observation_ref)
     }
 
     fn agents(&self) -> Result<Vec<AgentView>, StoreError> {
-        self.read(async |tx| {
-            let rows = tx.query(&*numbered(sql::AGENTS), &[]).await.map_err(pg)?;
-            Ok(rows
-                .iter()
-                .map(|r| AgentView {
-                    agent_id: r.get(0),
-                    first_seen: ts(r.get(1)),
-                    last_seen: ts(r.get(2)),
-                    highest_seq: r.get::<_, i64>(3) as u64,
-                    batches: r.get::<_, i64>(4) as u64,
-                })
-                .collect())
-        })
+        self.all(sql::AGENTS, &[], super::agent_view)
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {

@@ -125,28 +125,25 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(db)
 }
 
+/// Every row of a statement, mapped.
+fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db)? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
 /// Claims of one asset, or of all; with their asset ids.
 fn claim_rows(conn: &Connection, asset: Option<i64>) -> Result<Vec<(i64, ClaimView)>, StoreError> {
-    conn.prepare_cached(sql::CLAIMS)
-        .map_err(db)?
-        .query_map(params![asset], |r| {
-            Ok((
-                r.get(0)?,
-                ClaimView {
-                    attribute: r.get(1)?,
-                    value: r.get(2)?,
-                    source: r.get(3)?,
-                    confidence: r.get(4)?,
-                    first_seen: ts(r.get(5)?),
-                    last_seen: ts(r.get(6)?),
-                    claims: r.get::<_, i64>(7)? as u64,
-                    observation_id: r.get(8)?,
-                },
-            ))
-        })
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)
+    all(conn, sql::CLAIMS, params![asset], |r| super::claim_row(r))
 }
 
 /// The agent's highest stored sequence (0 for none).
@@ -307,13 +304,7 @@ impl Store for SqliteStore {
 
     fn attestations(&self) -> Result<Vec<AttestationView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare_cached(sql::ATTESTATIONS).map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            out.push(super::attestation_view(row)?);
-        }
-        Ok(out)
+        all(&conn, sql::ATTESTATIONS, [], |r| super::attestation_view(r))
     }
 
     fn revoke_attestation(&self, id: i64, by: &str, at: Timestamp, reason: &str) -> Result<(), StoreError> {
@@ -364,35 +355,7 @@ impl Store for SqliteStore {
 
     fn baselines(&self) -> Result<Vec<BaselineView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare(sql::BASELINES).map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        rows.into_iter()
-            .map(|(id, name, approved_by, at, comment, scope, assets)| {
-                Ok(BaselineView {
-                    id,
-                    name,
-                    approved_by,
-                    approved_at: ts(at),
-                    comment,
-                    scope: baseline::scope_from_text(&scope)?,
-                    assets: assets as u64,
-                })
-            })
-            .collect()
+        all(&conn, sql::BASELINES, [], |r| super::baseline_view(r))
     }
 
     fn baseline_snapshots(&self, baseline_id: i64) -> Result<Vec<Snapshot>, StoreError> {
@@ -416,25 +379,18 @@ impl Store for SqliteStore {
         end: Timestamp,
     ) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare_cached(sql::FLOW_HOURS_BETWEEN).map_err(db)?;
-        let mut rows = stmt.query(params![start.0, end.0]).map_err(db)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            out.push(super::flow_row(row)?);
-        }
-        Ok(out)
+        all(&conn, sql::FLOW_HOURS_BETWEEN, params![start.0, end.0], |r| {
+            super::flow_row(r)
+        })
     }
 
     fn flow_hours(&self, ips: &[String]) -> Result<Vec<(FlowKey, FlowTotals)>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare_cached(sql::FLOW_HOURS_OF_IP).map_err(db)?;
         let mut found = std::collections::BTreeMap::new();
         for ip in ips {
-            let mut rows = stmt.query(params![ip]).map_err(db)?;
-            while let Some(row) = rows.next().map_err(db)? {
-                let (key, totals) = super::flow_row(row)?;
-                found.insert(key, totals);
-            }
+            found.extend(all(&conn, sql::FLOW_HOURS_OF_IP, params![ip], |r| {
+                super::flow_row(r)
+            })?);
         }
         Ok(found.into_iter().collect())
     }
@@ -449,82 +405,26 @@ impl Store for SqliteStore {
 
     fn asset_software(&self, asset_id: i64) -> Result<Vec<SoftwareView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare_cached(sql::ASSET_SOFTWARE).map_err(db)?;
-        stmt.query_map(params![asset_id], |r| {
-            Ok(SoftwareView {
-                source: r.get(0)?,
-                name: r.get(1)?,
-                version: r.get(2)?,
-                purl: r.get(3)?,
-                first_seen: ts(r.get(4)?),
-                last_seen: ts(r.get(5)?),
-                observation_id: r.get(6)?,
-            })
+        all(&conn, sql::ASSET_SOFTWARE, params![asset_id], |r| {
+            super::software_view(r)
         })
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)
     }
 
     fn asset_observations(&self, asset_id: i64) -> Result<Vec<ObservationRef>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare(sql::ASSET_OBSERVATIONS).map_err(db)?;
-        stmt.query_map(params![asset_id], |r| {
-            Ok(ObservationRef {
-                id: r.get(0)?,
-                agent_id: r.get(1)?,
-                seq: r.get::<_, i64>(2)? as u64,
-                idx: r.get(3)?,
-                kind: r.get(4)?,
-                observed_at: ts(r.get(5)?),
-            })
+        all(&conn, sql::ASSET_OBSERVATIONS, params![asset_id], |r| {
+            super::observation_ref(r)
         })
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)
     }
 
     fn agents(&self) -> Result<Vec<AgentView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare(sql::AGENTS).map_err(db)?;
-        stmt.query_map([], |r| {
-            Ok(AgentView {
-                agent_id: r.get(0)?,
-                first_seen: ts(r.get(1)?),
-                last_seen: ts(r.get(2)?),
-                highest_seq: r.get::<_, i64>(3)? as u64,
-                batches: r.get::<_, i64>(4)? as u64,
-            })
-        })
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)
+        all(&conn, sql::AGENTS, [], |r| super::agent_view(r))
     }
 
     fn changes(&self) -> Result<Vec<ChangeView>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn.prepare(sql::CHANGES).map_err(db)?;
-        stmt.query_map([], |r| {
-            Ok(ChangeView {
-                id: r.get(0)?,
-                asset_id: r.get(1)?,
-                kind: r.get(2)?,
-                subject: r.get(3)?,
-                old_value: r.get(4)?,
-                new_value: r.get(5)?,
-                observed_at: ts(r.get(6)?),
-                observation_id: r.get(7)?,
-                previous_observation_id: r.get(8)?,
-                status: r.get(9)?,
-                reference: r.get(10)?,
-                decided_by: r.get(11)?,
-                decided_at: r.get::<_, Option<i64>>(12)?.map(ts),
-                detected_at: r.get::<_, Option<i64>>(13)?.map(ts),
-            })
-        })
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)
+        all(&conn, sql::CHANGES, [], |r| super::change_view(r))
     }
 
     fn decide(&self, change_id: i64, decision: &Decision) -> Result<(), StoreError> {
