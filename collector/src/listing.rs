@@ -237,6 +237,7 @@ pub fn findings_table(findings: &[Finding]) -> String {
                 Outcome::Satisfied => "satisfied",
                 Outcome::Violated => "VIOLATED",
                 Outcome::Unknown => "unknown",
+                Outcome::Pending => "pending",
             };
             let rule = f.rule.split_once('/').map_or(f.rule.as_str(), |(_, r)| r);
             [

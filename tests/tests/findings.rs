@@ -36,7 +36,7 @@ fn findings(data: &DataDir, requirement: &str, days: &str, at: &str) -> Vec<(Str
         &d,
         "--requirement",
         requirement,
-        "--period-days",
+        "--period",
         days,
         "--json",
     ];
@@ -127,7 +127,7 @@ fn enterprise_hosts_reaching_the_master_violate_net_1_1() {
     let d = data.path();
     let out = run_ok(
         "shoko-collector",
-        &["findings", "--data", &d, "--period-days", "10000", "--json"],
+        &["findings", "--data", &d, "--period", "10000", "--json"],
     );
     let all: Value = serde_json::from_slice(&out.stdout).unwrap();
     let http = all
@@ -184,7 +184,7 @@ fn a_firmware_change_must_be_acknowledged_within_seven_days() {
     // Detected now: within its SLA, awaiting acknowledgement.
     assert_eq!(
         firmware(""),
-        ("unknown".into(), "awaiting acknowledgement (0 of 7 days)".into())
+        ("pending".into(), "awaiting acknowledgement (0 of 7 days)".into())
     );
     // Left open: eight days on, a violation.
     let later = shoko_proto::Timestamp(shoko_proto::Timestamp::now().0 + 8 * 86_400_000_000_000).to_string();
@@ -222,4 +222,130 @@ fn a_firmware_change_must_be_acknowledged_within_seven_days() {
         settled.iter().all(|(s, _, _)| !s.contains("firmware_change")),
         "{settled:#?}"
     );
+}
+
+#[test]
+fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_their_evidence() {
+    let (data, _collector) = collector_with(&[MB2], &mb2_zones("control"));
+    let d = data.path();
+    let explain = |json: bool| {
+        let mut args = vec!["explain", "NET-1.1", "--data", &d, "--period", "10000d"];
+        if json {
+            args.push("--json");
+        }
+        run_ok("shoko-collector", &args).stdout
+    };
+    let e: Value = serde_json::from_slice(&explain(true)).unwrap();
+    let score = &e["score"];
+    assert_eq!(
+        (&score["level"], &score["practice"], &score["documentary"]),
+        (&"ML1".into(), &"ML1".into(), &Value::Null)
+    );
+    let now = &score["periods"][0];
+    let count = |k: &str| now[k].as_i64().unwrap();
+    assert_eq!(
+        [
+            count("subjects"),
+            count("satisfied"),
+            count("violated"),
+            count("unknown")
+        ],
+        [69, 21, 48, 0]
+    );
+    assert_eq!(now["observability"], 1.0);
+    assert_eq!(
+        e["rules"],
+        serde_json::json!([{"rule": "net-1.1/no-enterprise-to-control", "satisfied": 21, "violated": 48, "unknown": 0, "pending": 0}])
+    );
+    let violations = e["findings"].as_array().unwrap();
+    assert_eq!(violations.len(), 48);
+    assert!(violations.iter().all(|f| f["outcome"] == "violated"));
+    // Only one period holds evidence: conformance 0.30 < 0.95 already in the latest.
+    assert_eq!(
+        score["reasons"][1],
+        format!(
+            "period {}: conformance 0.30 (ML3 needs 0.95), observability 1.00 (needs 0.8): not ML3",
+            label_of(&now["period"])
+        )
+    );
+    let text = String::from_utf8(explain(false)).unwrap();
+    assert!(text.starts_with("NET 1.1 Segmentation from non-IACS zones (group NET 1, SPE NET; telemetry)\nlevel ML1 (practice ML1, documentary -)\n"), "{text}");
+    let http = text
+        .lines()
+        .position(|l| l.starts_with("  Violated 141.81.0.182 -> 141.81.0.10 tcp/80: "))
+        .expect("the HTTP session is listed");
+    assert!(
+        text.lines()
+            .nth(http + 1)
+            .unwrap()
+            .trim_start()
+            .starts_with("1 flows 141.81.0.182 -> 141.81.0.10 tcp/80"),
+        "{text}"
+    );
+
+    // Documented for the group: ML2, saved with the evidence digest `--json` shows.
+    let doc = data.dir.path().join("segmentation.pdf");
+    std::fs::write(&doc, b"zones and conduits").unwrap();
+    run_ok(
+        "shoko-collector",
+        &[
+            "attest",
+            "document",
+            "--data",
+            &d,
+            "--requirement",
+            "NET-1",
+            "--title",
+            "Zones and conduits",
+            "--version",
+            "4",
+            "--owner",
+            "OT security",
+            "--approved",
+            "2026-01-15",
+            "--next-review",
+            "2099-01-15",
+            "--file",
+            doc.to_str().unwrap(),
+            "--by",
+            "j.doe",
+        ],
+    );
+    // The same evidence and periods (`--at`) give the same digest.
+    let at = shoko_proto::Timestamp::now().to_string();
+    let out = run_ok(
+        "shoko-collector",
+        &["assess", "--data", &d, "--period", "10000d", "--at", &at],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let row = text.lines().find(|l| l.starts_with("NET 1.1 ")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[2..9],
+        ["ML2", "ML1", "ML2", "1.00", "0.30", "21/48/0", "Segmentation"]
+    );
+    assert!(text.trim_end().ends_with("saved as assessment 1"), "{text}");
+    let out = run_ok(
+        "shoko-collector",
+        &[
+            "assess",
+            "--data",
+            &d,
+            "--period",
+            "10000d",
+            "--at",
+            &at,
+            "--json",
+            "--no-save",
+        ],
+    );
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["scores"].as_array().unwrap().len(), 38);
+    assert!(text.contains(&format!("evidence digest {}", a["digest"].as_str().unwrap())));
+}
+
+/// `YYYY-MM-DD..YYYY-MM-DD` of a period in JSON.
+fn label_of(period: &Value) -> String {
+    let day = |k: &str| period[k].as_str().unwrap()[..10].to_string();
+    format!("{}..{}", day("start"), day("end"))
 }

@@ -1,6 +1,7 @@
 //! Attestations: what people state, kept apart from what was observed. A document covers a
 //! requirement or a group (title, version, owner, approval and next-review dates, the SHA-256 of
-//! the file); a mitigation covers an asset or a vulnerability (the compensating control, an
+//! the file); a record of practice says a procedure was carried out on a day (the SHA-256 of the
+//! record's file); a mitigation covers an asset or a vulnerability (the compensating control, an
 //! expiry); a not-applicable statement covers a requirement or group (the reason). Each records
 //! who and when, and is revoked rather than deleted.
 
@@ -16,9 +17,12 @@ use time::macros::format_description;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttestationKind {
-    /// A document (procedure, policy, drawing, record of practice).
+    /// A document (procedure, policy, drawing).
     #[default]
     Document,
+    /// A record that a procedure was carried out on a day (a disconnection test, a commissioning
+    /// scan): evidence of practice where telemetry cannot show it.
+    Record,
     /// A compensating control for an asset or a vulnerability.
     Mitigation,
     /// A requirement or group that does not apply.
@@ -30,6 +34,7 @@ impl AttestationKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AttestationKind::Document => "document",
+            AttestationKind::Record => "record",
             AttestationKind::Mitigation => "mitigation",
             AttestationKind::NotApplicable => "not_applicable",
         }
@@ -39,6 +44,7 @@ impl AttestationKind {
     pub fn from_stored(name: &str) -> Option<Self> {
         [
             AttestationKind::Document,
+            AttestationKind::Record,
             AttestationKind::Mitigation,
             AttestationKind::NotApplicable,
         ]
@@ -61,7 +67,7 @@ pub struct Statement {
     pub version: Option<String>,
     /// Document owner.
     pub owner: Option<String>,
-    /// Approval date (YYYY-MM-DD).
+    /// Approval date (YYYY-MM-DD); for a record, the day the procedure was carried out.
     pub approved_on: Option<String>,
     /// Next review date (YYYY-MM-DD).
     pub next_review: Option<String>,
@@ -111,7 +117,7 @@ impl AttestationView {
         let until = match self.statement.kind {
             AttestationKind::Document => self.statement.next_review.as_deref(),
             AttestationKind::Mitigation => self.statement.expires.as_deref(),
-            AttestationKind::NotApplicable => None,
+            AttestationKind::Record | AttestationKind::NotApplicable => None,
         };
         self.revoked_at.is_none() && until.and_then(|d| parse_date(d).ok()).is_none_or(|d| day <= d)
     }
@@ -121,6 +127,11 @@ impl AttestationView {
 pub fn parse_date(s: &str) -> Result<Date, String> {
     Date::parse(s, format_description!("[year]-[month]-[day]"))
         .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// The UTC day of an instant.
+pub fn day_of(t: Timestamp) -> Date {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0)).map_or(Date::MIN, |d| d.date())
 }
 
 /// The SHA-256 (hex) and file name of a document.
@@ -184,6 +195,37 @@ impl NewAttestation {
             file_name: Some(file_name),
             sha256: Some(sha256),
             expires: None,
+        };
+        Ok(NewAttestation {
+            statement,
+            by: by.to_string(),
+            at,
+        })
+    }
+
+    /// A record that the procedure of a requirement or group was carried out on `performed_on`
+    /// (not in the future of `at`), with the record's file.
+    pub fn record(
+        catalog: &Catalog,
+        scope: &str,
+        title: &str,
+        performed_on: &str,
+        file: &Path,
+        (by, at): (&str, Timestamp),
+    ) -> Result<Self, String> {
+        let day = parse_date(performed_on)?;
+        if day > day_of(at) {
+            return Err(format!("{performed_on} is in the future"));
+        }
+        let (sha256, file_name) = digest_file(file)?;
+        let statement = Statement {
+            kind: AttestationKind::Record,
+            scope: requirement_or_group(catalog, scope)?,
+            title: title.to_string(),
+            approved_on: Some(performed_on.to_string()),
+            file_name: Some(file_name),
+            sha256: Some(sha256),
+            ..Default::default()
         };
         Ok(NewAttestation {
             statement,

@@ -116,6 +116,18 @@ pub enum Better {
     Higher,
 }
 
+/// How a period's metric value is computed from the requirement's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    /// Satisfied / (satisfied + violated).
+    Conformance,
+    /// Median of the values the rules give their subjects.
+    Median,
+    /// Mean of those values.
+    Mean,
+}
+
 /// An ML4 process metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,6 +138,8 @@ pub struct Metric {
     pub target: f64,
     /// Which way is better.
     pub better: Better,
+    /// How a period's value is computed.
+    pub measure: Measure,
 }
 
 /// One evidence rule: a stable id and what it checks.

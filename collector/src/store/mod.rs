@@ -130,6 +130,37 @@ pub struct ObservationRef {
     pub observed_at: Timestamp,
 }
 
+/// A stored observation decoded, with the asset it was fused into.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredObservation {
+    /// Observation id.
+    pub id: i64,
+    /// The asset it is about, when it names one.
+    pub asset_id: Option<i64>,
+    /// The observation as the agent sent it.
+    pub observation: shoko_proto::Observation,
+}
+
+/// A saved assessment: when it ran, the period it scored, the catalog, the digest of all its
+/// evidence and the whole assessment as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedAssessment {
+    /// Id (ignored when saving).
+    pub id: i64,
+    /// When it was computed.
+    pub assessed_at: Timestamp,
+    /// End of its latest period.
+    pub period_end: Timestamp,
+    /// Days per period.
+    pub period_days: u32,
+    /// Catalog version.
+    pub catalog_version: String,
+    /// SHA-256 (hex) over the evidence digests of its scores.
+    pub digest: String,
+    /// The assessment (JSON).
+    pub body: String,
+}
+
 /// A software item of an asset, as the asset page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SoftwareView {
@@ -255,6 +286,8 @@ trait Columns {
     fn text(&self, i: usize) -> Result<Option<String>, StoreError>;
     /// An integer column (none for NULL).
     fn int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    /// A binary column.
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError>;
     /// A text column that is never NULL.
     fn required_text(&self, i: usize) -> Result<String, StoreError> {
         self.text(i)?
@@ -269,6 +302,9 @@ impl Columns for rusqlite::Row<'_> {
     fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
         self.get(i).map_err(|e| StoreError::Database(e.to_string()))
     }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        self.get(i).map_err(|e| StoreError::Database(e.to_string()))
+    }
 }
 
 impl Columns for tokio_postgres::Row {
@@ -280,6 +316,9 @@ impl Columns for tokio_postgres::Row {
         self.try_get::<_, Option<i64>>(i)
             .or_else(|_| self.try_get::<_, Option<i32>>(i).map(|v| v.map(i64::from)))
             .map_err(|e| StoreError::Database(e.to_string()))
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
     }
 }
 
@@ -329,6 +368,31 @@ fn observation_ref(r: &impl Columns) -> Result<ObservationRef, StoreError> {
         idx: required_int(r, 3)? as u32,
         kind: r.required_text(4)?,
         observed_at: Timestamp(required_int(r, 5)?),
+    })
+}
+
+/// A decoded observation from a row of `sql::OBSERVATIONS_OF_KIND`.
+fn stored_observation(r: &impl Columns) -> Result<StoredObservation, StoreError> {
+    let id = required_int(r, 0)?;
+    let observation = rmp_serde::from_slice(&r.bytes(2)?)
+        .map_err(|e| StoreError::Encoding(format!("observation {id}: {e}")))?;
+    Ok(StoredObservation {
+        id,
+        asset_id: r.int(1)?,
+        observation,
+    })
+}
+
+/// A saved assessment from a row of `sql::ASSESSMENTS`.
+fn saved_assessment(r: &impl Columns) -> Result<SavedAssessment, StoreError> {
+    Ok(SavedAssessment {
+        id: required_int(r, 0)?,
+        assessed_at: Timestamp(required_int(r, 1)?),
+        period_end: Timestamp(required_int(r, 2)?),
+        period_days: required_int(r, 3)? as u32,
+        catalog_version: r.required_text(4)?,
+        digest: r.required_text(5)?,
+        body: r.required_text(6)?,
     })
 }
 
@@ -565,4 +629,16 @@ pub trait Store: Send + Sync {
     fn agents(&self) -> Result<Vec<AgentView>, StoreError>;
     /// Row counts.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
+    /// The observations of `kind` (`config_check`, `host_facts` ...) made from `start` up to
+    /// `end`, decoded, oldest first.
+    fn observations_of_kind(
+        &self,
+        kind: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<StoredObservation>, StoreError>;
+    /// Saves an assessment; its id.
+    fn save_assessment(&self, assessment: &SavedAssessment) -> Result<i64, StoreError>;
+    /// The newest `limit` saved assessments, newest first.
+    fn assessments(&self, limit: u32) -> Result<Vec<SavedAssessment>, StoreError>;
 }

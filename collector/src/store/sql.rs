@@ -290,6 +290,19 @@ pub const PRUNE: &str = "DELETE FROM observations WHERE id IN (
     ORDER BY o.id
     LIMIT ?2)";
 
+/// The observations of one kind made in a time range, oldest first.
+pub const OBSERVATIONS_OF_KIND: &str = "SELECT id, asset_id, body FROM observations
+    WHERE kind = ?1 AND observed_at >= ?2 AND observed_at < ?3 ORDER BY observed_at, id";
+
+/// Saves an assessment, returning its id.
+pub const INSERT_ASSESSMENT: &str = "INSERT INTO assessments
+    (assessed_at, period_end, period_days, catalog_version, digest, body)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+
+/// The newest saved assessments.
+pub const ASSESSMENTS: &str = "SELECT id, assessed_at, period_end, period_days, catalog_version, digest, body
+    FROM assessments ORDER BY id DESC LIMIT ?1";
+
 #[cfg(test)]
 mod tests {
     #[test]

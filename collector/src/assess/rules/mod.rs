@@ -4,6 +4,7 @@
 
 mod cm;
 mod comp;
+pub mod host;
 mod net;
 #[cfg(test)]
 mod testdata;
@@ -13,6 +14,7 @@ use super::declared::Declared;
 use crate::store::{AssetView, ChangeView, Store, StoreError};
 use serde::Serialize;
 use shoko_proto::Timestamp;
+use std::collections::BTreeMap;
 
 /// What a rule found for one subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -24,6 +26,8 @@ pub enum Outcome {
     Violated,
     /// The data cannot tell (yet).
     Unknown,
+    /// Not due yet (an open change within its SLA): neither in nor out of scope.
+    Pending,
 }
 
 /// What decided a finding.
@@ -60,7 +64,7 @@ pub enum Evidence {
 }
 
 /// One subject's outcome under one rule in one period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     /// Requirement id (`NET 1.1`).
     pub requirement: String,
@@ -74,6 +78,17 @@ pub struct Finding {
     pub detail: String,
     /// What decided it.
     pub evidence: Vec<Evidence>,
+    /// The subject's value for the requirement's metric (hours to acknowledge a change, 1 for a
+    /// host with security patches pending over 30 days ...), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+}
+
+impl Finding {
+    /// The finding with its metric value.
+    fn valued(self, value: Option<f64>) -> Self {
+        Finding { value, ..self }
+    }
 }
 
 /// A period: from `start` up to (not including) `end`.
@@ -116,6 +131,12 @@ impl Inputs<'_> {
     }
 }
 
+/// The requirement of a rule (`cm-1.4/...` -> `CM 1.4`).
+pub fn requirement_of(rule: &str) -> String {
+    let prefix = rule.split('/').next().unwrap_or_default();
+    prefix.replacen('-', " ", 1).to_uppercase()
+}
+
 /// A finding of `rule` (whose requirement is its prefix, `cm-1.4/...` -> `CM 1.4`).
 fn finding(
     rule: &str,
@@ -124,15 +145,14 @@ fn finding(
     detail: String,
     evidence: Vec<Evidence>,
 ) -> Finding {
-    let prefix = rule.split('/').next().unwrap_or_default();
-    let requirement = prefix.replacen('-', " ", 1).to_uppercase();
     Finding {
-        requirement,
+        requirement: requirement_of(rule),
         rule: rule.to_string(),
         subject,
         outcome,
         detail,
         evidence,
+        value: None,
     }
 }
 
@@ -146,6 +166,8 @@ pub struct Observed {
     pub changes: Vec<ChangeView>,
     /// The period's conversations with their hourly flow rows.
     pub conversations: net::Conversations,
+    /// Hosts that reported within the look-back, by asset id.
+    pub hosts: BTreeMap<i64, host::HostReports>,
 }
 
 impl Observed {
@@ -156,22 +178,31 @@ impl Observed {
             assets: inputs.store.assets()?,
             changes: inputs.store.changes()?,
             conversations: net::conversations(inputs.store.flow_hours_between(period.start, period.end)?),
+            hosts: host::read_hosts(inputs.store, period.end)?,
         })
     }
 }
 
 /// Every implemented rule over one period, findings ordered by requirement, rule and subject.
 pub fn evaluate(inputs: &Inputs<'_>, period: Period) -> Result<Vec<Finding>, StoreError> {
-    let seen = Observed::read(inputs, period)?;
-    let mut findings = cm::change_control(inputs, &seen);
-    findings.extend(net::segmentation(inputs, &seen));
-    findings.extend(net::zones_and_services(inputs, &seen));
-    findings.extend(net::time_sources(inputs, &seen));
-    findings.extend(net::remote_access(inputs, &seen));
-    findings.extend(comp::cleartext_management(&seen));
+    Ok(evaluate_observed(inputs, &Observed::read(inputs, period)?))
+}
+
+/// Every implemented rule over what was read of one period.
+pub fn evaluate_observed(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
+    let mut findings = cm::change_control(inputs, seen);
+    findings.extend(cm::events_triaged(inputs, seen));
+    findings.extend(host::configuration_checks(inputs, seen));
+    findings.extend(host::inventories(seen));
+    findings.extend(host::patches(seen));
+    findings.extend(net::segmentation(inputs, seen));
+    findings.extend(net::zones_and_services(inputs, seen));
+    findings.extend(net::time_sources(inputs, seen));
+    findings.extend(net::remote_access(inputs, seen));
+    findings.extend(comp::cleartext_management(seen));
     findings
         .sort_by(|a, b| (&a.requirement, &a.rule, &a.subject).cmp(&(&b.requirement, &b.rule, &b.subject)));
-    Ok(findings)
+    findings
 }
 
 #[cfg(test)]

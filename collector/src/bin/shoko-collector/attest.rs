@@ -1,4 +1,4 @@
-//! `shoko-collector attest document|mitigation|not-applicable|list|revoke`: attestations, kept
+//! `shoko-collector attest document|record|mitigation|not-applicable|list|revoke`: attestations, kept
 //! apart from observations, each with who and when.
 
 use anyhow::Context;
@@ -39,6 +39,29 @@ pub enum AttestAction {
         #[arg(long)]
         next_review: String,
         /// The document's file (its SHA-256 and name are recorded, not the file).
+        #[arg(long)]
+        file: PathBuf,
+        /// Who attests.
+        #[arg(long)]
+        by: String,
+    },
+    /// Record that the procedure of a requirement or group was carried out on a day (a
+    /// disconnection test, a commissioning scan), with the SHA-256 of the record's file: evidence of
+    /// practice for requirements telemetry cannot show.
+    Record {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Requirement or group.
+        #[arg(long)]
+        requirement: String,
+        /// What was done.
+        #[arg(long)]
+        title: String,
+        /// The day it was done (YYYY-MM-DD).
+        #[arg(long)]
+        performed: String,
+        /// The record's file (its SHA-256 and name are recorded, not the file).
         #[arg(long)]
         file: PathBuf,
         /// Who attests.
@@ -151,6 +174,19 @@ pub fn run(action: AttestAction) -> anyhow::Result<()> {
                 &file,
                 (&by, now),
             );
+            record(&data, &cfg, a.map_err(err))
+        }
+        AttestAction::Record {
+            data,
+            requirement,
+            title,
+            performed,
+            file,
+            by,
+        } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let catalog = catalog(&data, &cfg)?;
+            let a = NewAttestation::record(&catalog, &requirement, &title, &performed, &file, (&by, now));
             record(&data, &cfg, a.map_err(err))
         }
         AttestAction::Mitigation {

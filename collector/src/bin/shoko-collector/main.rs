@@ -1,6 +1,9 @@
 //! `shoko-collector`: initialise, enrol agents, serve, list, and run the demo.
 
+mod assess;
 mod attest;
+
+use assess::parse_time;
 mod baseline;
 
 use anyhow::Context;
@@ -8,10 +11,9 @@ use clap::{Parser, Subcommand};
 use shoko_agent::logging::LogArgs;
 use shoko_collector::assess::catalog::Catalog;
 use shoko_collector::assess::declared::Declared;
-use shoko_collector::assess::rules::{self, Inputs, Period};
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::filter::{AssetFilter, ChangeFilter};
-use shoko_collector::listing::{asset_table, catalog_table, change_table, findings_table};
+use shoko_collector::listing::{asset_table, catalog_table, change_table};
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
@@ -165,26 +167,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Evaluate the rules over one period and list the findings (satisfied, violated, unknown) with
-    /// the evidence that decided each: change control (CM 1.4); against the declared zones:
-    /// segmentation (NET 1.1), assets in zones (NET 1.2), allowed services (NET 1.7), time sources
-    /// (NET 1.9), remote access via jump hosts (NET 3.2); cleartext management (COMP 1.1).
+    /// Evaluate the rules over one period and list the findings (satisfied, violated, unknown,
+    /// pending) with the evidence that decided each.
     Findings {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Days in the period (default: the catalog's period, 7).
-        #[arg(long)]
-        period_days: Option<u32>,
-        /// End of the period (RFC 3339; default now).
-        #[arg(long, value_parser = parse_time)]
-        at: Option<shoko_proto::Timestamp>,
+        #[command(flatten)]
+        scope: assess::Scope,
         /// Only this requirement (`NET 1.1`, `NET-1.1`).
         #[arg(long)]
         requirement: Option<String>,
-        /// Print JSON.
+    },
+    /// Score every requirement (CM, NET, COMP, EVENT) to a maturity level over the latest periods:
+    /// observability, conformance, practice level (ML1, ML3, ML4 or insufficient evidence),
+    /// documentary level (ML2 from a valid document), final level, and the distribution per group
+    /// and SPE. The assessment is saved with its catalog version, thresholds, periods and the
+    /// digest of the evidence it used.
+    Assess {
+        #[command(flatten)]
+        scope: assess::Scope,
+        /// Do not save the assessment.
         #[arg(long)]
-        json: bool,
+        no_save: bool,
+    },
+    /// Show how one requirement's score is derived: the rules and their counts, the thresholds,
+    /// the numbers of each period, and the subjects that violate it or lack data, with their
+    /// evidence.
+    Explain {
+        /// Requirement (`NET-1.1`, `NET 1.1`).
+        requirement: String,
+        #[command(flatten)]
+        scope: assess::Scope,
     },
     /// Record, list or revoke attestations: documents, mitigations, not-applicable statements.
     Attest {
@@ -371,53 +382,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Findings {
-            data,
-            period_days,
-            at,
-            requirement,
-            json,
-        } => {
-            let cfg = CollectorConfig::load(&data)?;
-            let catalog = attest::catalog(&data, &cfg)?;
-            let declared = match &cfg.zones {
-                Some(p) => Some(Declared::load(&CollectorConfig::path_in(&data, p))?),
-                None => None,
-            };
-            let store = open_store_read_only(&data, &cfg)?;
-            let inputs = Inputs {
-                store: store.as_ref(),
-                catalog: &catalog,
-                declared: declared.as_ref(),
-            };
-            let days = period_days.unwrap_or(catalog.scoring.period_days);
-            let period = Period::ending(at.unwrap_or_else(shoko_proto::Timestamp::now), days);
-            let mut findings = rules::evaluate(&inputs, period)?;
-            if let Some(r) = requirement {
-                let id = catalog
-                    .requirement(&r)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("{r:?} is not a requirement of catalog {}", catalog.version)
-                    })?
-                    .id
-                    .clone();
-                findings.retain(|f| f.requirement == id);
-            }
-            if json {
-                println!("{}", serde_json::to_string_pretty(&findings)?);
-            } else {
-                print!("{}", findings_table(&findings));
-            }
-            Ok(())
-        }
+        Command::Findings { scope, requirement } => assess::findings(&scope, requirement.as_deref()),
+        Command::Assess { scope, no_save } => assess::run_assess(&scope, !no_save),
+        Command::Explain { requirement, scope } => assess::run_explain(&scope, &requirement),
         Command::Attest { action } => attest::run(action),
         Command::Baseline { action } => baseline::run(action),
         Command::Demo { data, serve } => runtime()?
             .block_on(demo::run(&data, serve))
             .context("demo failed"),
     }
-}
-
-fn parse_time(s: &str) -> Result<shoko_proto::Timestamp, String> {
-    shoko_proto::Timestamp::parse_rfc3339(s).ok_or_else(|| format!("{s:?} is not an RFC 3339 time"))
 }

@@ -10,8 +10,8 @@ pub mod scratch;
 mod write;
 
 use super::{
-    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
-    SoftwareView, Store, StoreCounts, StoreError,
+    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, SavedAssessment,
+    ServiceView, SoftwareView, Store, StoreCounts, StoreError, StoredObservation,
 };
 use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
@@ -27,6 +27,7 @@ use tokio_postgres::{NoTls, Row};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_claims_flows_baselines.sql"),
+    include_str!("../../../migrations/postgres/0003_assessments_records.sql"),
 ];
 
 /// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
@@ -594,6 +595,45 @@ impl Store for PostgresStore {
             })
         })
     }
+
+    fn observations_of_kind(
+        &self,
+        kind: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        self.all(
+            sql::OBSERVATIONS_OF_KIND,
+            &[&kind, &start.0, &end.0],
+            super::stored_observation,
+        )
+    }
+
+    fn save_assessment(&self, a: &SavedAssessment) -> Result<i64, StoreError> {
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let days = a.period_days as i32;
+            let row = client
+                .query_one(
+                    &*numbered(sql::INSERT_ASSESSMENT),
+                    &[
+                        &a.assessed_at.0,
+                        &a.period_end.0,
+                        &days,
+                        &a.catalog_version,
+                        &a.digest,
+                        &a.body,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn assessments(&self, limit: u32) -> Result<Vec<SavedAssessment>, StoreError> {
+        self.all(sql::ASSESSMENTS, &[&i64::from(limit)], super::saved_assessment)
+    }
 }
 
 #[cfg(test)]
@@ -621,7 +661,11 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("schema version 0, this build expects 2"), "{e}");
+        let expected = MIGRATIONS.len();
+        assert!(
+            e.contains(&format!("schema version 0, this build expects {expected}")),
+            "{e}"
+        );
         drop(db.open());
         assert!(PostgresStore::open_read_only(&db.url()).is_ok());
         let store = PostgresStore::open(&db.url()).unwrap();
@@ -633,7 +677,9 @@ mod tests {
             .unwrap();
         let e = PostgresStore::open(&db.url()).err().unwrap().to_string();
         assert!(
-            e.contains("schema version 99 is newer than this build (2)"),
+            e.contains(&format!(
+                "schema version 99 is newer than this build ({expected})"
+            )),
             "{e}"
         );
     }

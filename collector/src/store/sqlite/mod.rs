@@ -4,8 +4,8 @@
 mod write;
 
 use super::{
-    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, ServiceView,
-    SoftwareView, Store, StoreCounts, StoreError,
+    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, SavedAssessment,
+    ServiceView, SoftwareView, Store, StoreCounts, StoreError, StoredObservation,
 };
 use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0003_identities_changes.sql"),
     include_str!("../../../migrations/sqlite/0004_change_decisions.sql"),
     include_str!("../../../migrations/sqlite/0005_claims_flows_baselines.sql"),
+    include_str!("../../../migrations/sqlite/0006_assessments_records.sql"),
 ];
 
 /// SQLite store.
@@ -460,6 +461,46 @@ impl Store for SqliteStore {
             })
         })
         .map_err(db)
+    }
+
+    fn observations_of_kind(
+        &self,
+        kind: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(
+            &conn,
+            sql::OBSERVATIONS_OF_KIND,
+            params![kind, start.0, end.0],
+            |r| super::stored_observation(r),
+        )
+    }
+
+    fn save_assessment(&self, a: &SavedAssessment) -> Result<i64, StoreError> {
+        let conn = self.writer()?;
+        conn.prepare_cached(sql::INSERT_ASSESSMENT)
+            .map_err(db)?
+            .query_row(
+                params![
+                    a.assessed_at.0,
+                    a.period_end.0,
+                    a.period_days,
+                    a.catalog_version,
+                    a.digest,
+                    a.body
+                ],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn assessments(&self, limit: u32) -> Result<Vec<SavedAssessment>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::ASSESSMENTS, params![limit], |r| {
+            super::saved_assessment(r)
+        })
     }
 }
 

@@ -1,0 +1,431 @@
+//! Multi-period scoring: synthetic host histories over eight weekly periods reach each level
+//! exactly where `requirements.md` puts the thresholds.
+
+use super::*;
+use crate::assess::attest::{NewAttestation, Statement};
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use shoko_proto::{
+    AssetRef, ConfigCheck, Envelope, HostFacts, HostSnapshot, Observation, ObservationBody, ParserRef,
+    Provenance, Source,
+};
+
+const WEEK: i64 = 7 * DAY_NS;
+const HOSTS: usize = 20;
+
+/// End of the latest period.
+fn at() -> Timestamp {
+    Timestamp::parse_rfc3339("2026-11-22T00:00:00Z").unwrap()
+}
+
+fn host_obs(when: Timestamp, body: ObservationBody) -> Observation {
+    Observation {
+        provenance: Provenance {
+            source: Source::Agent,
+            parser: ParserRef::new("test", "1"),
+            observed_at: when,
+            evidence: Default::default(),
+        },
+        body,
+    }
+}
+
+fn host_ref(host: usize) -> AssetRef {
+    AssetRef {
+        host_id: Some(format!("{host:032x}")),
+        ..Default::default()
+    }
+}
+
+/// A store where `HOSTS` hosts report once in the middle of each of 8 weeks (week 0 the newest):
+/// a full inventory and `check` with the outcome `outcome(host, week)` gives.
+fn history(check: &str, outcome: impl Fn(usize, usize) -> CheckOutcome) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    for week in (0..8).rev() {
+        let when = Timestamp(at().0 - week as i64 * WEEK - WEEK / 2);
+        for host in 0..HOSTS {
+            let facts = HostFacts {
+                asset: host_ref(host),
+                hostname: format!("hmi-{host:02}"),
+                snapshot: Some(HostSnapshot {
+                    full: true,
+                    items: 1,
+                    sent: 1,
+                    removed: vec![],
+                }),
+                ..Default::default()
+            };
+            let check = ConfigCheck {
+                asset: host_ref(host),
+                check_id: check.into(),
+                requirements: vec![],
+                outcome: outcome(host, week),
+                reason: format!("week {week}"),
+                excerpts: vec![],
+            };
+            let batch = Envelope {
+                protocol_version: 1,
+                agent_id: format!("host-{host}"),
+                seq: 8 - week as u64,
+                sent_at: when,
+                observations: vec![
+                    host_obs(when, ObservationBody::HostFacts(facts)),
+                    host_obs(when, ObservationBody::ConfigCheck(check)),
+                ],
+            };
+            store.ingest(&batch, when).unwrap();
+        }
+    }
+    (dir, store)
+}
+
+/// A document covering `scope`, reviewed next on `next_review`.
+fn document(store: &SqliteStore, scope: &str, next_review: &str) -> i64 {
+    store
+        .attest(&NewAttestation {
+            statement: Statement {
+                kind: AttestationKind::Document,
+                scope: scope.into(),
+                title: "Network access control procedure".into(),
+                version: Some("2".into()),
+                owner: Some("OT security".into()),
+                approved_on: Some("2026-01-10".into()),
+                next_review: Some(next_review.into()),
+                file_name: Some("nac.pdf".into()),
+                sha256: Some("00".repeat(32)),
+                expires: None,
+            },
+            by: "auditor".into(),
+            at: Timestamp(at().0 - 60 * DAY_NS),
+        })
+        .unwrap()
+}
+
+fn attest(store: &SqliteStore, kind: AttestationKind, scope: &str, day: Option<&str>) -> i64 {
+    store
+        .attest(&NewAttestation {
+            statement: Statement {
+                kind,
+                scope: scope.into(),
+                title: "stated".into(),
+                approved_on: day.map(str::to_string),
+                ..Default::default()
+            },
+            by: "auditor".into(),
+            at: Timestamp(at().0 - 60 * DAY_NS),
+        })
+        .unwrap()
+}
+
+fn score_of(store: &SqliteStore, requirement: &str) -> RequirementScore {
+    let catalog = Catalog::embedded();
+    let inputs = Inputs {
+        store,
+        catalog: &catalog,
+        declared: None,
+    };
+    let d = assess(&inputs, at(), 7).unwrap();
+    d.assessment
+        .scores
+        .into_iter()
+        .find(|s| s.requirement == requirement)
+        .unwrap()
+}
+
+fn levels(s: &RequirementScore) -> (Level, Level, Option<Level>) {
+    (s.level, s.practice, s.documentary)
+}
+
+const FIREWALL: &str = "firewall.default_deny_inbound";
+use CheckOutcome::{Fail, NotApplicable, Pass, Unknown};
+
+#[test]
+fn every_host_passing_for_eight_periods_is_ml4_practice_rated_ml1_until_documented() {
+    let (_d, store) = history(FIREWALL, |_, _| Pass);
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml1, Level::Ml4, None));
+    assert!(
+        s.reasons
+            .contains(&"practice at ML4, document it to be rated ML4".to_string()),
+        "{:?}",
+        s.reasons
+    );
+    let p = &s.periods[0];
+    assert_eq!((p.subjects, p.satisfied, p.violated, p.unknown), (20, 20, 0, 0));
+    assert_eq!(
+        (p.observability, p.conformance, p.metric),
+        (Some(1.0), Some(1.0), Some(1.0))
+    );
+    assert_eq!(s.periods.len(), 8);
+    assert_eq!(
+        period_label(&s.periods[7].period),
+        "2026-09-27..2026-10-04",
+        "eight weekly periods back from the end"
+    );
+
+    let doc = document(&store, "NET 1", "2027-01-10");
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml4, Level::Ml4, Some(Level::Ml2)));
+    assert_eq!(s.attestations, [doc]);
+}
+
+#[test]
+fn conformance_at_the_ml3_threshold_without_improvement_is_ml3() {
+    // One host in 20 fails each week, a different one each week: 0.95 in every period.
+    let (_d, store) = history(FIREWALL, |host, week| if host == week { Fail } else { Pass });
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml1, Level::Ml3, None));
+    assert!(
+        s.reasons
+            .contains(&"practice at ML3, document it to be rated ML3".to_string())
+    );
+    document(&store, "NET 1.6", "2027-01-10");
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml3, Level::Ml3, Some(Level::Ml2)));
+    assert_eq!(s.periods[0].conformance, Some(0.95));
+    assert!(
+        s.reasons
+            .iter()
+            .any(|r| r.starts_with("conformance of its subjects neither at target (0.99) nor improving"))
+    );
+}
+
+#[test]
+fn an_improving_metric_is_ml4_and_a_dip_below_the_threshold_in_four_periods_is_not_ml3() {
+    // Failures per week, newest first: 0, 1, 1, 1, 2, 3, 3, 4 of 20 (different hosts each week).
+    let fails = [0, 1, 1, 1, 2, 3, 3, 4];
+    let (_d, store) = history(FIREWALL, |host, week| {
+        if host >= 10 + week && host < 10 + week + fails[week] {
+            Fail
+        } else {
+            Pass
+        }
+    });
+    document(&store, "NET 1.6", "2027-01-10");
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml4, Level::Ml4, Some(Level::Ml2)));
+    assert!(
+        s.reasons.iter().any(|r| r.contains("improving")),
+        "{:?}",
+        s.reasons
+    );
+
+    // Two failures in the fourth period back: 0.90 < 0.95.
+    let fails = [0, 1, 1, 2, 2, 3, 3, 4];
+    let (_d, store) = history(FIREWALL, |host, week| {
+        if host >= 10 + week && host < 10 + week + fails[week] {
+            Fail
+        } else {
+            Pass
+        }
+    });
+    document(&store, "NET 1.6", "2027-01-10");
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml2, Level::Ml1, Some(Level::Ml2)));
+    assert!(
+        s.reasons.contains(
+            &"period 2026-10-25..2026-11-01: conformance 0.90 (ML3 needs 0.95), observability 1.00 (needs 0.8): not ML3"
+                .to_string()
+        ),
+        "{:?}",
+        s.reasons
+    );
+}
+
+#[test]
+fn a_violation_open_past_its_sla_stops_ml3() {
+    // The same host fails for five weeks (35 days > 30), the rest pass: 0.95 in every period.
+    let (_d, store) = history(
+        FIREWALL,
+        |host, week| if host == 0 && week < 5 { Fail } else { Pass },
+    );
+    document(&store, "NET 1.6", "2027-01-10");
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml2, Level::Ml1, Some(Level::Ml2)));
+    assert_eq!(
+        s.overdue,
+        ["net-1.6/host-firewall host hmi-00 (asset 1) firewall.default_deny_inbound"]
+    );
+    // Four weeks (28 days) is within the SLA.
+    let (_d, store) = history(
+        FIREWALL,
+        |host, week| if host == 0 && week < 4 { Fail } else { Pass },
+    );
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml1, Level::Ml3, None));
+    assert!(s.overdue.is_empty());
+}
+
+#[test]
+fn documented_but_practised_ad_hoc_is_ml2_and_an_expired_document_does_not_count() {
+    let (_d, store) = history(FIREWALL, |host, _| if host % 2 == 0 { Fail } else { Pass });
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.6")),
+        (Level::Ml1, Level::Ml1, None)
+    );
+    document(&store, "NET 1.6", "2026-11-21");
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.6")),
+        (Level::Ml1, Level::Ml1, None)
+    );
+    document(&store, "NET 1.6", "2026-11-22");
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.6")),
+        (Level::Ml2, Level::Ml1, Some(Level::Ml2))
+    );
+}
+
+#[test]
+fn no_satisfied_subject_is_not_met_and_too_few_with_data_is_insufficient_evidence() {
+    let (_d, store) = history(FIREWALL, |_, _| Fail);
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.6")),
+        (Level::NotMet, Level::NotMet, None)
+    );
+
+    // 10 of 20 hosts with data: observability 0.5 is enough to rate.
+    let (_d, store) = history(FIREWALL, |host, _| if host < 10 { Unknown } else { Pass });
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(levels(&s), (Level::Ml1, Level::Ml1, None));
+    assert_eq!(s.periods[0].observability, Some(0.5));
+    // 11 of 20 without: 0.45.
+    let (_d, store) = history(FIREWALL, |host, _| if host < 11 { Unknown } else { Pass });
+    let s = score_of(&store, "NET 1.6");
+    assert_eq!(
+        levels(&s),
+        (Level::InsufficientEvidence, Level::InsufficientEvidence, None)
+    );
+    assert_eq!(
+        s.reasons[0],
+        "observability 0.45 (9 of 20 subjects with data) < 0.5: insufficient evidence"
+    );
+    // Documented, the practice unknown: ML2.
+    document(&store, "NET 1", "2027-01-10");
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.6")),
+        (Level::Ml2, Level::InsufficientEvidence, Some(Level::Ml2))
+    );
+    // Nothing observed at all for a requirement: insufficient evidence, not ML1.
+    assert_eq!(score_of(&store, "NET 1.3").practice, Level::InsufficientEvidence);
+}
+
+#[test]
+fn not_applicable_by_attestation_or_by_evidence() {
+    let (_d, store) = history("wireless.enterprise_security", |_, _| NotApplicable);
+    let s = score_of(&store, "NET 2.1");
+    assert_eq!(s.level, Level::NotApplicable);
+    assert_eq!(
+        s.not_applicable.as_deref(),
+        Some("none of the 20 reporting hosts has a wireless network and no zone is declared wireless")
+    );
+    // One host with a wireless network: it applies.
+    let (_d, store) = history("wireless.enterprise_security", |host, _| {
+        if host == 3 { Pass } else { NotApplicable }
+    });
+    assert_eq!(
+        levels(&score_of(&store, "NET 2.1")),
+        (Level::Ml1, Level::Ml4, None)
+    );
+    let id = attest(&store, AttestationKind::NotApplicable, "NET 2", None);
+    let s = score_of(&store, "NET 2.1");
+    assert_eq!(s.level, Level::NotApplicable);
+    assert_eq!(
+        s.not_applicable,
+        Some(format!("attested by auditor (attestation {id}): stated"))
+    );
+}
+
+#[test]
+fn attestation_only_requirements_rise_above_ml2_only_with_records_of_practice() {
+    let (_d, store) = history(FIREWALL, |_, _| Pass);
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.5")),
+        (Level::InsufficientEvidence, Level::InsufficientEvidence, None)
+    );
+    document(&store, "NET 1.5", "2027-01-10");
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.5")),
+        (Level::Ml2, Level::InsufficientEvidence, Some(Level::Ml2))
+    );
+    // A disconnection test recorded this week: practised (ML1), still ML2.
+    attest(&store, AttestationKind::Record, "NET 1.5", Some("2026-11-20"));
+    assert_eq!(
+        levels(&score_of(&store, "NET 1.5")),
+        (Level::Ml2, Level::Ml1, Some(Level::Ml2))
+    );
+    // Recorded in each of the last four weeks: ML3.
+    for day in ["2026-11-12", "2026-11-05", "2026-10-29"] {
+        attest(&store, AttestationKind::Record, "NET 1.5", Some(day));
+    }
+    let s = score_of(&store, "NET 1.5");
+    assert_eq!(levels(&s), (Level::Ml3, Level::Ml3, Some(Level::Ml2)));
+    assert_eq!(
+        s.periods.iter().map(|p| p.records).collect::<Vec<_>>(),
+        [1, 1, 1, 1, 0, 0, 0, 0]
+    );
+}
+
+#[test]
+fn the_same_evidence_gives_the_same_digest_and_new_evidence_another() {
+    let (_d, store) = history(FIREWALL, |host, week| if host == week { Fail } else { Pass });
+    let first = score_of(&store, "NET 1.6");
+    assert_eq!(first, score_of(&store, "NET 1.6"));
+    let other = score_of(&store, "NET 1.9").evidence_digest;
+    // One more report in the current period changes NET 1.6's digest and no other's evidence.
+    let when = Timestamp(at().0 - DAY_NS);
+    let check = ConfigCheck {
+        asset: host_ref(0),
+        check_id: FIREWALL.into(),
+        requirements: vec![],
+        outcome: Pass,
+        reason: "again".into(),
+        excerpts: vec![],
+    };
+    let batch = Envelope {
+        protocol_version: 1,
+        agent_id: "host-0".into(),
+        seq: 9,
+        sent_at: when,
+        observations: vec![host_obs(when, ObservationBody::ConfigCheck(check))],
+    };
+    store.ingest(&batch, when).unwrap();
+    let second = score_of(&store, "NET 1.6");
+    assert_ne!(first.evidence_digest, second.evidence_digest);
+    // host 0, failing this week, now passes: conformance 1.00 this week, so the metric improves.
+    assert_eq!((first.practice, second.practice), (Level::Ml3, Level::Ml4));
+    assert_eq!(score_of(&store, "NET 1.9").evidence_digest, other);
+}
+
+#[test]
+fn groups_and_spes_show_the_distribution() {
+    let (_d, store) = history(FIREWALL, |_, _| Pass);
+    document(&store, "NET 1", "2027-01-10");
+    attest(&store, AttestationKind::NotApplicable, "NET 1.8", None);
+    let catalog = Catalog::embedded();
+    let inputs = Inputs {
+        store: &store,
+        catalog: &catalog,
+        declared: None,
+    };
+    let a = assess(&inputs, at(), 7).unwrap().assessment;
+    let net1 = a.groups.iter().find(|g| g.id == "NET 1").unwrap();
+    let got: Vec<(&str, usize)> = net1.levels.iter().map(|(l, n)| (*l, *n)).collect();
+    // NET 1.6 practised at ML4 and documented; NET 1.8 not applicable; the rest documented
+    // without evidence of practice.
+    assert_eq!(got, [("ML2", 7), ("ML4", 1), ("not-applicable", 1)]);
+    assert_eq!(net1.lowest, Some(Level::Ml2));
+    let net = a.spes.iter().find(|s| s.id == "NET").unwrap();
+    assert_eq!(net.levels.values().sum::<usize>(), 15);
+}
+
+#[test]
+fn medians_means_and_trends() {
+    assert_eq!(median(&mut [5.0, 1.0, 3.0]), Some(3.0));
+    assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    assert_eq!(median(&mut []), None);
+    assert_eq!(mean(&[1.0, 0.0, 0.0, 0.0]), Some(0.25));
+    assert_eq!(trend(&[4.0, 3.0, 2.0, 1.0]), -1.0);
+    assert_eq!(trend(&[2.0, 2.0]), 0.0);
+    assert_eq!(trend(&[7.0]), 0.0);
+}

@@ -1,0 +1,178 @@
+//! `shoko-collector findings|assess|explain`: the rules' findings for one period, the maturity
+//! scores (saved with their evidence digest), and the derivation of one requirement's score.
+
+use clap::Args;
+use shoko_collector::assess::catalog::Catalog;
+use shoko_collector::assess::declared::Declared;
+use shoko_collector::assess::explain::{explain, scores_table};
+use shoko_collector::assess::rules::{self, Inputs, Period};
+use shoko_collector::assess::score::assess;
+use shoko_collector::config::CollectorConfig;
+use shoko_collector::listing::findings_table;
+use shoko_collector::server::{open_store, open_store_read_only};
+use shoko_collector::store::{SavedAssessment, Store};
+use shoko_proto::Timestamp;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where to assess and which periods.
+#[derive(Args)]
+pub struct Scope {
+    /// Data directory.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Length of one period: `7d`, `2w`, or days (default: the catalog's, 7 days).
+    #[arg(long, value_parser = parse_period)]
+    pub period: Option<u32>,
+    /// End of the latest period (RFC 3339; default now).
+    #[arg(long, value_parser = parse_time)]
+    pub at: Option<Timestamp>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the rules and scores read, loaded from a data directory.
+struct Loaded {
+    store: Arc<dyn Store>,
+    catalog: Catalog,
+    declared: Option<Declared>,
+}
+
+impl Loaded {
+    fn open(scope: &Scope, write: bool) -> anyhow::Result<Self> {
+        let cfg = CollectorConfig::load(&scope.data)?;
+        let catalog = crate::attest::catalog(&scope.data, &cfg)?;
+        let declared = match &cfg.zones {
+            Some(p) => Some(Declared::load(&CollectorConfig::path_in(&scope.data, p))?),
+            None => None,
+        };
+        let store = if write {
+            open_store(&scope.data, &cfg)?
+        } else {
+            open_store_read_only(&scope.data, &cfg)?
+        };
+        Ok(Loaded {
+            store,
+            catalog,
+            declared,
+        })
+    }
+
+    fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            store: self.store.as_ref(),
+            catalog: &self.catalog,
+            declared: self.declared.as_ref(),
+        }
+    }
+
+    /// The catalog's spelling of a requirement id.
+    fn requirement(&self, id: &str) -> anyhow::Result<String> {
+        Ok(self
+            .catalog
+            .requirement(id)
+            .ok_or_else(|| {
+                anyhow::anyhow!("{id:?} is not a requirement of catalog {}", self.catalog.version)
+            })?
+            .id
+            .clone())
+    }
+}
+
+/// `findings`: the rules' findings over one period.
+pub fn findings(scope: &Scope, requirement: Option<&str>) -> anyhow::Result<()> {
+    let loaded = Loaded::open(scope, false)?;
+    let days = scope.period.unwrap_or(loaded.catalog.scoring.period_days);
+    let period = Period::ending(scope.at.unwrap_or_else(Timestamp::now), days);
+    let mut findings = rules::evaluate(&loaded.inputs(), period)?;
+    if let Some(r) = requirement {
+        let id = loaded.requirement(r)?;
+        findings.retain(|f| f.requirement == id);
+    }
+    if scope.json {
+        println!("{}", serde_json::to_string_pretty(&findings)?);
+    } else {
+        print!("{}", findings_table(&findings));
+    }
+    Ok(())
+}
+
+/// `assess`: scores every requirement and saves the assessment unless told not to.
+pub fn run_assess(scope: &Scope, save: bool) -> anyhow::Result<()> {
+    let loaded = Loaded::open(scope, save)?;
+    let days = scope.period.unwrap_or(loaded.catalog.scoring.period_days);
+    let at = scope.at.unwrap_or_else(Timestamp::now);
+    let derivation = assess(&loaded.inputs(), at, days)?;
+    let a = &derivation.assessment;
+    let body = serde_json::to_string(a)?;
+    let saved = if save {
+        Some(loaded.store.save_assessment(&SavedAssessment {
+            id: 0,
+            assessed_at: Timestamp::now(),
+            period_end: at,
+            period_days: days,
+            catalog_version: a.catalog_version.clone(),
+            digest: a.digest.clone(),
+            body: body.clone(),
+        })?)
+    } else {
+        None
+    };
+    if scope.json {
+        println!("{body}");
+    } else {
+        print!("{}", scores_table(a));
+        if let Some(id) = saved {
+            println!("saved as assessment {id}");
+        }
+    }
+    Ok(())
+}
+
+/// `explain`: the derivation of one requirement's score.
+pub fn run_explain(scope: &Scope, requirement: &str) -> anyhow::Result<()> {
+    let loaded = Loaded::open(scope, false)?;
+    let id = loaded.requirement(requirement)?;
+    let days = scope.period.unwrap_or(loaded.catalog.scoring.period_days);
+    let derivation = assess(&loaded.inputs(), scope.at.unwrap_or_else(Timestamp::now), days)?;
+    let explanation = explain(&derivation, &id).ok_or_else(|| anyhow::anyhow!("{id}: not assessed"))?;
+    if scope.json {
+        println!("{}", serde_json::to_string_pretty(&explanation)?);
+    } else {
+        print!("{explanation}");
+    }
+    Ok(())
+}
+
+/// `7d`, `2w` or `7` as days.
+fn parse_period(s: &str) -> Result<u32, String> {
+    let (n, unit) = match s.strip_suffix('d') {
+        Some(n) => (n, 1),
+        None => s.strip_suffix('w').map_or((s, 1), |n| (n, 7)),
+    };
+    n.parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("{s:?} is not a period (7d, 2w or a number of days)"))
+}
+
+/// An RFC 3339 time.
+pub fn parse_time(s: &str) -> Result<Timestamp, String> {
+    Timestamp::parse_rfc3339(s).ok_or_else(|| format!("{s:?} is not an RFC 3339 time"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_days_or_weeks() {
+        assert_eq!(parse_period("7d"), Ok(7));
+        assert_eq!(parse_period("2w"), Ok(14));
+        assert_eq!(parse_period("30"), Ok(30));
+        assert!(parse_period("0d").is_err());
+        assert!(parse_period("week").is_err());
+    }
+}
