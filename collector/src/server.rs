@@ -78,6 +78,7 @@ impl Collector {
             tokio::task::spawn_blocking(move || open_store(&data, &cfg)).await??
         };
         let tls = Arc::new(ServerTls::load(&PkiPaths::new(data))?);
+        let basis = Arc::new(crate::assess::Basis::load(data, cfg)?);
         let metrics = Arc::new(Metrics::new());
         let ingest = TcpListener::bind(&cfg.listen)
             .await
@@ -131,6 +132,7 @@ impl Collector {
         let app = api::router(ApiState {
             store: store.clone(),
             metrics,
+            basis,
         });
         let mut rx_http = rx;
         tasks.push(tokio::spawn(async move {

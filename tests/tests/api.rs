@@ -72,10 +72,15 @@ fn every_documented_path_answers_as_documented() {
         approved.starts_with("baseline 1 \"baseline\" approved by auditor: "),
         "{approved}"
     );
+    let saved = run_ok("shoko-collector", &["assess", "--data", &data.path()]);
+    assert!(String::from_utf8_lossy(&saved.stdout).ends_with("saved as assessment 1\n"));
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths.len(), 9);
+    assert_eq!(paths.len(), 12);
     for path in paths {
-        let url = path.replace("{id}", &id.to_string());
+        let url = match path.starts_with("/api/v1/requirements/") {
+            true => path.replace("{id}", "CM-1.4"),
+            false => path.replace("{id}", &id.to_string()),
+        };
         let text = collector.get_text(&url);
         let Some(schema) = response_schema(&doc, path) else {
             assert!(!text.is_empty(), "{url}: empty answer");
@@ -164,4 +169,39 @@ fn every_documented_path_answers_as_documented() {
         matches!(missing, Err(ureq::Error::StatusCode(404))),
         "{missing:?}"
     );
+
+    // Change control: the changes just detected are pending (within their 7-day SLA), so CM 1.4
+    // has nothing to rate yet; eight days on, left open, every one is a violation: not met.
+    let changes = collector.get_json("/api/v1/changes");
+    let plant_changes = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] != "assets_merged")
+        .count();
+    let now = collector.get_json("/api/v1/requirements/CM-1.4/explanation");
+    assert_eq!(now["score"]["level"], "insufficient-evidence");
+    assert_eq!(now["rules"][0]["pending"], plant_changes);
+    let later = shoko_proto::Timestamp(shoko_proto::Timestamp::now().0 + 8 * 86_400_000_000_000);
+    let later = collector.get_json(&format!("/api/v1/requirements/CM%201.4/explanation?at={later}"));
+    assert_eq!(later["score"]["level"], "not-met");
+    assert_eq!(later["rules"][0]["violated"], plant_changes);
+    assert_eq!(later["findings"].as_array().unwrap().len(), plant_changes);
+    let all = collector.get_json("/api/v1/assessment?period_days=14");
+    assert_eq!(all["period_days"], 14);
+    assert_eq!(all["scores"].as_array().unwrap().len(), 38);
+    let saved = collector.get_json("/api/v1/assessments");
+    assert_eq!(saved[0]["id"], 1);
+    assert_eq!(saved[0]["digest"], saved[0]["assessment"]["digest"]);
+    for (url, code) in [
+        ("/api/v1/requirements/NET-9.9/explanation", 404),
+        ("/api/v1/assessment?at=yesterday", 400),
+        ("/api/v1/assessment?period_days=0", 400),
+    ] {
+        let got = ureq::get(&format!("http://{}{url}", collector.http)).call();
+        assert!(
+            matches!(got, Err(ureq::Error::StatusCode(c)) if c == code),
+            "{url}: {got:?}"
+        );
+    }
 }

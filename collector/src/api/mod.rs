@@ -1,16 +1,21 @@
 //! The HTTP API (JSON), documented in `collector/api/openapi.json`: assets (filtered), one asset
 //! with its attributes, claims, conflicts, flows, changes and evidence, changes (filtered),
-//! baselines and the drift from the latest, agents and status, plus `GET /healthz` and
-//! `GET /metrics`.
+//! baselines and the drift from the latest, agents and status, the maturity assessment, one
+//! requirement's explanation and the saved assessments, plus `GET /healthz` and `GET /metrics`.
 
+use crate::assess::Basis;
+use crate::assess::catalog::Catalog;
+use crate::assess::explain::explain;
+use crate::assess::score::assess;
 use crate::filter::{AssetFilter, ChangeFilter};
 use crate::metrics::Metrics;
-use crate::store::{AssetDetail, Store, StoreError};
+use crate::store::{AssetDetail, SavedAssessment, Store, StoreError};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use shoko_proto::Timestamp;
 use std::sync::Arc;
 
 /// What the handlers share.
@@ -20,6 +25,8 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The catalog and declared zones assessments use.
+    pub basis: Arc<Basis>,
 }
 
 /// The API routes.
@@ -32,6 +39,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/assessment", get(assessment))
+        .route("/api/v1/assessments", get(saved_assessments))
+        .route("/api/v1/requirements/{id}/explanation", get(explanation))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -118,6 +128,101 @@ async fn agents(State(s): State<ApiState>) -> Response {
 
 async fn status(State(s): State<ApiState>) -> Response {
     query(s, |st| st.counts()).await
+}
+
+/// Which periods to assess.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeriodQuery {
+    /// Days per period (default: the catalog's).
+    period_days: Option<u32>,
+    /// End of the latest period (RFC 3339; default now).
+    at: Option<String>,
+}
+
+impl PeriodQuery {
+    /// The end and days per period, or why they are wrong.
+    fn resolve(&self, catalog: &Catalog) -> Result<(Timestamp, u32), Response> {
+        let bad = |m: String| (StatusCode::BAD_REQUEST, m).into_response();
+        let at = match &self.at {
+            Some(t) => {
+                Timestamp::parse_rfc3339(t).ok_or_else(|| bad(format!("at={t}: not an RFC 3339 time\n")))?
+            }
+            None => Timestamp::now(),
+        };
+        let days = self.period_days.unwrap_or(catalog.scoring.period_days);
+        if days == 0 {
+            return Err(bad("period_days must be at least 1\n".into()));
+        }
+        Ok((at, days))
+    }
+}
+
+async fn assessment(State(s): State<ApiState>, Query(q): Query<PeriodQuery>) -> Response {
+    let (at, days) = match q.resolve(&s.basis.catalog) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let basis = s.basis.clone();
+    query(s, move |st| Ok(assess(&basis.inputs(st), at, days)?.assessment)).await
+}
+
+async fn explanation(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    let (at, days) = match q.resolve(&s.basis.catalog) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let basis = s.basis.clone();
+    query(s, move |st| {
+        let requirement = basis
+            .catalog
+            .requirement(&id)
+            .ok_or_else(|| StoreError::NotFound(format!("requirement {id}")))?
+            .id
+            .clone();
+        let derivation = assess(&basis.inputs(st), at, days)?;
+        explain(&derivation, &requirement).ok_or_else(|| StoreError::NotFound(format!("requirement {id}")))
+    })
+    .await
+}
+
+/// How many saved assessments to list.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedQuery {
+    /// At most this many, newest first (default 10).
+    #[serde(default = "default_saved_limit")]
+    limit: u32,
+}
+
+fn default_saved_limit() -> u32 {
+    10
+}
+
+/// A saved assessment as listed: its record and the assessment it saved.
+#[derive(serde::Serialize)]
+struct SavedView {
+    #[serde(flatten)]
+    saved: SavedAssessment,
+    assessment: serde_json::Value,
+}
+
+async fn saved_assessments(State(s): State<ApiState>, Query(q): Query<SavedQuery>) -> Response {
+    query(s, move |st| {
+        st.assessments(q.limit.min(100))?
+            .into_iter()
+            .map(|saved| {
+                let assessment = serde_json::from_str(&saved.body)
+                    .map_err(|e| StoreError::Encoding(format!("assessment {}: {e}", saved.id)))?;
+                Ok(SavedView { saved, assessment })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+    })
+    .await
 }
 
 async fn metrics(State(s): State<ApiState>) -> Response {

@@ -158,6 +158,7 @@ pub struct SavedAssessment {
     /// SHA-256 (hex) over the evidence digests of its scores.
     pub digest: String,
     /// The assessment (JSON).
+    #[serde(skip)]
     pub body: String,
 }
 

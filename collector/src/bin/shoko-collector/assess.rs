@@ -2,8 +2,7 @@
 //! scores (saved with their evidence digest), and the derivation of one requirement's score.
 
 use clap::Args;
-use shoko_collector::assess::catalog::Catalog;
-use shoko_collector::assess::declared::Declared;
+use shoko_collector::assess::Basis;
 use shoko_collector::assess::explain::{explain, scores_table};
 use shoko_collector::assess::rules::{self, Inputs, Period};
 use shoko_collector::assess::score::assess;
@@ -35,46 +34,36 @@ pub struct Scope {
 /// What the rules and scores read, loaded from a data directory.
 struct Loaded {
     store: Arc<dyn Store>,
-    catalog: Catalog,
-    declared: Option<Declared>,
+    basis: Basis,
 }
 
 impl Loaded {
     fn open(scope: &Scope, write: bool) -> anyhow::Result<Self> {
         let cfg = CollectorConfig::load(&scope.data)?;
-        let catalog = crate::attest::catalog(&scope.data, &cfg)?;
-        let declared = match &cfg.zones {
-            Some(p) => Some(Declared::load(&CollectorConfig::path_in(&scope.data, p))?),
-            None => None,
-        };
+        let basis = Basis::load(&scope.data, &cfg)?;
         let store = if write {
             open_store(&scope.data, &cfg)?
         } else {
             open_store_read_only(&scope.data, &cfg)?
         };
-        Ok(Loaded {
-            store,
-            catalog,
-            declared,
-        })
+        Ok(Loaded { store, basis })
     }
 
     fn inputs(&self) -> Inputs<'_> {
-        Inputs {
-            store: self.store.as_ref(),
-            catalog: &self.catalog,
-            declared: self.declared.as_ref(),
-        }
+        self.basis.inputs(self.store.as_ref())
+    }
+
+    /// Days per period: the option's, or the catalog's.
+    fn days(&self, scope: &Scope) -> u32 {
+        scope.period.unwrap_or(self.basis.catalog.scoring.period_days)
     }
 
     /// The catalog's spelling of a requirement id.
     fn requirement(&self, id: &str) -> anyhow::Result<String> {
-        Ok(self
-            .catalog
+        let catalog = &self.basis.catalog;
+        Ok(catalog
             .requirement(id)
-            .ok_or_else(|| {
-                anyhow::anyhow!("{id:?} is not a requirement of catalog {}", self.catalog.version)
-            })?
+            .ok_or_else(|| anyhow::anyhow!("{id:?} is not a requirement of catalog {}", catalog.version))?
             .id
             .clone())
     }
@@ -83,7 +72,7 @@ impl Loaded {
 /// `findings`: the rules' findings over one period.
 pub fn findings(scope: &Scope, requirement: Option<&str>) -> anyhow::Result<()> {
     let loaded = Loaded::open(scope, false)?;
-    let days = scope.period.unwrap_or(loaded.catalog.scoring.period_days);
+    let days = loaded.days(scope);
     let period = Period::ending(scope.at.unwrap_or_else(Timestamp::now), days);
     let mut findings = rules::evaluate(&loaded.inputs(), period)?;
     if let Some(r) = requirement {
@@ -101,7 +90,7 @@ pub fn findings(scope: &Scope, requirement: Option<&str>) -> anyhow::Result<()> 
 /// `assess`: scores every requirement and saves the assessment unless told not to.
 pub fn run_assess(scope: &Scope, save: bool) -> anyhow::Result<()> {
     let loaded = Loaded::open(scope, save)?;
-    let days = scope.period.unwrap_or(loaded.catalog.scoring.period_days);
+    let days = loaded.days(scope);
     let at = scope.at.unwrap_or_else(Timestamp::now);
     let derivation = assess(&loaded.inputs(), at, days)?;
     let a = &derivation.assessment;
@@ -134,7 +123,7 @@ pub fn run_assess(scope: &Scope, save: bool) -> anyhow::Result<()> {
 pub fn run_explain(scope: &Scope, requirement: &str) -> anyhow::Result<()> {
     let loaded = Loaded::open(scope, false)?;
     let id = loaded.requirement(requirement)?;
-    let days = scope.period.unwrap_or(loaded.catalog.scoring.period_days);
+    let days = loaded.days(scope);
     let derivation = assess(&loaded.inputs(), scope.at.unwrap_or_else(Timestamp::now), days)?;
     let explanation = explain(&derivation, &id).ok_or_else(|| anyhow::anyhow!("{id}: not assessed"))?;
     if scope.json {

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 use shoko_collector::assess::attest::NewAttestation;
-use shoko_collector::assess::catalog::Catalog;
+use shoko_collector::assess::load_catalog;
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::listing::attestation_table;
 use shoko_collector::server::{open_store, open_store_read_only};
@@ -128,12 +128,6 @@ pub enum AttestAction {
     },
 }
 
-/// The catalog collector.toml names (the embedded one by default).
-pub fn catalog(data: &Path, cfg: &CollectorConfig) -> anyhow::Result<Catalog> {
-    let path = cfg.catalog.as_deref().map(|p| CollectorConfig::path_in(data, p));
-    Ok(Catalog::load(path.as_deref())?)
-}
-
 /// Stores an attestation and says so.
 fn record(data: &Path, cfg: &CollectorConfig, a: anyhow::Result<NewAttestation>) -> anyhow::Result<()> {
     let a = a?;
@@ -164,7 +158,7 @@ pub fn run(action: AttestAction) -> anyhow::Result<()> {
             by,
         } => {
             let cfg = CollectorConfig::load(&data)?;
-            let catalog = catalog(&data, &cfg)?;
+            let catalog = load_catalog(&data, &cfg)?;
             let a = NewAttestation::document(
                 &catalog,
                 &requirement,
@@ -185,7 +179,7 @@ pub fn run(action: AttestAction) -> anyhow::Result<()> {
             by,
         } => {
             let cfg = CollectorConfig::load(&data)?;
-            let catalog = catalog(&data, &cfg)?;
+            let catalog = load_catalog(&data, &cfg)?;
             let a = NewAttestation::record(&catalog, &requirement, &title, &performed, &file, (&by, now));
             record(&data, &cfg, a.map_err(err))
         }
@@ -210,7 +204,7 @@ pub fn run(action: AttestAction) -> anyhow::Result<()> {
             by,
         } => {
             let cfg = CollectorConfig::load(&data)?;
-            let catalog = catalog(&data, &cfg)?;
+            let catalog = load_catalog(&data, &cfg)?;
             let a = NewAttestation::not_applicable(&catalog, &requirement, &reason, (&by, now));
             record(&data, &cfg, a.map_err(err))
         }
