@@ -142,8 +142,8 @@ struct PeriodQuery {
 
 impl PeriodQuery {
     /// The end and days per period, or why they are wrong.
-    fn resolve(&self, catalog: &Catalog) -> Result<(Timestamp, u32), Response> {
-        let bad = |m: String| (StatusCode::BAD_REQUEST, m).into_response();
+    fn resolve(&self, catalog: &Catalog) -> Result<(Timestamp, u32), (StatusCode, String)> {
+        let bad = |m: String| (StatusCode::BAD_REQUEST, m);
         let at = match &self.at {
             Some(t) => {
                 Timestamp::parse_rfc3339(t).ok_or_else(|| bad(format!("at={t}: not an RFC 3339 time\n")))?
@@ -161,7 +161,7 @@ impl PeriodQuery {
 async fn assessment(State(s): State<ApiState>, Query(q): Query<PeriodQuery>) -> Response {
     let (at, days) = match q.resolve(&s.basis.catalog) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let basis = s.basis.clone();
     query(s, move |st| Ok(assess(&basis.inputs(st), at, days)?.assessment)).await
@@ -174,7 +174,7 @@ async fn explanation(
 ) -> Response {
     let (at, days) = match q.resolve(&s.basis.catalog) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let basis = s.basis.clone();
     query(s, move |st| {
