@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub const HOUR_NS: i64 = 3_600_000_000_000;
 
 /// The conversation and hour a flow adds to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FlowKey {
     /// Start of the hour (ns).
     pub hour: i64,

@@ -5,16 +5,20 @@
 mod cm;
 mod comp;
 pub mod host;
+mod inventory;
 mod net;
 #[cfg(test)]
 mod testdata;
+mod traffic;
 
 use super::catalog::Catalog;
 use super::declared::Declared;
+use crate::assess::attest::AttestationView;
+use crate::baseline::BaselineView;
 use crate::store::{AssetView, ChangeView, Store, StoreError};
 use serde::Serialize;
 use shoko_proto::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a rule found for one subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -168,6 +172,10 @@ pub struct Observed {
     pub conversations: net::Conversations,
     /// Hosts that reported within the look-back, by asset id.
     pub hosts: BTreeMap<i64, host::HostReports>,
+    /// The latest baseline approved before the period's end, with the ids of its assets.
+    pub baseline: Option<(BaselineView, BTreeSet<i64>)>,
+    /// Every attestation.
+    pub attestations: Vec<AttestationView>,
 }
 
 impl Observed {
@@ -179,8 +187,26 @@ impl Observed {
             changes: inputs.store.changes()?,
             conversations: net::conversations(inputs.store.flow_hours_between(period.start, period.end)?),
             hosts: host::read_hosts(inputs.store, period.end)?,
+            baseline: latest_baseline(inputs.store, period.end)?,
+            attestations: inputs.store.attestations()?,
         })
     }
+}
+
+/// The latest baseline approved before `end`, with its assets.
+fn latest_baseline(
+    store: &dyn Store,
+    end: Timestamp,
+) -> Result<Option<(BaselineView, BTreeSet<i64>)>, StoreError> {
+    let Some(b) = store.baselines()?.into_iter().rev().find(|b| b.approved_at < end) else {
+        return Ok(None);
+    };
+    let members = store
+        .baseline_snapshots(b.id)?
+        .into_iter()
+        .map(|s| s.asset_id)
+        .collect();
+    Ok(Some((b, members)))
 }
 
 /// Every implemented rule over one period, findings ordered by requirement, rule and subject.
@@ -195,6 +221,15 @@ pub fn evaluate_observed(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     findings.extend(host::configuration_checks(inputs, seen));
     findings.extend(host::inventories(seen));
     findings.extend(host::patches(seen));
+    findings.extend(inventory::baseline_membership(seen));
+    findings.extend(inventory::identity_known(seen));
+    findings.extend(inventory::baseline_reviewed(seen));
+    findings.extend(inventory::mitigations(seen));
+    findings.extend(traffic::conduits(inputs, seen));
+    findings.extend(traffic::outside_dependencies(inputs, seen));
+    findings.extend(traffic::session_length(inputs, seen));
+    findings.extend(traffic::sensor_coverage(inputs, seen));
+    findings.extend(traffic::syslog_destinations(inputs, seen));
     findings.extend(net::segmentation(inputs, seen));
     findings.extend(net::zones_and_services(inputs, seen));
     findings.extend(net::time_sources(inputs, seen));

@@ -16,13 +16,13 @@ use std::net::IpAddr;
 type Conversation = (String, String, &'static str, u16);
 
 /// Where an address is: a declared zone, the internet (a public address in no zone), or unknown.
-enum Place<'a> {
+pub(super) enum Place<'a> {
     Zone(&'a Zone),
     Internet,
     Undeclared,
 }
 
-fn place(declared: &Declared, ip: IpAddr) -> Place<'_> {
+pub(super) fn place(declared: &Declared, ip: IpAddr) -> Place<'_> {
     match declared.zone_of(ip) {
         Some(z) => Place::Zone(z),
         None if is_public(ip) => Place::Internet,
@@ -54,7 +54,7 @@ fn is_public(ip: IpAddr) -> bool {
 }
 
 /// The name a place has in findings.
-fn name(p: &Place<'_>) -> String {
+pub(super) fn name(p: &Place<'_>) -> String {
     match p {
         Place::Zone(z) => format!("{} ({})", z.name, z.kind.as_str()),
         Place::Internet => "internet".into(),
@@ -66,7 +66,7 @@ fn is_enterprise(p: &Place<'_>) -> bool {
     matches!(p, Place::Internet) || matches!(p, Place::Zone(z) if z.kind == ZoneKind::Enterprise)
 }
 
-fn is_iacs(p: &Place<'_>) -> bool {
+pub(super) fn is_iacs(p: &Place<'_>) -> bool {
     matches!(p, Place::Zone(z) if z.kind.is_iacs())
 }
 
@@ -86,7 +86,7 @@ pub fn conversations(rows: Vec<(FlowKey, FlowTotals)>) -> Conversations {
 }
 
 /// A conversation's hourly rows as evidence.
-fn flow_evidence(rows: &[(FlowKey, FlowTotals)]) -> Vec<Evidence> {
+pub(super) fn flow_evidence(rows: &[(FlowKey, FlowTotals)]) -> Vec<Evidence> {
     rows.iter()
         .map(|(k, t)| Evidence::Flows {
             hour: shoko_proto::Timestamp(k.hour),
@@ -122,10 +122,7 @@ pub fn segmentation(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
         if same || !(is_iacs(&from) || is_iacs(&to)) {
             continue;
         }
-        let app = rows
-            .iter()
-            .map(|(k, _)| k.app_protocol.as_str())
-            .find(|a| !a.is_empty());
+        let app = app_of(rows);
         let (outcome, detail) =
             if (is_enterprise(&from) && is_iacs(&to)) || (is_iacs(&from) && is_enterprise(&to)) {
                 (
@@ -137,30 +134,7 @@ pub fn segmentation(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
                     ),
                 )
             } else if let (Place::Zone(a), Place::Zone(b)) = (&from, &to) {
-                match declared.conduit_between(&a.name, &b.name) {
-                    Some(c)
-                        if c.services.is_empty()
-                            || c.services.iter().any(|s| s.matches(transport, port, app)) =>
-                    {
-                        (
-                            Outcome::Satisfied,
-                            format!("{} to {} on conduit {}", name(&from), name(&to), c.name),
-                        )
-                    }
-                    Some(c) => (
-                        Outcome::Violated,
-                        format!(
-                            "{} to {}: {transport}/{port} is not a service of conduit {}",
-                            name(&from),
-                            name(&to),
-                            c.name
-                        ),
-                    ),
-                    None => (
-                        Outcome::Violated,
-                        format!("{} to {}: no declared conduit", name(&from), name(&to)),
-                    ),
-                }
+                on_conduit(declared, (a, b), (transport, port, app))
             } else {
                 (
                     Outcome::Unknown,
@@ -179,8 +153,38 @@ pub fn segmentation(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     out
 }
 
+/// Whether a conversation between two zones runs on a declared conduit allowing its service.
+pub(super) fn on_conduit(
+    declared: &Declared,
+    (a, b): (&Zone, &Zone),
+    (transport, port, app): (&str, u16, Option<&str>),
+) -> (Outcome, String) {
+    let (from, to) = (name(&Place::Zone(a)), name(&Place::Zone(b)));
+    match declared.conduit_between(&a.name, &b.name) {
+        Some(c) if c.services.is_empty() || c.services.iter().any(|s| s.matches(transport, port, app)) => (
+            Outcome::Satisfied,
+            format!("{from} to {to} on conduit {}", c.name),
+        ),
+        Some(c) => (
+            Outcome::Violated,
+            format!(
+                "{from} to {to}: {transport}/{port} is not a service of conduit {}",
+                c.name
+            ),
+        ),
+        None => (Outcome::Violated, format!("{from} to {to}: no declared conduit")),
+    }
+}
+
+/// The application protocol of a conversation's rows, when one was recognised.
+pub(super) fn app_of(rows: &[(FlowKey, FlowTotals)]) -> Option<&str> {
+    rows.iter()
+        .map(|(k, _)| k.app_protocol.as_str())
+        .find(|a| !a.is_empty())
+}
+
 /// Remote-access services: (transport, port, protocol name).
-const REMOTE_ACCESS: &[(&str, u16, &str)] = &[
+pub(super) const REMOTE_ACCESS: &[(&str, u16, &str)] = &[
     ("tcp", 22, "ssh"),
     ("tcp", 23, "telnet"),
     ("tcp", 3389, "rdp"),
@@ -199,10 +203,7 @@ pub fn remote_access(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     let mut out = Vec::new();
     for ((orig, resp, transport, port), rows) in &seen.conversations {
         let (transport, port) = (*transport, *port);
-        let app = rows
-            .iter()
-            .map(|(k, _)| k.app_protocol.as_str())
-            .find(|a| !a.is_empty());
+        let app = app_of(rows);
         let Some((_, _, service)) = REMOTE_ACCESS
             .iter()
             .find(|(t, p, n)| (*t == transport && *p == port) || app == Some(*n))

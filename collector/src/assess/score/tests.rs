@@ -87,12 +87,12 @@ fn document(store: &SqliteStore, scope: &str, next_review: &str) -> i64 {
             statement: Statement {
                 kind: AttestationKind::Document,
                 scope: scope.into(),
-                title: "Network access control procedure".into(),
+                title: "Portable media procedure".into(),
                 version: Some("2".into()),
                 owner: Some("OT security".into()),
                 approved_on: Some("2026-01-10".into()),
                 next_review: Some(next_review.into()),
-                file_name: Some("nac.pdf".into()),
+                file_name: Some("media.pdf".into()),
                 sha256: Some("00".repeat(32)),
                 expires: None,
             },
@@ -137,13 +137,13 @@ fn levels(s: &RequirementScore) -> (Level, Level, Option<Level>) {
     (s.level, s.practice, s.documentary)
 }
 
-const FIREWALL: &str = "firewall.default_deny_inbound";
+const USB: &str = "media.usb_storage_blocked";
 use CheckOutcome::{Fail, NotApplicable, Pass, Unknown};
 
 #[test]
 fn every_host_passing_for_eight_periods_is_ml4_practice_rated_ml1_until_documented() {
-    let (_d, store) = history(FIREWALL, |_, _| Pass);
-    let s = score_of(&store, "NET 1.6");
+    let (_d, store) = history(USB, |_, _| Pass);
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml1, Level::Ml4, None));
     assert!(
         s.reasons
@@ -164,8 +164,8 @@ fn every_host_passing_for_eight_periods_is_ml4_practice_rated_ml1_until_document
         "eight weekly periods back from the end"
     );
 
-    let doc = document(&store, "NET 1", "2027-01-10");
-    let s = score_of(&store, "NET 1.6");
+    let doc = document(&store, "COMP 1", "2027-01-10");
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml4, Level::Ml4, Some(Level::Ml2)));
     assert_eq!(s.attestations, [doc]);
 }
@@ -173,15 +173,15 @@ fn every_host_passing_for_eight_periods_is_ml4_practice_rated_ml1_until_document
 #[test]
 fn conformance_at_the_ml3_threshold_without_improvement_is_ml3() {
     // One host in 20 fails each week, a different one each week: 0.95 in every period.
-    let (_d, store) = history(FIREWALL, |host, week| if host == week { Fail } else { Pass });
-    let s = score_of(&store, "NET 1.6");
+    let (_d, store) = history(USB, |host, week| if host == week { Fail } else { Pass });
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml1, Level::Ml3, None));
     assert!(
         s.reasons
             .contains(&"practice at ML3, document it to be rated ML3".to_string())
     );
-    document(&store, "NET 1.6", "2027-01-10");
-    let s = score_of(&store, "NET 1.6");
+    document(&store, "COMP 1.2", "2027-01-10");
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml3, Level::Ml3, Some(Level::Ml2)));
     assert_eq!(s.periods[0].conformance, Some(0.95));
     assert!(
@@ -195,15 +195,15 @@ fn conformance_at_the_ml3_threshold_without_improvement_is_ml3() {
 fn an_improving_metric_is_ml4_and_a_dip_below_the_threshold_in_four_periods_is_not_ml3() {
     // Failures per week, newest first: 0, 1, 1, 1, 2, 3, 3, 4 of 20 (different hosts each week).
     let fails = [0, 1, 1, 1, 2, 3, 3, 4];
-    let (_d, store) = history(FIREWALL, |host, week| {
+    let (_d, store) = history(USB, |host, week| {
         if host >= 10 + week && host < 10 + week + fails[week] {
             Fail
         } else {
             Pass
         }
     });
-    document(&store, "NET 1.6", "2027-01-10");
-    let s = score_of(&store, "NET 1.6");
+    document(&store, "COMP 1.2", "2027-01-10");
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml4, Level::Ml4, Some(Level::Ml2)));
     assert!(
         s.reasons.iter().any(|r| r.contains("improving")),
@@ -213,15 +213,15 @@ fn an_improving_metric_is_ml4_and_a_dip_below_the_threshold_in_four_periods_is_n
 
     // Two failures in the fourth period back: 0.90 < 0.95.
     let fails = [0, 1, 1, 2, 2, 3, 3, 4];
-    let (_d, store) = history(FIREWALL, |host, week| {
+    let (_d, store) = history(USB, |host, week| {
         if host >= 10 + week && host < 10 + week + fails[week] {
             Fail
         } else {
             Pass
         }
     });
-    document(&store, "NET 1.6", "2027-01-10");
-    let s = score_of(&store, "NET 1.6");
+    document(&store, "COMP 1.2", "2027-01-10");
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml2, Level::Ml1, Some(Level::Ml2)));
     assert!(
         s.reasons.contains(
@@ -236,62 +236,56 @@ fn an_improving_metric_is_ml4_and_a_dip_below_the_threshold_in_four_periods_is_n
 #[test]
 fn a_violation_open_past_its_sla_stops_ml3() {
     // The same host fails for five weeks (35 days > 30), the rest pass: 0.95 in every period.
-    let (_d, store) = history(
-        FIREWALL,
-        |host, week| if host == 0 && week < 5 { Fail } else { Pass },
-    );
-    document(&store, "NET 1.6", "2027-01-10");
-    let s = score_of(&store, "NET 1.6");
+    let (_d, store) = history(USB, |host, week| if host == 0 && week < 5 { Fail } else { Pass });
+    document(&store, "COMP 1.2", "2027-01-10");
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml2, Level::Ml1, Some(Level::Ml2)));
     assert_eq!(
         s.overdue,
-        ["net-1.6/host-firewall host hmi-00 (asset 1) firewall.default_deny_inbound"]
+        ["comp-1.2/usb-storage-blocked host hmi-00 (asset 1) media.usb_storage_blocked"]
     );
     // Four weeks (28 days) is within the SLA.
-    let (_d, store) = history(
-        FIREWALL,
-        |host, week| if host == 0 && week < 4 { Fail } else { Pass },
-    );
-    let s = score_of(&store, "NET 1.6");
+    let (_d, store) = history(USB, |host, week| if host == 0 && week < 4 { Fail } else { Pass });
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml1, Level::Ml3, None));
     assert!(s.overdue.is_empty());
 }
 
 #[test]
 fn documented_but_practised_ad_hoc_is_ml2_and_an_expired_document_does_not_count() {
-    let (_d, store) = history(FIREWALL, |host, _| if host % 2 == 0 { Fail } else { Pass });
+    let (_d, store) = history(USB, |host, _| if host % 2 == 0 { Fail } else { Pass });
     assert_eq!(
-        levels(&score_of(&store, "NET 1.6")),
+        levels(&score_of(&store, "COMP 1.2")),
         (Level::Ml1, Level::Ml1, None)
     );
-    document(&store, "NET 1.6", "2026-11-21");
+    document(&store, "COMP 1.2", "2026-11-21");
     assert_eq!(
-        levels(&score_of(&store, "NET 1.6")),
+        levels(&score_of(&store, "COMP 1.2")),
         (Level::Ml1, Level::Ml1, None)
     );
-    document(&store, "NET 1.6", "2026-11-22");
+    document(&store, "COMP 1.2", "2026-11-22");
     assert_eq!(
-        levels(&score_of(&store, "NET 1.6")),
+        levels(&score_of(&store, "COMP 1.2")),
         (Level::Ml2, Level::Ml1, Some(Level::Ml2))
     );
 }
 
 #[test]
 fn no_satisfied_subject_is_not_met_and_too_few_with_data_is_insufficient_evidence() {
-    let (_d, store) = history(FIREWALL, |_, _| Fail);
+    let (_d, store) = history(USB, |_, _| Fail);
     assert_eq!(
-        levels(&score_of(&store, "NET 1.6")),
+        levels(&score_of(&store, "COMP 1.2")),
         (Level::NotMet, Level::NotMet, None)
     );
 
     // 10 of 20 hosts with data: observability 0.5 is enough to rate.
-    let (_d, store) = history(FIREWALL, |host, _| if host < 10 { Unknown } else { Pass });
-    let s = score_of(&store, "NET 1.6");
+    let (_d, store) = history(USB, |host, _| if host < 10 { Unknown } else { Pass });
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml1, Level::Ml1, None));
     assert_eq!(s.periods[0].observability, Some(0.5));
     // 11 of 20 without: 0.45.
-    let (_d, store) = history(FIREWALL, |host, _| if host < 11 { Unknown } else { Pass });
-    let s = score_of(&store, "NET 1.6");
+    let (_d, store) = history(USB, |host, _| if host < 11 { Unknown } else { Pass });
+    let s = score_of(&store, "COMP 1.2");
     assert_eq!(
         levels(&s),
         (Level::InsufficientEvidence, Level::InsufficientEvidence, None)
@@ -301,9 +295,9 @@ fn no_satisfied_subject_is_not_met_and_too_few_with_data_is_insufficient_evidenc
         "observability 0.45 (9 of 20 subjects with data) < 0.5: insufficient evidence"
     );
     // Documented, the practice unknown: ML2.
-    document(&store, "NET 1", "2027-01-10");
+    document(&store, "COMP 1", "2027-01-10");
     assert_eq!(
-        levels(&score_of(&store, "NET 1.6")),
+        levels(&score_of(&store, "COMP 1.2")),
         (Level::Ml2, Level::InsufficientEvidence, Some(Level::Ml2))
     );
     // Nothing observed at all for a requirement: insufficient evidence, not ML1.
@@ -338,7 +332,7 @@ fn not_applicable_by_attestation_or_by_evidence() {
 
 #[test]
 fn attestation_only_requirements_rise_above_ml2_only_with_records_of_practice() {
-    let (_d, store) = history(FIREWALL, |_, _| Pass);
+    let (_d, store) = history(USB, |_, _| Pass);
     assert_eq!(
         levels(&score_of(&store, "NET 1.5")),
         (Level::InsufficientEvidence, Level::InsufficientEvidence, None)
@@ -368,15 +362,15 @@ fn attestation_only_requirements_rise_above_ml2_only_with_records_of_practice() 
 
 #[test]
 fn the_same_evidence_gives_the_same_digest_and_new_evidence_another() {
-    let (_d, store) = history(FIREWALL, |host, week| if host == week { Fail } else { Pass });
-    let first = score_of(&store, "NET 1.6");
-    assert_eq!(first, score_of(&store, "NET 1.6"));
+    let (_d, store) = history(USB, |host, week| if host == week { Fail } else { Pass });
+    let first = score_of(&store, "COMP 1.2");
+    assert_eq!(first, score_of(&store, "COMP 1.2"));
     let other = score_of(&store, "NET 1.9").evidence_digest;
     // One more report in the current period changes NET 1.6's digest and no other's evidence.
     let when = Timestamp(at().0 - DAY_NS);
     let check = ConfigCheck {
         asset: host_ref(0),
-        check_id: FIREWALL.into(),
+        check_id: USB.into(),
         requirements: vec![],
         outcome: Pass,
         reason: "again".into(),
@@ -390,7 +384,7 @@ fn the_same_evidence_gives_the_same_digest_and_new_evidence_another() {
         observations: vec![host_obs(when, ObservationBody::ConfigCheck(check))],
     };
     store.ingest(&batch, when).unwrap();
-    let second = score_of(&store, "NET 1.6");
+    let second = score_of(&store, "COMP 1.2");
     assert_ne!(first.evidence_digest, second.evidence_digest);
     // host 0, failing this week, now passes: conformance 1.00 this week, so the metric improves.
     assert_eq!((first.practice, second.practice), (Level::Ml3, Level::Ml4));
@@ -399,9 +393,10 @@ fn the_same_evidence_gives_the_same_digest_and_new_evidence_another() {
 
 #[test]
 fn groups_and_spes_show_the_distribution() {
-    let (_d, store) = history(FIREWALL, |_, _| Pass);
-    document(&store, "NET 1", "2027-01-10");
-    attest(&store, AttestationKind::NotApplicable, "NET 1.8", None);
+    let (_d, store) = history(USB, |_, _| Pass);
+    document(&store, "COMP 1", "2027-01-10");
+    document(&store, "COMP 2", "2027-01-10");
+    attest(&store, AttestationKind::NotApplicable, "COMP 1.1", None);
     let catalog = Catalog::embedded();
     let inputs = Inputs {
         store: &store,
@@ -409,14 +404,24 @@ fn groups_and_spes_show_the_distribution() {
         declared: None,
     };
     let a = assess(&inputs, at(), 7).unwrap().assessment;
-    let net1 = a.groups.iter().find(|g| g.id == "NET 1").unwrap();
-    let got: Vec<(&str, usize)> = net1.levels.iter().map(|(l, n)| (*l, *n)).collect();
-    // NET 1.6 practised at ML4 and documented; NET 1.8 not applicable; the rest documented
-    // without evidence of practice.
-    assert_eq!(got, [("ML2", 7), ("ML4", 1), ("not-applicable", 1)]);
-    assert_eq!(net1.lowest, Some(Level::Ml2));
-    let net = a.spes.iter().find(|s| s.id == "NET").unwrap();
-    assert_eq!(net.levels.values().sum::<usize>(), 15);
+    let group = |id: &str| {
+        let g = a.groups.iter().find(|g| g.id == id).unwrap();
+        let levels: Vec<(&str, usize)> = g.levels.iter().map(|(l, n)| (*l, *n)).collect();
+        (levels, g.lowest)
+    };
+    // COMP 1.2 practised at ML4 and documented; COMP 1.1 not applicable.
+    assert_eq!(
+        group("COMP 1"),
+        (vec![("ML4", 1), ("not-applicable", 1)], Some(Level::Ml4))
+    );
+    // Documented, no evidence of practice: ML2 each.
+    assert_eq!(group("COMP 2"), (vec![("ML2", 3)], Some(Level::Ml2)));
+    // Neither: COMP 3.1 to 3.4 have hosts without package data (insufficient), COMP 3.5 no host
+    // with pending updates (insufficient).
+    assert_eq!(group("COMP 3"), (vec![("insufficient-evidence", 5)], None));
+    let comp = a.spes.iter().find(|s| s.id == "COMP").unwrap();
+    assert_eq!(comp.levels.values().sum::<usize>(), 10);
+    assert_eq!(comp.lowest, Some(Level::Ml2));
 }
 
 #[test]

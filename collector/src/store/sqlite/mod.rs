@@ -49,8 +49,9 @@ impl SqliteStore {
         writer
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
+        wal_mode(&writer)?;
         writer
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(db)?;
         migrate(&mut writer)?;
         Ok(SqliteStore {
@@ -100,6 +101,23 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
     c.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
     Ok(c)
+}
+
+/// Switches a database to WAL. SQLite answers "locked" at once, without waiting, when another
+/// process is opening or migrating the same new file; that is retried for up to 30 s.
+fn wal_mode(conn: &Connection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.execute_batch("PRAGMA journal_mode = WAL;") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < std::time::Duration::from_secs(30) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.map_err(db),
+        }
+    }
 }
 
 /// Applies the migrations the database lacks, in one transaction under the write lock, so that
