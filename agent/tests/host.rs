@@ -141,7 +141,7 @@ fn debian_fixture() {
     assert!(pkgs.contains(&(
         "openssh-client".into(),
         "1:9.2p1-2+deb12u6".into(),
-        "pkg:deb/debian/openssh-client@1%3A9.2p1-2%2Bdeb12u6?arch=amd64&distro=debian-12".into()
+        "pkg:deb/debian/openssh-client@1%3A9.2p1-2%2Bdeb12u6?arch=amd64&distro=debian-12&upstream=openssh".into()
     )));
     let telnetd = entry(&inv, "packages", "name", "telnetd");
     assert_eq!(telnetd["state"], "config-files");
@@ -296,7 +296,7 @@ fn alpine_fixture() {
     assert_eq!(names, ["dropbear", "libcrypto3", "musl"]);
     assert_eq!(
         pkgs[1].2,
-        "pkg:apk/alpine/libcrypto3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3"
+        "pkg:apk/alpine/libcrypto3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3&upstream=openssl"
     );
     // No machine id in this tree: said so.
     let unknown = inv["unknown"].as_array().unwrap();
@@ -394,7 +394,7 @@ fn ubuntu_fixture() {
     assert!(pkgs.contains(&(
         "openssh-server".into(),
         "1:8.9p1-3ubuntu0.10".into(),
-        "pkg:deb/ubuntu/openssh-server@1%3A8.9p1-3ubuntu0.10?arch=amd64&distro=ubuntu-22.04".into()
+        "pkg:deb/ubuntu/openssh-server@1%3A8.9p1-3ubuntu0.10?arch=amd64&distro=ubuntu-22.04&upstream=openssh".into()
     )));
     // Three indexes; the fixes published in jammy-security (and copied to jammy-updates) are
     // security updates named by their security origin; tzdata only comes from jammy-updates.

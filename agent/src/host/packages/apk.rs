@@ -20,7 +20,7 @@ pub fn parse(text: &str, version: &str) -> (Vec<Package>, usize) {
             continue;
         };
         let arch = field('A').map(str::to_owned);
-        let origin = field('o').map(str::to_owned);
+        let origin = field('o').map(str::to_owned).filter(|o| o != name);
         let distro = format!("alpine-{version}");
         out.push(Package {
             manager: "apk",
@@ -29,12 +29,16 @@ pub fn parse(text: &str, version: &str) -> (Vec<Package>, usize) {
                 "alpine",
                 name,
                 ver,
-                &[("arch", arch.as_deref()), ("distro", Some(&distro))],
+                &[
+                    ("arch", arch.as_deref()),
+                    ("distro", Some(&distro)),
+                    ("upstream", origin.as_deref()),
+                ],
             ),
             name: name.to_owned(),
             version: ver.to_owned(),
             arch,
-            source: origin.filter(|o| o != name),
+            source: origin,
             state: None,
         });
     }

@@ -47,7 +47,9 @@ pub fn parse(text: &str, distro: (&str, &str)) -> (Vec<Package>, usize) {
         };
         let arch = get("Architecture").map(str::to_owned);
         // "Source: name (version)" when the source version differs.
-        let source = get("Source").map(|s| s.split_whitespace().next().unwrap_or(s).to_owned());
+        let source = get("Source")
+            .map(|s| s.split_whitespace().next().unwrap_or(s).to_owned())
+            .filter(|s| s != name);
         let distro_q = format!("{}-{}", distro.0, distro.1);
         out.push(Package {
             manager: "dpkg",
@@ -56,12 +58,16 @@ pub fn parse(text: &str, distro: (&str, &str)) -> (Vec<Package>, usize) {
                 distro.0,
                 name,
                 version,
-                &[("arch", arch.as_deref()), ("distro", Some(&distro_q))],
+                &[
+                    ("arch", arch.as_deref()),
+                    ("distro", Some(&distro_q)),
+                    ("upstream", source.as_deref()),
+                ],
             ),
             name: name.to_owned(),
             version: version.to_owned(),
             arch,
-            source: source.filter(|s| s != name),
+            source,
             state: (state != "installed").then(|| state.to_owned()),
         });
     }

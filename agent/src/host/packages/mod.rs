@@ -53,7 +53,9 @@ pub fn purl_encode(s: &str) -> String {
     out
 }
 
-/// A purl: `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS` (qualifiers sorted by key).
+/// A purl: `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS` (qualifiers sorted by key; `upstream`
+/// names the source package when it differs, as syft writes it, so advisories keyed by source
+/// package match).
 pub fn purl(
     kind: &str,
     namespace: &str,
