@@ -8,6 +8,7 @@
 //! absent assets. `server`
 //! wires them; `demo` runs everything locally.
 
+pub mod advisory;
 pub mod api;
 pub mod assess;
 pub mod baseline;

@@ -256,6 +256,48 @@ pub fn findings_table(findings: &[Finding]) -> String {
     )
 }
 
+/// Renders advisory matches: asset, advisory, CVEs (KEV marked), what matched, version,
+/// confidence, evidence.
+pub fn match_table(matches: &[crate::advisory::matching::Match]) -> String {
+    let rows: Vec<[String; 7]> = matches
+        .iter()
+        .map(|m| {
+            let cves: Vec<String> = m
+                .cves
+                .iter()
+                .map(|c| {
+                    if m.known_exploited.contains(c) {
+                        format!("{c} (KEV)")
+                    } else {
+                        c.clone()
+                    }
+                })
+                .collect();
+            [
+                format!("{} {}", m.asset_id, m.asset),
+                m.advisory.clone(),
+                cves.join(", "),
+                m.product.clone(),
+                m.version.clone(),
+                format!("{:.2}", m.confidence),
+                m.evidence.map_or("-".into(), |id| format!("observation {id}")),
+            ]
+        })
+        .collect();
+    table(
+        [
+            "ASSET",
+            "ADVISORY",
+            "CVES",
+            "MATCHED",
+            "VERSION",
+            "CONFIDENCE",
+            "EVIDENCE",
+        ],
+        &rows,
+    )
+}
+
 /// An aligned table of `rows` under `header`.
 fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(str::len);

@@ -75,7 +75,7 @@ fn every_documented_path_answers_as_documented() {
     let saved = run_ok("shoko-collector", &["assess", "--data", &data.path()]);
     assert!(String::from_utf8_lossy(&saved.stdout).ends_with("saved as assessment 1\n"));
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths.len(), 12);
+    assert_eq!(paths.len(), 13);
     for path in paths {
         let url = match path.starts_with("/api/v1/requirements/") {
             true => path.replace("{id}", "CM-1.4"),

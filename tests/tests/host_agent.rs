@@ -7,8 +7,7 @@
 
 use shoko_proto::{HostFacts, HostSnapshot, Observation, ObservationBody};
 use shoko_tests::*;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
 /// Observations of `kind` stored by the collector, oldest first.
 fn stored(data: &DataDir, kind: &str) -> Vec<Observation> {
@@ -30,80 +29,6 @@ fn host_facts(data: &DataDir) -> Vec<HostFacts> {
             _ => None,
         })
         .collect()
-}
-
-fn start_agent(config: &Path) -> Child {
-    Command::new(bin("shoko-agent"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-fn signal(agent: &Child, sig: &str) {
-    assert!(
-        Command::new("kill")
-            .args([sig, &agent.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-}
-
-/// A host agent of the Debian 12 fixture (copied, so a test may change it) for a collector on
-/// `listen`: its data directory, root, state file and configuration.
-struct HostAgent {
-    /// Keeps the files alive.
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    state: PathBuf,
-    config: PathBuf,
-}
-
-impl HostAgent {
-    /// A fresh collector and the host agent `hmi-01` enrolled for it.
-    fn with_collector() -> (DataDir, CollectorProcess, Self) {
-        let data = DataDir::init();
-        let listen = format!("127.0.0.1:{}", free_port());
-        let collector = CollectorProcess::start_on(&data, &listen);
-        let host = HostAgent::new(&data, "hmi-01", &listen);
-        (data, collector, host)
-    }
-
-    fn new(data: &DataDir, agent_id: &str, listen: &str) -> Self {
-        let bundle = data.enroll_for(agent_id, &["--collector", listen]);
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        let fixture = workspace().join("agent/tests/fixtures/debian12");
-        assert!(
-            Command::new("cp")
-                .args(["-a", fixture.to_str().unwrap(), root.to_str().unwrap()])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let state = dir.path().join("state/host-snapshot.json");
-        let config = dir.path().join("agent.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "identity = {:?}\ntelemetry_interval_secs = 1\n[host]\nenabled = true\nroot = {:?}\n\
-                 interval_secs = 3600\nstate_file = {:?}\n",
-                bundle.display().to_string(),
-                root.display().to_string(),
-                state.display().to_string()
-            ),
-        )
-        .unwrap();
-        HostAgent {
-            _dir: dir,
-            root,
-            state,
-            config,
-        }
-    }
 }
 
 #[test]

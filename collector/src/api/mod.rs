@@ -1,8 +1,10 @@
 //! The HTTP API (JSON), documented in `collector/api/openapi.json`: assets (filtered), one asset
 //! with its attributes, claims, conflicts, flows, changes and evidence, changes (filtered),
-//! baselines and the drift from the latest, agents and status, the maturity assessment, one
+//! baselines and the drift from the latest, agents and status, the assets imported advisories
+//! affect, the maturity assessment, one
 //! requirement's explanation and the saved assessments, plus `GET /healthz` and `GET /metrics`.
 
+use crate::advisory::Vulnerabilities;
 use crate::assess::Basis;
 use crate::assess::catalog::Catalog;
 use crate::assess::explain::explain;
@@ -39,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/vulnerabilities", get(vulnerabilities))
         .route("/api/v1/assessment", get(assessment))
         .route("/api/v1/assessments", get(saved_assessments))
         .route("/api/v1/requirements/{id}/explanation", get(explanation))
@@ -128,6 +131,10 @@ async fn agents(State(s): State<ApiState>) -> Response {
 
 async fn status(State(s): State<ApiState>) -> Response {
     query(s, |st| st.counts()).await
+}
+
+async fn vulnerabilities(State(s): State<ApiState>) -> Response {
+    query(s, |st| Vulnerabilities::read(st, &st.assets()?)).await
 }
 
 /// Which periods to assess.

@@ -162,6 +162,39 @@ pub struct SavedAssessment {
     pub body: String,
 }
 
+/// One imported advisory file to store: its advisories and KEV entries (JSON), replacing earlier
+/// ones of the same id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedImport {
+    /// `csaf`, `osv`, `debian`, `kev`.
+    pub feed: String,
+    /// The file's name.
+    pub file: String,
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+    /// When it was imported.
+    pub imported_at: Timestamp,
+    /// (id, advisory JSON).
+    pub advisories: Vec<(String, String)>,
+    /// (CVE, entry JSON).
+    pub known_exploited: Vec<(String, String)>,
+}
+
+/// A record of an imported advisory file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedImportView {
+    /// Its feed.
+    pub feed: String,
+    /// The file's name.
+    pub file: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Advisories or entries it held.
+    pub entries: i64,
+    /// When.
+    pub imported_at: Timestamp,
+}
+
 /// A software item of an asset, as the asset page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SoftwareView {
@@ -410,6 +443,32 @@ fn software_view(r: &impl Columns) -> Result<SoftwareView, StoreError> {
     })
 }
 
+/// An asset's software item from a row of `sql::ALL_SOFTWARE`.
+fn asset_software_row(r: &impl Columns) -> Result<(i64, SoftwareView), StoreError> {
+    Ok((required_int(r, 7)?, software_view(r)?))
+}
+
+/// A feed import record from a row of `sql::FEED_IMPORTS`.
+fn feed_import_view(r: &impl Columns) -> Result<FeedImportView, StoreError> {
+    Ok(FeedImportView {
+        feed: r.required_text(0)?,
+        file: r.required_text(1)?,
+        sha256: r.required_text(2)?,
+        entries: required_int(r, 3)?,
+        imported_at: Timestamp(required_int(r, 4)?),
+    })
+}
+
+/// An advisory and when it was imported, from a row of `sql::ADVISORIES`.
+fn advisory_row(r: &impl Columns) -> Result<(String, Timestamp), StoreError> {
+    Ok((r.required_text(0)?, Timestamp(required_int(r, 1)?)))
+}
+
+/// The one text column of a row.
+fn first_text(r: &impl Columns) -> Result<String, StoreError> {
+    r.required_text(0)
+}
+
 /// A claim with its asset id from a row of `sql::CLAIMS`.
 fn claim_row(r: &impl Columns) -> Result<(i64, ClaimView), StoreError> {
     let claim = ClaimView {
@@ -642,4 +701,14 @@ pub trait Store: Send + Sync {
     fn save_assessment(&self, assessment: &SavedAssessment) -> Result<i64, StoreError>;
     /// The newest `limit` saved assessments, newest first.
     fn assessments(&self, limit: u32) -> Result<Vec<SavedAssessment>, StoreError>;
+    /// Stores an imported advisory file in one transaction.
+    fn import_feed(&self, import: &FeedImport) -> Result<(), StoreError>;
+    /// Every stored advisory (JSON) with when it was imported.
+    fn advisories(&self) -> Result<Vec<(String, Timestamp)>, StoreError>;
+    /// Every stored KEV entry (JSON).
+    fn known_exploited(&self) -> Result<Vec<String>, StoreError>;
+    /// Every imported file, oldest first.
+    fn feed_imports(&self) -> Result<Vec<FeedImportView>, StoreError>;
+    /// The software of every asset, with its asset id.
+    fn all_software(&self) -> Result<Vec<(i64, SoftwareView)>, StoreError>;
 }

@@ -303,6 +303,36 @@ pub const INSERT_ASSESSMENT: &str = "INSERT INTO assessments
 pub const ASSESSMENTS: &str = "SELECT id, assessed_at, period_end, period_days, catalog_version, digest, body
     FROM assessments ORDER BY id DESC LIMIT ?1";
 
+/// Stores an advisory, replacing the one of that feed and id.
+pub const UPSERT_ADVISORY: &str = "INSERT INTO advisories (feed, id, body, file_sha256, imported_at)
+    VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (feed, id) DO UPDATE SET body = excluded.body, file_sha256 = excluded.file_sha256,
+    imported_at = excluded.imported_at";
+
+/// Stores a KEV entry, replacing an earlier one.
+pub const UPSERT_KNOWN_EXPLOITED: &str =
+    "INSERT INTO known_exploited (cve, body, imported_at) VALUES (?1, ?2, ?3)
+    ON CONFLICT (cve) DO UPDATE SET body = excluded.body, imported_at = excluded.imported_at";
+
+/// Records an imported file.
+pub const INSERT_FEED_IMPORT: &str =
+    "INSERT INTO feed_imports (feed, file, sha256, entries, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Every advisory (JSON) with when it was imported, by feed and id.
+pub const ADVISORIES: &str = "SELECT body, imported_at FROM advisories ORDER BY feed, id";
+
+/// Every KEV entry (JSON), by CVE.
+pub const KNOWN_EXPLOITED: &str = "SELECT body FROM known_exploited ORDER BY cve";
+
+/// Imported files, oldest first.
+pub const FEED_IMPORTS: &str =
+    "SELECT feed, file, sha256, entries, imported_at FROM feed_imports ORDER BY id";
+
+/// The software of every asset.
+pub const ALL_SOFTWARE: &str =
+    "SELECT source, name, version, purl, first_seen, last_seen, observation_id, asset_id
+    FROM asset_software ORDER BY asset_id, source, name";
+
 #[cfg(test)]
 mod tests {
     #[test]

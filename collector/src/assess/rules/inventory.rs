@@ -1,10 +1,9 @@
 //! Inventory rules: every asset seen in the period is in the approved baseline (CM 1.1, and as
-//! NET 1.6's "no unknown asset"), its identity is known (vendor, model, firmware or OS), the
-//! baseline was reviewed within the period (CM 1.1); every host with security updates pending has
-//! an attested mitigation (COMP 3.5).
+//! NET 1.6's "no unknown asset"), its identity is known (vendor, model, firmware or OS), and the
+//! baseline was reviewed within the period (CM 1.1).
 
-use super::{Evidence, Observed, Outcome, finding};
-use crate::assess::attest::{AttestationKind, day_of};
+use super::{Observed, Outcome, finding};
+use crate::assess::attest::day_of;
 use crate::assess::rules::Finding;
 use crate::store::AssetView;
 
@@ -96,57 +95,4 @@ pub fn baseline_reviewed(seen: &Observed) -> Vec<Finding> {
         detail,
         vec![],
     )]
-}
-
-/// COMP 3.5: each host with security updates pending at the period's end has a valid mitigation
-/// attested for it.
-pub fn mitigations(seen: &Observed) -> Vec<Finding> {
-    let day = day_of(seen.period.end);
-    let mut out = Vec::new();
-    for (asset, host) in &seen.hosts {
-        let Some((_, id, pending)) = host
-            .facts
-            .iter()
-            .rev()
-            .filter(|(at, ..)| *at >= seen.period.start && *at < seen.period.end)
-            .find_map(|(at, id, f)| {
-                Some((
-                    at,
-                    id,
-                    f.patch.as_ref().filter(|p| p.indexes > 0)?.security_pending,
-                ))
-            })
-        else {
-            continue;
-        };
-        if pending == 0 {
-            continue;
-        }
-        let scope = format!("asset:{asset}");
-        let mitigation = seen.attestations.iter().find(|a| {
-            a.statement.kind == AttestationKind::Mitigation && a.statement.scope == scope && a.is_valid(day)
-        });
-        let name = format!("host {} (asset {asset})", host.hostname);
-        let (outcome, detail) = match mitigation {
-            Some(m) => (
-                Outcome::Satisfied,
-                format!(
-                    "{pending} security updates pending, mitigated by attestation {}: {}",
-                    m.id, m.statement.title
-                ),
-            ),
-            None => (
-                Outcome::Violated,
-                format!("{pending} security updates pending and no valid mitigation attested"),
-            ),
-        };
-        out.push(finding(
-            "comp-3.5/mitigations-attested",
-            name,
-            outcome,
-            detail,
-            vec![Evidence::Observation { id: *id }],
-        ));
-    }
-    out
 }

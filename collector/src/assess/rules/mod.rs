@@ -2,6 +2,7 @@
 //! conversations between zones, services ...) over one period to satisfied, violated or unknown,
 //! keeping references to what decided it. One module per SPE; scoring builds on the findings.
 
+mod advisories;
 mod cm;
 mod comp;
 pub mod host;
@@ -13,6 +14,7 @@ mod traffic;
 
 use super::catalog::Catalog;
 use super::declared::Declared;
+use crate::advisory::Vulnerabilities;
 use crate::assess::attest::AttestationView;
 use crate::baseline::BaselineView;
 use crate::store::{AssetView, ChangeView, Store, StoreError};
@@ -176,14 +178,18 @@ pub struct Observed {
     pub baseline: Option<(BaselineView, BTreeSet<i64>)>,
     /// Every attestation.
     pub attestations: Vec<AttestationView>,
+    /// The imported advisories' matches and feeds.
+    pub vulnerabilities: Vulnerabilities,
 }
 
 impl Observed {
     /// Reads what the rules need of `period`.
     pub fn read(inputs: &Inputs<'_>, period: Period) -> Result<Self, StoreError> {
+        let assets = inputs.store.assets()?;
         Ok(Observed {
             period,
-            assets: inputs.store.assets()?,
+            vulnerabilities: Vulnerabilities::read(inputs.store, &assets)?,
+            assets,
             changes: inputs.store.changes()?,
             conversations: net::conversations(inputs.store.flow_hours_between(period.start, period.end)?),
             hosts: host::read_hosts(inputs.store, period.end)?,
@@ -224,7 +230,9 @@ pub fn evaluate_observed(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     findings.extend(inventory::baseline_membership(seen));
     findings.extend(inventory::identity_known(seen));
     findings.extend(inventory::baseline_reviewed(seen));
-    findings.extend(inventory::mitigations(seen));
+    findings.extend(advisories::patch_status(seen));
+    findings.extend(advisories::mitigations(seen));
+    findings.extend(advisories::vulnerability_handling(inputs, seen));
     findings.extend(traffic::conduits(inputs, seen));
     findings.extend(traffic::outside_dependencies(inputs, seen));
     findings.extend(traffic::session_length(inputs, seen));

@@ -1,5 +1,6 @@
 //! `shoko-collector`: initialise, enrol agents, serve, list, and run the demo.
 
+mod advisories;
 mod assess;
 mod attest;
 
@@ -202,6 +203,12 @@ enum Command {
         #[command(subcommand)]
         action: attest::AttestAction,
     },
+    /// Import vulnerability advisories offline (CSAF 2.0, OSV, Debian security tracker, CISA KEV)
+    /// and list the imported feeds and the assets they affect.
+    Advisories {
+        #[command(subcommand)]
+        action: advisories::AdvisoriesAction,
+    },
     /// Approve the inventory as a baseline, list baselines, or report drift from the latest.
     Baseline {
         #[command(subcommand)]
@@ -386,6 +393,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Assess { scope, no_save } => assess::run_assess(&scope, !no_save),
         Command::Explain { requirement, scope } => assess::run_explain(&scope, &requirement),
         Command::Attest { action } => attest::run(action),
+        Command::Advisories { action } => advisories::run(action),
         Command::Baseline { action } => baseline::run(action),
         Command::Demo { data, serve } => runtime()?
             .block_on(demo::run(&data, serve))

@@ -10,8 +10,9 @@ pub mod scratch;
 mod write;
 
 use super::{
-    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, SavedAssessment,
-    ServiceView, SoftwareView, Store, StoreCounts, StoreError, StoredObservation,
+    AgentView, AssetView, ChangeView, Decision, FeedImport, FeedImportView, IngestOutcome, ObservationRef,
+    PruneReport, SavedAssessment, ServiceView, SoftwareView, Store, StoreCounts, StoreError,
+    StoredObservation,
 };
 use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
@@ -28,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_claims_flows_baselines.sql"),
     include_str!("../../../migrations/postgres/0003_assessments_records.sql"),
+    include_str!("../../../migrations/postgres/0004_advisories.sql"),
 ];
 
 /// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
@@ -633,6 +635,52 @@ impl Store for PostgresStore {
 
     fn assessments(&self, limit: u32) -> Result<Vec<SavedAssessment>, StoreError> {
         self.all(sql::ASSESSMENTS, &[&i64::from(limit)], super::saved_assessment)
+    }
+
+    fn import_feed(&self, f: &FeedImport) -> Result<(), StoreError> {
+        let count = (f.advisories.len() + f.known_exploited.len()) as i32;
+        self.run(async {
+            let mut client = self.pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let advisory = tx.prepare(&numbered(sql::UPSERT_ADVISORY)).await.map_err(pg)?;
+            for (id, body) in &f.advisories {
+                tx.execute(&advisory, &[&f.feed, id, body, &f.sha256, &f.imported_at.0])
+                    .await
+                    .map_err(pg)?;
+            }
+            let kev = tx
+                .prepare(&numbered(sql::UPSERT_KNOWN_EXPLOITED))
+                .await
+                .map_err(pg)?;
+            for (cve, body) in &f.known_exploited {
+                tx.execute(&kev, &[cve, body, &f.imported_at.0])
+                    .await
+                    .map_err(pg)?;
+            }
+            tx.execute(
+                &*numbered(sql::INSERT_FEED_IMPORT),
+                &[&f.feed, &f.file, &f.sha256, &count, &f.imported_at.0],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn advisories(&self) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        self.all(sql::ADVISORIES, &[], super::advisory_row)
+    }
+
+    fn known_exploited(&self) -> Result<Vec<String>, StoreError> {
+        self.all(sql::KNOWN_EXPLOITED, &[], super::first_text)
+    }
+
+    fn feed_imports(&self) -> Result<Vec<FeedImportView>, StoreError> {
+        self.all(sql::FEED_IMPORTS, &[], super::feed_import_view)
+    }
+
+    fn all_software(&self) -> Result<Vec<(i64, SoftwareView)>, StoreError> {
+        self.all(sql::ALL_SOFTWARE, &[], super::asset_software_row)
     }
 }
 

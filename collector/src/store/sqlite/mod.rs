@@ -4,8 +4,9 @@
 mod write;
 
 use super::{
-    AgentView, AssetView, ChangeView, Decision, IngestOutcome, ObservationRef, PruneReport, SavedAssessment,
-    ServiceView, SoftwareView, Store, StoreCounts, StoreError, StoredObservation,
+    AgentView, AssetView, ChangeView, Decision, FeedImport, FeedImportView, IngestOutcome, ObservationRef,
+    PruneReport, SavedAssessment, ServiceView, SoftwareView, Store, StoreCounts, StoreError,
+    StoredObservation,
 };
 use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0004_change_decisions.sql"),
     include_str!("../../../migrations/sqlite/0005_claims_flows_baselines.sql"),
     include_str!("../../../migrations/sqlite/0006_assessments_records.sql"),
+    include_str!("../../../migrations/sqlite/0007_advisories.sql"),
 ];
 
 /// SQLite store.
@@ -519,6 +521,52 @@ impl Store for SqliteStore {
         all(&conn, sql::ASSESSMENTS, params![limit], |r| {
             super::saved_assessment(r)
         })
+    }
+
+    fn import_feed(&self, f: &FeedImport) -> Result<(), StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        {
+            let mut advisory = tx.prepare_cached(sql::UPSERT_ADVISORY).map_err(db)?;
+            for (id, body) in &f.advisories {
+                advisory
+                    .execute(params![f.feed, id, body, f.sha256, f.imported_at.0])
+                    .map_err(db)?;
+            }
+            let mut kev = tx.prepare_cached(sql::UPSERT_KNOWN_EXPLOITED).map_err(db)?;
+            for (cve, body) in &f.known_exploited {
+                kev.execute(params![cve, body, f.imported_at.0]).map_err(db)?;
+            }
+            let entries = (f.advisories.len() + f.known_exploited.len()) as i64;
+            tx.execute(
+                sql::INSERT_FEED_IMPORT,
+                params![f.feed, f.file, f.sha256, entries, f.imported_at.0],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn advisories(&self) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::ADVISORIES, [], |r| super::advisory_row(r))
+    }
+
+    fn known_exploited(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::KNOWN_EXPLOITED, [], |r| super::first_text(r))
+    }
+
+    fn feed_imports(&self) -> Result<Vec<FeedImportView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::FEED_IMPORTS, [], |r| super::feed_import_view(r))
+    }
+
+    fn all_software(&self) -> Result<Vec<(i64, SoftwareView)>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::ALL_SOFTWARE, [], |r| super::asset_software_row(r))
     }
 }
 
