@@ -77,7 +77,7 @@ fn pending(inv: &Value) -> Vec<(String, String, bool, String, Vec<String>)> {
 }
 
 /// Every check id, in the order the inventory lists them.
-const CHECKS: [&str; 15] = [
+const CHECKS: [&str; 16] = [
     "ssh.permit_root_login",
     "ssh.password_authentication",
     "ssh.idle_timeout",
@@ -90,13 +90,14 @@ const CHECKS: [&str; 15] = [
     "logs.forwarded",
     "firewall.default_deny_inbound",
     "malware.protection_current",
+    "malware.recent_scan",
     "audit.rules_present",
     "wireless.enterprise_security",
     "network.no_default_route",
 ];
 
 /// Asserts the checks of an inventory, in order: `expected` is the outcome of each of [`CHECKS`].
-fn assert_outcomes(inv: &Value, expected: [&str; 15]) {
+fn assert_outcomes(inv: &Value, expected: [&str; 16]) {
     let got: Vec<(&str, &str)> = inv["checks"]
         .as_array()
         .unwrap()
@@ -175,7 +176,7 @@ fn debian_fixture() {
         &inv,
         [
             "fail", "fail", "pass", "pass", "pass", "pass", "fail", "pass", "pass", "pass", "pass", "fail",
-            "fail", "fail", "fail",
+            "fail", "fail", "fail", "fail",
         ],
     );
     let check = |id: &str| check(&inv, id);
@@ -328,6 +329,7 @@ fn alpine_fixture() {
             "fail",
             "fail",
             "fail",
+            "fail",
             "not_applicable",
             "unknown",
         ],
@@ -471,6 +473,7 @@ fn ubuntu_fixture() {
             "pass",
             "fail",
             "fail",
+            "fail",
             "not_applicable",
             "fail",
         ],
@@ -574,6 +577,7 @@ fn rocky_fixture_rpm_sqlite_database() {
             "fail",
             "pass",
             "unknown",
+            "fail",
             "fail",
             "fail",
             "fail",
@@ -851,6 +855,27 @@ fn malware_signature_age_and_audit_rules() {
     assert_eq!(
         malware["reason"],
         "clamav signatures are 10 days old (/var/lib/clamav/daily.cld)"
+    );
+    // No scan log: unknown. A scan logged today: pass; eight days ago: fail.
+    assert_eq!(check(&inv, "malware.recent_scan")["outcome"], "unknown");
+    std::fs::create_dir_all(root.join("var/log/clamav")).unwrap();
+    let log = std::fs::File::create(root.join("var/log/clamav/clamscan.log")).unwrap();
+    let inv = inventory(root);
+    let scan = check(&inv, "malware.recent_scan");
+    assert_eq!(
+        (scan["outcome"].as_str(), scan["requirements"][0].as_str()),
+        (Some("pass"), Some("COMP 2.1"))
+    );
+    log.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(8 * 86_400))
+        .unwrap();
+    let inv = inventory(root);
+    let scan = check(&inv, "malware.recent_scan");
+    assert_eq!(
+        (scan["outcome"].as_str(), scan["reason"].as_str()),
+        (
+            Some("fail"),
+            Some("last scan logged 8 days ago (/var/log/clamav/clamscan.log)")
+        )
     );
 }
 

@@ -37,7 +37,7 @@ fn host_agent_sends_full_then_changed_snapshots() {
     let (root, state, config) = (&host.root, &host.state, &host.config);
 
     // First cycle at start: everything. 6 installed packages (telnetd is only configured), 3
-    // listening sockets, 15 checks.
+    // listening sockets, 16 checks.
     let mut agent = start_agent(config);
     wait_until("the first snapshot acknowledged", 30, || state.exists());
     let facts = host_facts(&data);
@@ -46,8 +46,8 @@ fn host_agent_sends_full_then_changed_snapshots() {
         facts[0].snapshot,
         Some(HostSnapshot {
             full: true,
-            items: 24,
-            sent: 24,
+            items: 25,
+            sent: 25,
             removed: vec![]
         })
     );
@@ -79,7 +79,7 @@ fn host_agent_sends_full_then_changed_snapshots() {
     );
     assert_eq!(stored(&data, "service").len(), 3);
     let checks = stored(&data, "config_check");
-    assert_eq!(checks.len(), 15);
+    assert_eq!(checks.len(), 16);
     // A check carries its file as evidence and the deciding line.
     let root_login = checks
         .iter()
@@ -116,7 +116,7 @@ fn host_agent_sends_full_then_changed_snapshots() {
         facts[1].snapshot,
         Some(HostSnapshot {
             full: false,
-            items: 23,
+            items: 24,
             sent: 2,
             removed: vec!["software:dpkg:tzdata:all".into()]
         })
@@ -124,8 +124,8 @@ fn host_agent_sends_full_then_changed_snapshots() {
     assert_eq!(facts[1].patch.as_ref().unwrap().pending, 2);
     assert_eq!(stored(&data, "software_item").len(), 6);
     let checks = stored(&data, "config_check");
-    assert_eq!(checks.len(), 17);
-    let resent: Vec<(String, Vec<String>)> = checks[15..]
+    assert_eq!(checks.len(), 18);
+    let resent: Vec<(String, Vec<String>)> = checks[16..]
         .iter()
         .map(|o| match &o.body {
             ObservationBody::ConfigCheck(c) => (c.check_id.clone(), c.excerpts.clone()),
@@ -147,7 +147,7 @@ fn host_agent_sends_full_then_changed_snapshots() {
     wait_until("telemetry with the host cycle", 10, || {
         stored(&data, "agent_telemetry").iter().any(|o| {
             matches!(&o.body, ObservationBody::AgentTelemetry(t)
-                if t.host_cycle.as_ref().is_some_and(|c| c.items == 23 && c.sent == 2 && !c.full))
+                if t.host_cycle.as_ref().is_some_and(|c| c.items == 24 && c.sent == 2 && !c.full))
         })
     });
 
@@ -162,7 +162,7 @@ fn host_agent_sends_full_then_changed_snapshots() {
         host_facts(&data)[2].snapshot,
         Some(HostSnapshot {
             full: false,
-            items: 23,
+            items: 24,
             sent: 0,
             removed: vec![]
         })

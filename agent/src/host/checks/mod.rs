@@ -157,6 +157,7 @@ pub fn run_all(cx: &Context<'_>) -> Vec<CheckResult> {
     out.push(logs::forwarding(cx));
     out.push(firewall::default_deny(cx));
     out.push(malware::protection(cx));
+    out.push(malware::recent_scan(cx));
     out.push(audit::subsystem(cx));
     out.push(wireless::security(cx));
     out.push(network::default_route(cx));

@@ -1,5 +1,5 @@
 //! COMP rules. `comp-1.1/no-cleartext-management`: no service offering a cleartext management
-//! protocol (Telnet, FTP, TFTP, community-based SNMP) is seen in the period; every other service
+//! protocol (Telnet, FTP, TFTP, HTTP without TLS, community-based SNMP) is seen in the period; every other service
 //! seen satisfies it.
 
 use super::{Evidence, Observed, Outcome, finding};
@@ -10,6 +10,10 @@ const CLEARTEXT: &[(&str, &str)] = &[
     ("telnet", "Telnet sends credentials and sessions in clear text"),
     ("ftp", "FTP sends credentials in clear text"),
     ("tftp", "TFTP has no authentication"),
+    (
+        "http",
+        "HTTP without TLS: web administration and its credentials in clear text",
+    ),
     (
         "snmp",
         "SNMP seen without evidence of v3: community strings in clear text",
