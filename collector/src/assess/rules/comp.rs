@@ -55,31 +55,21 @@ pub fn cleartext_management(seen: &Observed) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assess::catalog::Catalog;
-    use crate::assess::rules::testdata::{service, store_with};
-    use crate::assess::rules::{Inputs, Period};
-    use shoko_proto::{Timestamp, Transport};
+    use crate::assess::rules::testdata::{Plant, service};
+    use shoko_proto::Transport;
 
     #[test]
     fn telnet_ftp_and_snmp_are_violations_and_modbus_is_not() {
-        let (_dir, store) = store_with(vec![
-            service("10.10.2.21", Transport::Tcp, 23, "telnet"),
-            service("10.10.2.21", Transport::Tcp, 21, "ftp"),
-            service("10.10.2.21", Transport::Udp, 161, "snmp"),
-            service("10.10.2.21", Transport::Tcp, 502, "modbus"),
-        ]);
-        let catalog = Catalog::embedded();
-        let inputs = Inputs {
-            store: &store,
-            catalog: &catalog,
-            declared: None,
-        };
-        let read = |period| Observed::read(&inputs, period).unwrap();
-        let period = Period {
-            start: Timestamp(0),
-            end: Timestamp(1_000),
-        };
-        let got: Vec<(String, Outcome)> = cleartext_management(&read(period))
+        let plant = Plant::new(
+            vec![
+                service("10.10.2.21", Transport::Tcp, 23, "telnet"),
+                service("10.10.2.21", Transport::Tcp, 21, "ftp"),
+                service("10.10.2.21", Transport::Udp, 161, "snmp"),
+                service("10.10.2.21", Transport::Tcp, 502, "modbus"),
+            ],
+            None,
+        );
+        let got: Vec<(String, Outcome)> = cleartext_management(&plant.observed(0, 1_000))
             .into_iter()
             .map(|f| (f.subject, f.outcome))
             .collect();
@@ -93,10 +83,6 @@ mod tests {
             ]
         );
         // Outside the period nothing is seen.
-        let later = Period {
-            start: Timestamp(2_000),
-            end: Timestamp(3_000),
-        };
-        assert!(cleartext_management(&read(later)).is_empty());
+        assert!(cleartext_management(&plant.observed(2_000, 3_000)).is_empty());
     }
 }

@@ -371,10 +371,8 @@ pub fn zones_and_services(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assess::catalog::Catalog;
-    use crate::assess::rules::Period;
-    use crate::assess::rules::testdata::{flow, service, sighting, store_with};
-    use shoko_proto::{Timestamp, Transport};
+    use crate::assess::rules::testdata::{Plant, flow, outcomes, service, sighting};
+    use shoko_proto::Transport;
 
     const ZONES: &str = r#"
 [plant]
@@ -404,34 +402,22 @@ services = ["modbus"]
 
     #[test]
     fn remote_access_time_sources_zones_and_services() {
-        let (_dir, store) = store_with(vec![
-            sighting("00:80:f4:0a:0b:0c", "10.10.2.21", Some("plc")),
-            sighting("00:0c:29:00:00:09", "10.30.0.9", None),
-            service("10.10.2.21", Transport::Tcp, 502, "modbus"),
-            service("10.10.2.21", Transport::Tcp, 80, "http"),
-            flow("10.10.4.10", "10.10.1.20", Transport::Tcp, 3389),
-            flow("10.10.4.11", "10.10.1.20", Transport::Tcp, 3389),
-            flow("10.20.0.7", "10.10.2.21", Transport::Tcp, 22),
-            flow("10.10.2.21", "10.10.1.5", Transport::Udp, 123),
-            flow("10.10.2.21", "8.8.8.8", Transport::Udp, 123),
-        ]);
-        let (catalog, declared) = (Catalog::embedded(), Declared::parse(ZONES, "zones.toml").unwrap());
-        let inputs = Inputs {
-            store: &store,
-            catalog: &catalog,
-            declared: Some(&declared),
-        };
-        let period = Period {
-            start: Timestamp(0),
-            end: Timestamp(3_600_000_000_000),
-        };
-        let seen = Observed::read(&inputs, period).unwrap();
-        let outcomes = |found: Vec<Finding>| -> Vec<(String, Outcome, String)> {
-            found
-                .into_iter()
-                .map(|f| (f.subject, f.outcome, f.detail))
-                .collect()
-        };
+        let plant = Plant::new(
+            vec![
+                sighting("00:80:f4:0a:0b:0c", "10.10.2.21", Some("plc")),
+                sighting("00:0c:29:00:00:09", "10.30.0.9", None),
+                service("10.10.2.21", Transport::Tcp, 502, "modbus"),
+                service("10.10.2.21", Transport::Tcp, 80, "http"),
+                flow("10.10.4.10", "10.10.1.20", Transport::Tcp, 3389),
+                flow("10.10.4.11", "10.10.1.20", Transport::Tcp, 3389),
+                flow("10.20.0.7", "10.10.2.21", Transport::Tcp, 22),
+                flow("10.10.2.21", "10.10.1.5", Transport::Udp, 123),
+                flow("10.10.2.21", "8.8.8.8", Transport::Udp, 123),
+            ],
+            Some(ZONES),
+        );
+        let (inputs, seen) = (plant.inputs(), plant.observed(0, 3_600_000_000_000));
+        let outcomes = |found| outcomes(found, "");
         let s = |v: &str| v.to_string();
         assert_eq!(
             outcomes(remote_access(&inputs, &seen)),

@@ -1,5 +1,8 @@
 //! Observations and stores for the rules' tests.
 
+use super::{Finding, Inputs, Observed, Outcome, Period};
+use crate::assess::catalog::Catalog;
+use crate::assess::declared::Declared;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use shoko_proto::{
@@ -89,4 +92,52 @@ pub fn store_with(observations: Vec<Observation>) -> (tempfile::TempDir, SqliteS
     };
     store.ingest(&batch, Timestamp(1)).unwrap();
     (dir, store)
+}
+
+/// A store holding observations, the embedded catalog and declared zones: what rules read.
+pub struct Plant {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    catalog: Catalog,
+    declared: Option<Declared>,
+}
+
+impl Plant {
+    /// The observations stored, against `zones` (a zones.toml text) when given.
+    pub fn new(observations: Vec<Observation>, zones: Option<&str>) -> Self {
+        let (_dir, store) = store_with(observations);
+        Plant {
+            _dir,
+            store,
+            catalog: Catalog::embedded(),
+            declared: zones.map(|z| Declared::parse(z, "zones.toml").unwrap()),
+        }
+    }
+
+    /// The rules' inputs.
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            store: &self.store,
+            catalog: &self.catalog,
+            declared: self.declared.as_ref(),
+        }
+    }
+
+    /// What the rules read of the period from `start` to `end` (ns).
+    pub fn observed(&self, start: i64, end: i64) -> Observed {
+        let period = Period {
+            start: Timestamp(start),
+            end: Timestamp(end),
+        };
+        Observed::read(&self.inputs(), period).unwrap()
+    }
+}
+
+/// (subject, outcome, detail) of the findings of `rule` (all with an empty rule).
+pub fn outcomes(found: Vec<Finding>, rule: &str) -> Vec<(String, Outcome, String)> {
+    found
+        .into_iter()
+        .filter(|f| rule.is_empty() || f.rule == rule)
+        .map(|f| (f.subject, f.outcome, f.detail))
+        .collect()
 }

@@ -317,10 +317,8 @@ pub fn syslog_destinations(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assess::catalog::Catalog;
-    use crate::assess::rules::Period;
-    use crate::assess::rules::testdata::{flow, store_with};
-    use shoko_proto::{Timestamp, Transport};
+    use crate::assess::rules::testdata::{Plant, flow, outcomes};
+    use shoko_proto::Transport;
 
     const ZONES: &str = r#"
 [plant]
@@ -368,35 +366,22 @@ zones = ["wlan", "dmz"]
 
     #[test]
     fn conduits_safety_wireless_dependencies_coverage_and_syslog() {
-        let (_dir, store) = store_with(vec![
-            flow("10.10.1.20", "10.10.3.5", Transport::Tcp, 502),
-            flow("10.10.1.20", "10.10.3.5", Transport::Tcp, 22),
-            flow("10.20.0.7", "10.10.3.5", Transport::Tcp, 502),
-            flow("10.10.5.30", "10.10.9.7", Transport::Tcp, 443),
-            flow("10.10.5.30", "8.8.4.4", Transport::Tcp, 443),
-            flow("10.10.1.20", "10.20.0.53", Transport::Udp, 53),
-            flow("10.10.1.20", "10.10.9.53", Transport::Udp, 53),
-            flow("10.10.1.20", "10.10.9.5", Transport::Udp, 514),
-            flow("10.10.1.20", "10.20.0.9", Transport::Udp, 514),
-        ]);
-        let (catalog, declared) = (Catalog::embedded(), Declared::parse(ZONES, "zones.toml").unwrap());
-        let inputs = Inputs {
-            store: &store,
-            catalog: &catalog,
-            declared: Some(&declared),
-        };
-        let period = Period {
-            start: Timestamp(0),
-            end: Timestamp(HOUR_NS),
-        };
-        let seen = Observed::read(&inputs, period).unwrap();
-        let of = |found: Vec<Finding>, rule: &str| -> Vec<(String, Outcome, String)> {
-            found
-                .into_iter()
-                .filter(|f| f.rule == rule)
-                .map(|f| (f.subject, f.outcome, f.detail))
-                .collect()
-        };
+        let plant = Plant::new(
+            vec![
+                flow("10.10.1.20", "10.10.3.5", Transport::Tcp, 502),
+                flow("10.10.1.20", "10.10.3.5", Transport::Tcp, 22),
+                flow("10.20.0.7", "10.10.3.5", Transport::Tcp, 502),
+                flow("10.10.5.30", "10.10.9.7", Transport::Tcp, 443),
+                flow("10.10.5.30", "8.8.4.4", Transport::Tcp, 443),
+                flow("10.10.1.20", "10.20.0.53", Transport::Udp, 53),
+                flow("10.10.1.20", "10.10.9.53", Transport::Udp, 53),
+                flow("10.10.1.20", "10.10.9.5", Transport::Udp, 514),
+                flow("10.10.1.20", "10.20.0.9", Transport::Udp, 514),
+            ],
+            Some(ZONES),
+        );
+        let (inputs, seen) = (plant.inputs(), plant.observed(0, HOUR_NS));
+        let of = outcomes;
         let s = |v: &str| v.to_string();
         use Outcome::{Satisfied, Violated};
         assert_eq!(

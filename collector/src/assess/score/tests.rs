@@ -138,6 +138,17 @@ fn levels(s: &RequirementScore) -> (Level, Level, Option<Level>) {
 }
 
 const USB: &str = "media.usb_storage_blocked";
+
+/// `fails[week]` hosts failing in each week, different hosts from one week to the next.
+fn failing(fails: [usize; 8]) -> impl Fn(usize, usize) -> CheckOutcome {
+    move |host, week| {
+        if host >= 10 + week && host < 10 + week + fails[week] {
+            CheckOutcome::Fail
+        } else {
+            CheckOutcome::Pass
+        }
+    }
+}
 use CheckOutcome::{Fail, NotApplicable, Pass, Unknown};
 
 #[test]
@@ -193,15 +204,8 @@ fn conformance_at_the_ml3_threshold_without_improvement_is_ml3() {
 
 #[test]
 fn an_improving_metric_is_ml4_and_a_dip_below_the_threshold_in_four_periods_is_not_ml3() {
-    // Failures per week, newest first: 0, 1, 1, 1, 2, 3, 3, 4 of 20 (different hosts each week).
-    let fails = [0, 1, 1, 1, 2, 3, 3, 4];
-    let (_d, store) = history(USB, |host, week| {
-        if host >= 10 + week && host < 10 + week + fails[week] {
-            Fail
-        } else {
-            Pass
-        }
-    });
+    // Failures per week, newest first, of 20 hosts.
+    let (_d, store) = history(USB, failing([0, 1, 1, 1, 2, 3, 3, 4]));
     document(&store, "COMP 1.2", "2027-01-10");
     let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml4, Level::Ml4, Some(Level::Ml2)));
@@ -212,14 +216,7 @@ fn an_improving_metric_is_ml4_and_a_dip_below_the_threshold_in_four_periods_is_n
     );
 
     // Two failures in the fourth period back: 0.90 < 0.95.
-    let fails = [0, 1, 1, 2, 2, 3, 3, 4];
-    let (_d, store) = history(USB, |host, week| {
-        if host >= 10 + week && host < 10 + week + fails[week] {
-            Fail
-        } else {
-            Pass
-        }
-    });
+    let (_d, store) = history(USB, failing([0, 1, 1, 2, 2, 3, 3, 4]));
     document(&store, "COMP 1.2", "2027-01-10");
     let s = score_of(&store, "COMP 1.2");
     assert_eq!(levels(&s), (Level::Ml2, Level::Ml1, Some(Level::Ml2)));
