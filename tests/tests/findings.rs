@@ -1,6 +1,9 @@
-//! Rule findings from real captures and declared zones: mb2.pcap's Modbus master (141.81.0.10)
-//! polls a PLC (141.81.0.86) while enterprise hosts reach the master; the ControlLogix firmware
-//! update of the 2008 EtherNet/IP captures is a change that must be acknowledged within 7 days.
+//! Rule findings and scores from real captures and declared zones: mb2.pcap's Modbus master
+//! (141.81.0.10) polls a PLC (141.81.0.86) while enterprise hosts reach the master (NET 1.1, its
+//! score and explanation); the ControlLogix firmware update of the 2008 EtherNet/IP captures is a
+//! change that must be acknowledged within 7 days (CM 1.4); SSHv2.cap's session into a control cell
+//! comes from a jump host or not (NET 3.2, 3.3) and HTTP.cap's web server is cleartext
+//! administration (COMP 1.1).
 
 use serde_json::Value;
 use shoko_tests::*;
@@ -348,4 +351,82 @@ fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_
 fn label_of(period: &Value) -> String {
     let day = |k: &str| period[k].as_str().unwrap()[..10].to_string();
     format!("{}..{}", day("start"), day("end"))
+}
+
+const SSH: &str = "epiecs_packetlife-backup/pcaps/SSHv2.cap";
+const HTTP: &str = "epiecs_packetlife-backup/pcaps/HTTP.cap";
+
+/// The SSH server of SSHv2.cap in a control cell, its client in the office (or a jump host), and
+/// HTTP.cap's web server in a field panel zone.
+fn access_zones(jump_host: bool) -> String {
+    format!(
+        r#"
+[plant]
+jump_hosts = [{}]
+
+[[zone]]
+name = "cell"
+kind = "control"
+cidrs = ["10.0.0.2/32"]
+
+[[zone]]
+name = "office"
+kind = "enterprise"
+cidrs = ["10.0.0.1/32", "192.168.1.0/24"]
+
+[[zone]]
+name = "panel"
+kind = "field"
+cidrs = ["174.143.213.184/32"]
+"#,
+        if jump_host { "\"10.0.0.1\"" } else { "" }
+    )
+}
+
+#[test]
+fn cleartext_web_administration_and_remote_access_from_outside_the_jump_hosts_on_real_captures() {
+    let (data, _collector) = collector_with(&[SSH, HTTP], &access_zones(false));
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        findings(&data, "COMP-1.1", "10000", ""),
+        [
+            (
+                s("10.0.0.2 tcp/22 ssh"),
+                s("satisfied"),
+                s("not a cleartext management protocol")
+            ),
+            (
+                s("174.143.213.184 tcp/80 http"),
+                s("violated"),
+                s("HTTP without TLS: web administration and its credentials in clear text")
+            ),
+        ]
+    );
+    let remote: Vec<(String, String, String)> = findings(&data, "NET-3.2", "10000", "");
+    assert_eq!(
+        remote,
+        [(
+            s("10.0.0.1 -> 10.0.0.2 tcp/22"),
+            s("violated"),
+            s("ssh into cell (control) from office (enterprise) (10.0.0.1), not a jump host")
+        )]
+    );
+    let sessions = findings(&data, "NET-3.3", "10000", "");
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].1, "satisfied");
+    assert!(
+        sessions[0].2.starts_with("ssh active for at most 0.0 h"),
+        "{sessions:?}"
+    );
+
+    // The same client declared a jump host: satisfied.
+    let (data, _collector) = collector_with(&[SSH], &access_zones(true));
+    assert_eq!(
+        findings(&data, "NET-3.2", "10000", ""),
+        [(
+            s("10.0.0.1 -> 10.0.0.2 tcp/22"),
+            s("satisfied"),
+            s("ssh from jump host 10.0.0.1")
+        )]
+    );
 }
