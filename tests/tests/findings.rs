@@ -137,7 +137,10 @@ fn enterprise_hosts_reaching_the_master_violate_net_1_1() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["subject"] == "141.81.0.182 -> 141.81.0.10 tcp/80")
+        .find(|f| {
+            f["subject"] == "141.81.0.182 -> 141.81.0.10 tcp/80"
+                && f["rule"] == "net-1.1/no-enterprise-to-control"
+        })
         .unwrap();
     assert_eq!(http["requirement"], "NET 1.1");
     let flows: i64 = http["evidence"]

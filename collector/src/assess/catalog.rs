@@ -309,6 +309,12 @@ impl Catalog {
                         format!("requirement {id}: attestation-only has no rules"),
                     ));
                 }
+                (EvidenceKind::AttestationOnly, true) if r.metric.is_some() => {
+                    return Err(at(
+                        offset,
+                        format!("requirement {id}: attestation-only has no metric (telemetry measures it)"),
+                    ));
+                }
                 _ => {}
             }
             requirements.push(Requirement {
@@ -503,6 +509,20 @@ mod tests {
         let fraction = refused(|t| t.replacen("ml3_conformance = 0.95", "ml3_conformance = 95", 1));
         assert!(fraction.starts_with("my.toml:"), "{fraction}");
         assert!(fraction.contains("ml3_conformance"), "{fraction}");
+        let metric = refused(|t| {
+            t.replacen(
+                "evidence = \"attestation-only\"\nrules = []",
+                "evidence = \"attestation-only\"\nrules = []\nmetric = { name = \"m\", target = 1.0, better = \"higher\", measure = \"mean\" }",
+                1,
+            )
+        });
+        assert_eq!(
+            metric,
+            format!(
+                "my.toml:{}: requirement NET 1.5: attestation-only has no metric (telemetry measures it)",
+                line("id = \"NET 1.5\"")
+            )
+        );
         let kind = refused(|t| t.replacen("evidence = \"attestation-only\"", "evidence = \"interview\"", 1));
         assert!(
             kind.starts_with(&format!("my.toml:{}: ", line("evidence = \"attestation-only\""))),
