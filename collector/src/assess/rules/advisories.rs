@@ -136,11 +136,8 @@ pub fn mitigations(seen: &Observed) -> Vec<Finding> {
     }
     for (asset, host) in &seen.hosts {
         let pending = host
-            .facts
-            .iter()
-            .rev()
-            .filter(|(at, ..)| *at >= seen.period.start && *at < seen.period.end)
-            .find_map(|(_, id, f)| Some((*id, f.patch.as_ref().filter(|p| p.indexes > 0)?.security_pending)));
+            .patch_state(seen.period)
+            .map(|(_, id, p)| (id, p.security_pending));
         let Some((id, n)) = pending.filter(|(_, n)| *n > 0) else {
             continue;
         };

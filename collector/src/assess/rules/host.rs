@@ -9,7 +9,7 @@
 use super::{Evidence, Inputs, Observed, Outcome, Period, finding};
 use crate::assess::rules::Finding;
 use crate::store::{Store, StoreError, StoredObservation};
-use shoko_proto::{CheckOutcome, HostFacts, ObservationBody, Timestamp};
+use shoko_proto::{CheckOutcome, HostFacts, ObservationBody, PatchSummary, Timestamp};
 use std::collections::BTreeMap;
 
 const DAY_NS: i64 = 86_400_000_000_000;
@@ -90,6 +90,16 @@ impl HostReports {
             .iter()
             .rev()
             .find(|(at, ..)| *at >= period.start && *at < period.end)
+    }
+
+    /// The newest patch state (read from package indexes) reported in `period`, with when and the
+    /// observation.
+    pub fn patch_state(&self, period: Period) -> Option<(Timestamp, i64, &PatchSummary)> {
+        self.facts
+            .iter()
+            .rev()
+            .filter(|(at, ..)| *at >= period.start && *at < period.end)
+            .find_map(|(at, id, f)| Some((*at, *id, f.patch.as_ref().filter(|p| p.indexes > 0)?)))
     }
 
     /// Checks whose outcome went from pass to fail in `period` (after `since` when given), with
@@ -337,10 +347,7 @@ pub fn patches(seen: &Observed) -> Vec<Finding> {
     let mut out = Vec::new();
     for (asset, host) in &seen.hosts {
         let name = host_name(*asset, host);
-        let latest = host
-            .latest_facts(period)
-            .and_then(|(at, id, f)| Some((*at, *id, f.patch.as_ref()?)));
-        let Some((at, id, patch)) = latest.filter(|(.., p)| p.indexes > 0) else {
+        let Some((at, id, patch)) = host.patch_state(period) else {
             let detail = "no package index state reported in the period".to_string();
             out.push(finding(
                 "comp-3.2/patches-installed",

@@ -6,7 +6,7 @@
 //! evidence always gives the same score.
 
 use super::attest::{AttestationKind, AttestationView, day_of, parse_date};
-use super::catalog::{Better, Catalog, EvidenceKind, Measure, Metric, Requirement, Scoring};
+use super::catalog::{Better, EvidenceKind, Measure, Metric, Requirement, Scoring};
 use super::declared::ZoneKind;
 use super::rules::{self, Finding, Inputs, Observed, Outcome, Period};
 use crate::store::StoreError;
@@ -208,8 +208,16 @@ pub fn assess(inputs: &Inputs<'_>, at: Timestamp, period_days: u32) -> Result<De
                 .map(|s| s.evidence_digest.as_str())
                 .collect::<Vec<_>>(),
         ),
-        groups: rollups(&scores, inputs.catalog, |s| &s.group),
-        spes: rollups(&scores, inputs.catalog, |s| &s.spe),
+        groups: rollups(
+            &scores,
+            titles(&inputs.catalog.groups, |g| (&g.id, &g.title)),
+            |s| &s.group,
+        ),
+        spes: rollups(
+            &scores,
+            titles(&inputs.catalog.spes, |s| (&s.code, &s.title)),
+            |s| &s.spe,
+        ),
         periods,
         scores,
     };
@@ -588,25 +596,23 @@ fn not_applicable_by_evidence(inputs: &Inputs<'_>, r: &Requirement, seen: &Obser
     })
 }
 
+/// (id, title) of each group or SPE, in catalog order.
+fn titles<T>(items: &[T], of: impl Fn(&T) -> (&String, &String)) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|t| {
+            let (id, title) = of(t);
+            (id.clone(), title.clone())
+        })
+        .collect()
+}
+
 /// The distribution of levels per group or SPE, in catalog order.
 fn rollups(
     scores: &[RequirementScore],
-    catalog: &Catalog,
+    titles: Vec<(String, String)>,
     key: impl Fn(&RequirementScore) -> &String,
 ) -> Vec<Rollup> {
-    let titles: Vec<(String, String)> = if scores.first().is_some_and(|s| key(s) == &s.spe) {
-        catalog
-            .spes
-            .iter()
-            .map(|s| (s.code.clone(), s.title.clone()))
-            .collect()
-    } else {
-        catalog
-            .groups
-            .iter()
-            .map(|g| (g.id.clone(), g.title.clone()))
-            .collect()
-    };
     titles
         .into_iter()
         .map(|(id, title)| {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::assess::attest::{NewAttestation, Statement};
+use crate::assess::catalog::Catalog;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use shoko_proto::{
