@@ -15,6 +15,7 @@ pub mod baseline;
 pub mod config;
 pub mod datadir;
 pub mod demo;
+pub mod evidence;
 pub mod filter;
 pub mod fuse;
 pub mod ingest;

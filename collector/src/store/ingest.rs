@@ -7,7 +7,9 @@
 //! what the insert itself reports, and an asset is locked before its identities and services are
 //! compared with what is stored.
 
+use super::chain::Seal;
 use super::{IngestOutcome, StoreError};
+use crate::evidence::chain;
 use crate::fuse::apply::{Evidence, fuse_observation};
 use crate::fuse::flows::FlowRollup;
 use shoko_proto::{Envelope, ObservationBody, Timestamp};
@@ -151,6 +153,11 @@ pub trait IngestTx {
     fn claim_batch(&mut self, batch: &Envelope, received_at: Timestamp) -> Result<bool, StoreError>;
     /// Counts a stored batch for its agent; returns the agent's highest stored sequence.
     fn advance_agent(&mut self, agent_id: &str, seq: u64, received_at: Timestamp) -> Result<u64, StoreError>;
+    /// The agent's stored batch count (once a batch is counted: that batch's chain position) and
+    /// its chain head.
+    fn chain_head(&mut self, agent_id: &str) -> Result<(i64, Option<Vec<u8>>), StoreError>;
+    /// Seals a stored batch into its agent's chain and makes its digest the agent's head.
+    fn seal_batch(&mut self, agent_id: &str, seq: u64, seal: &Seal) -> Result<(), StoreError>;
     /// The agent's highest stored sequence (0 for none).
     fn highest_seq(&mut self, agent_id: &str) -> Result<u64, StoreError>;
     /// Inserts a batch's observations; their ids, in the order given.
@@ -278,6 +285,19 @@ fn store_batch<T: IngestTx>(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+    let leaves = rows
+        .iter()
+        .flat_map(|o| chain::leaf(i64::from(o.idx), o.kind, o.observed_at, &o.body))
+        .collect();
+    let (position, head) = tx.chain_head(&batch.agent_id)?;
+    let place = chain::Place {
+        agent_id: &batch.agent_id,
+        seq: batch.seq,
+        position,
+        received_at: received_at.0,
+    };
+    let seal = chain::seal(place, head.as_deref(), leaves);
+    tx.seal_batch(&batch.agent_id, batch.seq, &seal)?;
     let ids = tx.insert_observations(batch, &rows)?;
     let mut links = Vec::new();
     let mut flows = FlowRollup::default();

@@ -1,6 +1,7 @@
 //! Storage: the collector's durable record of batches, observations and fused assets.
 //! One trait, one module per engine; SQLite is the embedded default.
 
+pub mod chain;
 pub mod ingest;
 pub mod postgres;
 pub mod sql;
@@ -322,6 +323,8 @@ trait Columns {
     fn int(&self, i: usize) -> Result<Option<i64>, StoreError>;
     /// A binary column.
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError>;
+    /// A binary column (none for NULL).
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError>;
     /// A text column that is never NULL.
     fn required_text(&self, i: usize) -> Result<String, StoreError> {
         self.text(i)?
@@ -339,6 +342,9 @@ impl Columns for rusqlite::Row<'_> {
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
         self.get(i).map_err(|e| StoreError::Database(e.to_string()))
     }
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(i).map_err(|e| StoreError::Database(e.to_string()))
+    }
 }
 
 impl Columns for tokio_postgres::Row {
@@ -352,6 +358,9 @@ impl Columns for tokio_postgres::Row {
             .map_err(|e| StoreError::Database(e.to_string()))
     }
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
+    }
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError> {
         self.try_get(i).map_err(|e| StoreError::Database(e.to_string()))
     }
 }
@@ -711,4 +720,17 @@ pub trait Store: Send + Sync {
     fn feed_imports(&self) -> Result<Vec<FeedImportView>, StoreError>;
     /// The software of every asset, with its asset id.
     fn all_software(&self) -> Result<Vec<(i64, SoftwareView)>, StoreError>;
+    /// Every agent's hash chain as its agent row keeps it, by agent id.
+    fn chain_heads(&self) -> Result<Vec<chain::ChainHead>, StoreError>;
+    /// At most `limit` sealed batches of an agent from chain position `from` on, in chain order.
+    fn sealed_batches(
+        &self,
+        agent_id: &str,
+        from: i64,
+        limit: u32,
+    ) -> Result<Vec<chain::SealedBatch>, StoreError>;
+    /// The stored observations of a batch, by index.
+    fn batch_rows(&self, agent_id: &str, seq: u64) -> Result<Vec<chain::StoredRow>, StoreError>;
+    /// A mark the store keeps about itself (`pruned_before`: the newest retention cut-off).
+    fn store_mark(&self, name: &str) -> Result<Option<i64>, StoreError>;
 }

@@ -333,6 +333,40 @@ pub const ALL_SOFTWARE: &str =
     "SELECT source, name, version, purl, first_seen, last_seen, observation_id, asset_id
     FROM asset_software ORDER BY asset_id, source, name";
 
+/// An agent's stored batch count and chain head (under the agent row's lock in the transaction
+/// that just counted a batch).
+pub const CHAIN_HEAD: &str = "SELECT batches, chain_head FROM agents WHERE agent_id = ?1";
+
+/// Seals a stored batch into its agent's chain.
+pub const SEAL_BATCH: &str = "UPDATE batches SET chain_pos = ?3, prev_digest = ?4, digest = ?5, leaves = ?6
+    WHERE agent_id = ?1 AND seq = ?2";
+
+/// Makes a digest its agent's chain head.
+pub const SET_CHAIN_HEAD: &str = "UPDATE agents SET chain_head = ?2 WHERE agent_id = ?1";
+
+/// Every agent's batch count, unsealed batch count and chain head.
+pub const CHAIN_HEADS: &str = "SELECT a.agent_id, a.batches,
+        (SELECT COUNT(*) FROM batches b WHERE b.agent_id = a.agent_id AND b.chain_pos IS NULL),
+        a.chain_head
+    FROM agents a ORDER BY a.agent_id";
+
+/// Sealed batches of an agent from a chain position on.
+pub const SEALED_BATCHES: &str =
+    "SELECT seq, received_at, observation_count, chain_pos, prev_digest, digest, leaves
+    FROM batches WHERE agent_id = ?1 AND chain_pos >= ?2 ORDER BY chain_pos LIMIT ?3";
+
+/// The stored observations of a batch.
+pub const BATCH_ROWS: &str =
+    "SELECT idx, kind, observed_at, body FROM observations WHERE agent_id = ?1 AND seq = ?2 ORDER BY idx";
+
+/// A mark of the store.
+pub const STORE_MARK: &str = "SELECT value FROM store_marks WHERE name = ?1";
+
+/// Raises a mark of the store to a value (never lowers it).
+pub const RAISE_STORE_MARK: &str = "INSERT INTO store_marks (name, value) VALUES (?1, ?2)
+    ON CONFLICT (name) DO UPDATE SET value = CASE WHEN excluded.value > store_marks.value
+        THEN excluded.value ELSE store_marks.value END";
+
 #[cfg(test)]
 mod tests {
     #[test]

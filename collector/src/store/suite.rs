@@ -12,6 +12,8 @@ use shoko_proto::{
 pub trait Engine: Sync {
     /// A new handle on the database (as a second collector process would open it).
     fn open(&self) -> Box<dyn Store>;
+    /// Runs SQL on the database behind the store's back (to tamper with it).
+    fn execute(&self, sql: &str);
 }
 
 /// Instantiates every test of the suite for an engine: `$engine` is an expression giving an
@@ -36,6 +38,7 @@ macro_rules! store_suite {
             an_asset_not_seen_for_a_while_is_a_change_once_per_absence,
             a_hosts_second_interface_and_a_shared_serial_merge_assets,
             attestations_are_kept_and_revoked_not_deleted,
+            the_hash_chain_names_every_edit,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -844,6 +847,9 @@ pub fn retention_keeps_the_evidence_records_refer_to(engine: &impl Engine) {
         .sum();
     assert_eq!(flows, 3);
     assert_eq!(store.prune_observations(Timestamp(1_000)).unwrap().deleted, 0);
+    let chain = crate::evidence::chain::verify(&*store, |_, _| ()).unwrap();
+    assert_eq!((chain.batches, chain.observations, chain.pruned), (3, 3, 3));
+    assert!(chain.intact(), "{:?}", chain.problems);
     let resent = batch("s", 2, vec![obs(200, flow(hmi, plc, 200, 1))]);
     let outcome = store.ingest(&resent, Timestamp(6_000)).unwrap();
     assert_eq!(outcome, IngestOutcome::Duplicate { highest: 3 });
@@ -1201,4 +1207,88 @@ pub fn attestations_are_kept_and_revoked_not_deleted(engine: &impl Engine) {
         ("a.owner", Timestamp(11))
     );
     assert_eq!(listed[0].revoke_reason.as_deref(), Some("firewall rule removed"));
+}
+
+/// Every stored batch is sealed into its agent's chain: an intact store verifies, and editing an
+/// observation, deleting one, altering a batch record or deleting an agent's newest batch are
+/// each named.
+pub fn the_hash_chain_names_every_edit(engine: &impl Engine) {
+    use crate::evidence::chain::verify;
+    let store = engine.open();
+    for seq in 1..=3 {
+        let observations = vec![
+            obs(10, sighting(Some("00:00:bc:00:00:01"), "10.0.0.1")),
+            obs(10, sighting(Some("00:00:bc:00:00:02"), "10.0.0.2")),
+        ];
+        store
+            .ingest(&batch("a", seq, observations), Timestamp(seq as i64))
+            .unwrap();
+    }
+    store
+        .ingest(&sighting_batch("b", 1, None, "10.0.0.3"), Timestamp(9))
+        .unwrap();
+    let problems = |store: &dyn Store| -> Vec<(String, Option<u64>, String)> {
+        let report = verify(store, |_, _| ()).unwrap();
+        report
+            .problems
+            .into_iter()
+            .map(|p| (p.agent_id, p.seq, p.what))
+            .collect()
+    };
+    let report = verify(&*store, |_, _| ()).unwrap();
+    assert_eq!((report.agents, report.batches, report.observations), (2, 4, 7));
+    assert!(report.intact(), "{:?}", report.problems);
+    assert_eq!(
+        report.heads.iter().map(|h| h.position).collect::<Vec<_>>(),
+        [3, 1]
+    );
+    assert_eq!(report.heads[0].digest.len(), 64);
+
+    engine.execute("UPDATE observations SET observed_at = 11 WHERE agent_id = 'a' AND seq = 2 AND idx = 1");
+    assert_eq!(
+        problems(&*store),
+        [(
+            "a".into(),
+            Some(2),
+            "observation 1 was altered (asset_sighting)".into()
+        )]
+    );
+    engine.execute("DELETE FROM observations WHERE agent_id = 'a' AND seq = 2 AND idx = 1");
+    assert_eq!(
+        problems(&*store),
+        [(
+            "a".into(),
+            Some(2),
+            "1 observations missing (first: 1) in a batch retention has not reached".into()
+        )]
+    );
+    // Made to look older than the retention cut-off, and cut short.
+    engine.execute(
+        "UPDATE batches SET received_at = 0, observation_count = 1 WHERE agent_id = 'a' AND seq = 2",
+    );
+    engine.execute("INSERT INTO store_marks (name, value) VALUES ('pruned_before', 5)");
+    assert_eq!(
+        problems(&*store),
+        [
+            (
+                "a".into(),
+                Some(2),
+                "the batch's digest does not match its record (batch record altered)".into()
+            ),
+            (
+                "a".into(),
+                Some(2),
+                "64 leaf bytes for 1 observations (batch record altered)".into()
+            )
+        ]
+    );
+    engine.execute("DELETE FROM batches WHERE agent_id = 'b'");
+    assert_eq!(
+        problems(&*store).last().unwrap(),
+        &(
+            "b".to_string(),
+            None,
+            "1 stored batches but the chain ends at position 0 (batches deleted or unsealed)".to_string()
+        )
+    );
 }

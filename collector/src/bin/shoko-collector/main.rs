@@ -3,6 +3,7 @@
 mod advisories;
 mod assess;
 mod attest;
+mod evidence;
 
 use assess::parse_time;
 mod baseline;
@@ -31,7 +32,7 @@ use std::process::ExitCode;
 authenticated TLS 1.3, stores them durably (SQLite by default), fuses them into an asset \
 inventory and serves it over an HTTP API.\n\nQuick start: `shoko-collector demo`.",
     after_help = "Exit codes: 0 success; 1 error (the message says which file or setting); 2 usage error; \
-3 `baseline drift` found drift."
+3 `baseline drift` found drift; 4 `verify-store` found the stored evidence altered."
 )]
 struct Cli {
     #[command(flatten)]
@@ -149,6 +150,17 @@ enum Command {
         #[arg(long, value_parser = parse_time)]
         before: Option<shoko_proto::Timestamp>,
     },
+    /// Check that the stored evidence was not altered: recompute every agent's hash chain of
+    /// batches and every stored observation's digest; name each batch and observation that
+    /// differs (exit 4), and print each agent's chain head.
+    VerifyStore {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the requirement catalog (embedded, or a user's copy checked first).
     Catalog {
         /// A catalog file to check and show instead of the embedded one.
@@ -231,6 +243,10 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<baseline::Drifted>() => ExitCode::from(3),
+        Err(e) if e.is::<evidence::Tampered>() => {
+            eprintln!("shoko-collector: {e:#}");
+            ExitCode::from(4)
+        }
         Err(e) => {
             eprintln!("shoko-collector: {e:#}");
             ExitCode::FAILURE
@@ -362,6 +378,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::VerifyStore { data, json } => evidence::verify_store(&data, json),
         Command::Catalog { file, json } => {
             let catalog = Catalog::load(file.as_deref())?;
             if json {

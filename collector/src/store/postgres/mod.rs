@@ -18,6 +18,7 @@ use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
+use crate::store::chain::{self, ChainHead, SealedBatch, StoredRow};
 use crate::store::sql::{self, numbered};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use shoko_proto::{Envelope, Timestamp};
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0002_claims_flows_baselines.sql"),
     include_str!("../../../migrations/postgres/0003_assessments_records.sql"),
     include_str!("../../../migrations/postgres/0004_advisories.sql"),
+    include_str!("../../../migrations/postgres/0005_evidence_chain.sql"),
 ];
 
 /// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
@@ -402,6 +404,11 @@ impl Store for PostgresStore {
             }
             let mut report = PruneReport::default();
             let outcome = async {
+                // The cut-off is marked first: `verify-store` then knows these may be gone.
+                client
+                    .execute(&*numbered(sql::RAISE_STORE_MARK), &[&"pruned_before", &before.0])
+                    .await
+                    .map_err(pg)?;
                 loop {
                     let deleted = client
                         .execute(&*prune, &[&before.0, &super::PRUNE_CHUNK])
@@ -682,6 +689,28 @@ impl Store for PostgresStore {
     fn all_software(&self) -> Result<Vec<(i64, SoftwareView)>, StoreError> {
         self.all(sql::ALL_SOFTWARE, &[], super::asset_software_row)
     }
+
+    fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
+        self.all(sql::CHAIN_HEADS, &[], chain::chain_head_row)
+    }
+
+    fn sealed_batches(&self, agent_id: &str, from: i64, limit: u32) -> Result<Vec<SealedBatch>, StoreError> {
+        self.all(
+            sql::SEALED_BATCHES,
+            &[&agent_id, &from, &i64::from(limit)],
+            chain::sealed_batch_row,
+        )
+    }
+
+    fn batch_rows(&self, agent_id: &str, seq: u64) -> Result<Vec<StoredRow>, StoreError> {
+        self.all(sql::BATCH_ROWS, &[&agent_id, &(seq as i64)], chain::stored_row)
+    }
+
+    fn store_mark(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .all(sql::STORE_MARK, &[&name], |r| super::required_int(r, 0))?
+            .pop())
+    }
 }
 
 #[cfg(test)]
@@ -693,6 +722,9 @@ mod tests {
     impl Engine for Scratch {
         fn open(&self) -> Box<dyn Store> {
             Box::new(PostgresStore::open(&self.url()).unwrap())
+        }
+        fn execute(&self, sql: &str) {
+            Scratch::execute(self, sql).unwrap();
         }
     }
 

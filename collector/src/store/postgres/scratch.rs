@@ -72,6 +72,12 @@ impl Scratch {
         format!("{}{sep}options=-csearch_path%3D{}", self.base, self.schema)
     }
 
+    /// Runs statements in this schema, on a connection of their own (tests editing the store
+    /// behind its back).
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        execute(&self.url(), sql)
+    }
+
     /// The schema's name.
     pub fn schema(&self) -> &str {
         &self.schema

@@ -6,6 +6,7 @@
 use super::pg;
 use crate::fuse::flows::{FlowKey, FlowRollup, FlowTotals};
 use crate::store::StoreError;
+use crate::store::chain::Seal;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, Newest, ServiceRow, SoftwareRow,
     UpsertedAsset,
@@ -101,6 +102,33 @@ impl IngestTx for PgTx<'_> {
 
     fn highest_seq(&mut self, agent_id: &str) -> Result<u64, StoreError> {
         self.runtime.block_on(highest_seq(&self.tx, agent_id))
+    }
+
+    fn chain_head(&mut self, agent_id: &str) -> Result<(i64, Option<Vec<u8>>), StoreError> {
+        let rows = self.query(&numbered(sql::CHAIN_HEAD), &[&agent_id])?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Database(format!("agent {agent_id} not counted")))?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    fn seal_batch(&mut self, agent_id: &str, seq: u64, seal: &Seal) -> Result<(), StoreError> {
+        self.execute(
+            &numbered(sql::SEAL_BATCH),
+            &[
+                &agent_id,
+                &(seq as i64),
+                &seal.position,
+                &seal.prev.as_slice(),
+                &seal.digest.as_slice(),
+                &seal.leaves,
+            ],
+        )?;
+        self.execute(
+            &numbered(sql::SET_CHAIN_HEAD),
+            &[&agent_id, &seal.digest.as_slice()],
+        )?;
+        Ok(())
     }
 
     fn insert_observations(

@@ -12,6 +12,7 @@ use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
+use crate::store::chain::{self, ChainHead, SealedBatch, StoredRow};
 use crate::store::sql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shoko_proto::{Envelope, Timestamp};
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0005_claims_flows_baselines.sql"),
     include_str!("../../../migrations/sqlite/0006_assessments_records.sql"),
     include_str!("../../../migrations/sqlite/0007_advisories.sql"),
+    include_str!("../../../migrations/sqlite/0008_evidence_chain.sql"),
 ];
 
 /// SQLite store.
@@ -275,6 +277,12 @@ impl Store for SqliteStore {
 
     fn prune_observations(&self, before: Timestamp) -> Result<PruneReport, StoreError> {
         let mut report = PruneReport::default();
+        // The cut-off is marked first: `verify-store` then knows these observations may be gone.
+        self.writer()?
+            .prepare_cached(sql::RAISE_STORE_MARK)
+            .map_err(db)?
+            .execute(params!["pruned_before", before.0])
+            .map_err(db)?;
         loop {
             let conn = self.writer()?;
             let deleted = conn
@@ -568,6 +576,33 @@ impl Store for SqliteStore {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         all(&conn, sql::ALL_SOFTWARE, [], |r| super::asset_software_row(r))
     }
+
+    fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::CHAIN_HEADS, [], |r| chain::chain_head_row(r))
+    }
+
+    fn sealed_batches(&self, agent_id: &str, from: i64, limit: u32) -> Result<Vec<SealedBatch>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::SEALED_BATCHES, params![agent_id, from, limit], |r| {
+            chain::sealed_batch_row(r)
+        })
+    }
+
+    fn batch_rows(&self, agent_id: &str, seq: u64) -> Result<Vec<StoredRow>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::BATCH_ROWS, params![agent_id, seq as i64], |r| {
+            chain::stored_row(r)
+        })
+    }
+
+    fn store_mark(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(all(&conn, sql::STORE_MARK, params![name], |r| {
+            super::required_int(r, 0)
+        })?
+        .pop())
+    }
 }
 
 #[cfg(test)]
@@ -587,6 +622,9 @@ mod tests {
     impl Engine for File {
         fn open(&self) -> Box<dyn Store> {
             Box::new(SqliteStore::open(&self.path()).unwrap())
+        }
+        fn execute(&self, sql: &str) {
+            Connection::open(self.path()).unwrap().execute_batch(sql).unwrap();
         }
     }
 

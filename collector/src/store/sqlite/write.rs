@@ -3,6 +3,7 @@
 
 use super::db;
 use crate::fuse::flows::FlowRollup;
+use crate::store::chain::Seal;
 use crate::store::ingest::{
     Change, ClaimRow, EncodedObservation, IdentityKey, IngestTx, Newest, ServiceRow, SoftwareRow,
     UpsertedAsset,
@@ -54,6 +55,32 @@ impl IngestTx for Transaction<'_> {
 
     fn highest_seq(&mut self, agent_id: &str) -> Result<u64, StoreError> {
         super::highest_seq(self, agent_id)
+    }
+
+    fn chain_head(&mut self, agent_id: &str) -> Result<(i64, Option<Vec<u8>>), StoreError> {
+        self.prepare_cached(sql::CHAIN_HEAD)
+            .map_err(db)?
+            .query_row(params![agent_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db)
+    }
+
+    fn seal_batch(&mut self, agent_id: &str, seq: u64, seal: &Seal) -> Result<(), StoreError> {
+        self.prepare_cached(sql::SEAL_BATCH)
+            .map_err(db)?
+            .execute(params![
+                agent_id,
+                seq as i64,
+                seal.position,
+                seal.prev.as_slice(),
+                seal.digest.as_slice(),
+                seal.leaves
+            ])
+            .map_err(db)?;
+        self.prepare_cached(sql::SET_CHAIN_HEAD)
+            .map_err(db)?
+            .execute(params![agent_id, seal.digest.as_slice()])
+            .map_err(db)?;
+        Ok(())
     }
 
     fn insert_observations(
