@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod listing;
 pub mod metrics;
 pub mod pki;
+pub mod report;
 pub mod server;
 pub mod store;
 pub mod upkeep;

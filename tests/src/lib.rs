@@ -623,3 +623,25 @@ impl HostAgent {
         }
     }
 }
+
+/// A collector holding the dev captures `captures` (one sensor each, `sensor-0` ...), with
+/// `zones` as its declared zones (none when empty).
+pub fn collector_with_captures(captures: &[&str], zones: &str) -> (DataDir, CollectorProcess) {
+    let data = DataDir::init();
+    if !zones.is_empty() {
+        std::fs::write(data.dir.path().join("zones.toml"), zones).unwrap();
+        let cfg = data.dir.path().join("collector.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap() + "\nzones = \"zones.toml\"\n";
+        std::fs::write(&cfg, text).unwrap();
+    }
+    let collector = CollectorProcess::start(&data);
+    for (i, rel) in captures.iter().enumerate() {
+        let out = agent_send(
+            &data.enroll(&format!("sensor-{i}")),
+            collector.ingest,
+            &dev_capture(rel),
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    (data, collector)
+}

@@ -1,7 +1,10 @@
-//! Tamper evidence of the stored observations: a sensor delivers a real capture
-//! (EIP-FirmwareChange.pcap, a ControlLogix module telling its firmware), `verify-store`
-//! recomputes every agent's hash chain and finds it intact; one stored observation edited behind
-//! the collector's back is named, and the command exits 4.
+//! Tamper evidence. The store: a sensor delivers a real capture (EIP-FirmwareChange.pcap, a
+//! ControlLogix module telling its firmware), `verify-store` recomputes every agent's hash chain
+//! and finds it intact; one stored observation edited behind the collector's back is named, and
+//! the command exits 4. Evidence bundles: the firmware update between the two 2008 EtherNet/IP
+//! captures (CM 1.4) is exported with its frames; an untouched bundle verifies against the
+//! collector's public key, and one byte changed in a file, in the manifest or in the signature, a
+//! file removed or added, or another collector's key, are each named.
 
 use shoko_tests::*;
 
@@ -73,5 +76,278 @@ fn verify_store_names_an_edited_observation() {
     );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("the stored evidence fails verification: 1 problems")
+    );
+}
+
+const FIRMWARE_CAPTURES: [&str; 2] = [
+    "ITI_ICS-Security-Tools/pcaps/openics/EIP-FirmwareChange.pcap",
+    "ITI_ICS-Security-Tools/pcaps/openics/EIP-IPAddressChangeAttempt.pcap",
+];
+
+/// Runs `verify-bundle` on `path` with the collector's key: exit code and the TAMPERED lines.
+fn verify(path: &std::path::Path, key: &str) -> (Option<i32>, Vec<String>) {
+    let out = run(
+        "shoko-collector",
+        &["verify-bundle", path.to_str().unwrap(), "--key", key],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let tampered = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("TAMPERED "))
+        .map(str::to_string)
+        .collect();
+    (out.status.code(), tampered)
+}
+
+/// Unpacks a bundle into a new directory under `root`.
+fn unpack(bundle: &std::path::Path, root: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = std::process::Command::new("tar")
+        .args(["xzf", bundle.to_str().unwrap(), "-C", dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+/// Flips the low bit of byte `at` of a file.
+fn flip(path: &std::path::Path, at: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn an_evidence_bundle_verifies_and_every_tampering_is_named() {
+    let (data, collector) = collector_with_captures(&FIRMWARE_CAPTURES, "");
+    drop(collector);
+    let work = tempfile::tempdir().unwrap();
+    let bundle = work.path().join("bundle.tar.gz");
+    let d = data.path();
+    let at = shoko_proto::Timestamp::now().to_string();
+    run_ok(
+        "shoko-collector",
+        &[
+            "export-evidence",
+            "--data",
+            &d,
+            "--requirement",
+            "CM-1.4",
+            "--requirement",
+            "NET 1.1",
+            "--period",
+            "10000d",
+            "--at",
+            &at,
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let key = format!("{d}/pki/evidence.pub");
+    assert_eq!(verify(&bundle, &key), (Some(0), vec![]));
+
+    // What it holds: the two requirements, the firmware change with both observations, and the
+    // frames that showed the firmware before and after as a pcap.
+    let clean = unpack(&bundle, work.path(), "clean");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(clean.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["requirements"], serde_json::json!(["CM 1.4", "NET 1.1"]));
+    let files: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "report.html",
+            "report.json",
+            "scores.json",
+            "findings.json",
+            "observations.jsonl",
+            "changes.json",
+            "attestations.json",
+            "scores.csv",
+            "inventory.csv",
+            "frames/CM-1.4.pcap",
+        ]
+    );
+    assert_eq!(manifest["chain_heads"].as_array().unwrap().len(), 2);
+    let changes: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(clean.join("changes.json")).unwrap()).unwrap();
+    let firmware: Vec<&serde_json::Value> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "firmware_change")
+        .collect();
+    assert_eq!(firmware.len(), 1);
+    assert_eq!(
+        (
+            firmware[0]["old_value"].as_str(),
+            firmware[0]["new_value"].as_str()
+        ),
+        (Some("4.003"), Some("4.007"))
+    );
+    let observations = std::fs::read_to_string(clean.join("observations.jsonl")).unwrap();
+    let ids: Vec<i64> = observations
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert!(ids.contains(&firmware[0]["observation_id"].as_i64().unwrap()));
+    assert!(ids.contains(&firmware[0]["previous_observation_id"].as_i64().unwrap()));
+    let pcap = std::fs::read(clean.join("frames/CM-1.4.pcap")).unwrap();
+    let mut reader = pcap_file::pcap::PcapReader::new(pcap.as_slice()).unwrap();
+    let mut frames = 0;
+    while let Some(p) = reader.next_packet() {
+        p.unwrap();
+        frames += 1;
+    }
+    assert_eq!(frames, 20, "the frames of the two identity claims");
+
+    // One byte of a file, repacked as an archive and as the unpacked directory.
+    let edited = unpack(&bundle, work.path(), "edited");
+    flip(&edited.join("findings.json"), 10);
+    let altered = vec!["findings.json: altered (SHA-256 differs from the manifest)".to_string()];
+    assert_eq!(verify(&edited, &key), (Some(4), altered.clone()));
+    let repacked = work.path().join("repacked.tar.gz");
+    let status = std::process::Command::new("tar")
+        .args([
+            "czf",
+            repacked.to_str().unwrap(),
+            "-C",
+            edited.to_str().unwrap(),
+            ".",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(verify(&repacked, &key), (Some(4), altered));
+
+    let signature_fails = |fingerprint: &str| {
+        vec![format!(
+            "manifest.json or manifest.sig altered, or signed by another key: the signature does not verify with {fingerprint}"
+        )]
+    };
+    let fingerprint = manifest["key_fingerprint"].as_str().unwrap().to_string();
+    // One byte of the manifest (a digest it lists: the file no longer matches it either).
+    let m = unpack(&bundle, work.path(), "manifest");
+    let text = std::fs::read_to_string(m.join("manifest.json")).unwrap();
+    let at = text.find("\"sha256\": \"").unwrap() + 11;
+    flip(&m.join("manifest.json"), at);
+    let (code, problems) = verify(&m, &key);
+    assert_eq!(code, Some(4));
+    assert_eq!(problems[0], signature_fails(&fingerprint)[0]);
+    assert_eq!(
+        problems[1],
+        "report.html: altered (SHA-256 differs from the manifest)"
+    );
+    // One byte of the signature.
+    let sig = unpack(&bundle, work.path(), "signature");
+    flip(&sig.join("manifest.sig"), 0);
+    assert_eq!(verify(&sig, &key), (Some(4), signature_fails(&fingerprint)));
+    // A file removed, a file added.
+    let gone = unpack(&bundle, work.path(), "gone");
+    std::fs::remove_file(gone.join("frames/CM-1.4.pcap")).unwrap();
+    std::fs::write(gone.join("frames/extra.pcap"), b"x").unwrap();
+    assert_eq!(
+        verify(&gone, &key),
+        (
+            Some(4),
+            vec![
+                "frames/CM-1.4.pcap: missing".to_string(),
+                "frames/extra.pcap: not in the manifest (added)".to_string()
+            ]
+        )
+    );
+    // Another collector's key: the untouched bundle is not its.
+    let other = DataDir::init();
+    drop(CollectorProcess::start(&other));
+    let other_key = other.dir.path().join("pki/evidence.pub");
+    run_ok(
+        "shoko-collector",
+        &[
+            "export-evidence",
+            "--data",
+            &other.path(),
+            "--out",
+            work.path().join("o.tar.gz").to_str().unwrap(),
+        ],
+    );
+    let other_fp = String::from_utf8(
+        run_ok(
+            "shoko-collector",
+            &["verify-bundle", work.path().join("o.tar.gz").to_str().unwrap()],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(other_fp.contains("the key inside the bundle"), "{other_fp}");
+    let (code, problems) = verify(&bundle, other_key.to_str().unwrap());
+    assert_eq!(code, Some(4));
+    assert!(problems[0].starts_with("manifest.json or manifest.sig altered, or signed by another key"));
+}
+
+#[test]
+fn the_report_is_written_as_html_json_and_csv() {
+    let (data, collector) = collector_with_captures(&FIRMWARE_CAPTURES, "");
+    let assets = collector.get_json("/api/v1/assets").as_array().unwrap().len();
+    drop(collector);
+    let work = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let out = |name: &str| work.path().join(name).to_str().unwrap().to_string();
+    let report = |file: &str, extra: &[&str]| {
+        let path = out(file);
+        let mut args = vec!["report", "--data", &d, "--period", "10000d", "--out", &path];
+        args.extend(extra);
+        run_ok("shoko-collector", &args);
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let html = report("report.html", &[]);
+    for section in [
+        "1. Scope",
+        "2. Method",
+        "3. Maturity",
+        "4. Evidence per requirement",
+        "5. Inventory",
+        "6. Changes",
+        "7. Vulnerabilities",
+        "8. Attestations",
+        "Appendix: catalog and thresholds",
+    ] {
+        assert!(html.contains(&format!(">{section}</h2>")), "{section}");
+    }
+    assert!(html.contains("<td>firmware_change</td><td>Rockwell Automation/Allen-Bradley 1756-ENBT/A 0x0051aec3</td><td>4.003</td><td>4.007</td>"));
+    assert!(
+        !html.contains("<script"),
+        "no scripts: the page is self-contained"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing fetched"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&report("report.json", &[])).unwrap();
+    assert_eq!(json["assessment"]["scores"].as_array().unwrap().len(), 38);
+    assert_eq!(json["inventory"].as_array().unwrap().len(), assets);
+    assert_eq!(json["scope"]["agents"].as_array().unwrap().len(), 2);
+
+    let one: serde_json::Value =
+        serde_json::from_str(&report("cm.json", &["--requirement", "cm-1.4"])).unwrap();
+    assert_eq!(one["scope"]["requirements"], serde_json::json!(["CM 1.4"]));
+
+    let scores = report("scores.csv", &[]);
+    assert_eq!(scores.lines().count(), 1 + 38);
+    assert!(scores.starts_with("requirement,title,group,spe,level,practice,documentary,observability,conformance,metric,satisfied,violated,unknown\n"));
+    let inventory = report("inventory.csv", &["--table", "inventory"]);
+    assert_eq!(inventory.lines().count(), 1 + assets);
+    assert!(
+        inventory.contains(",mac:00:00:bc:3e:eb:e4,Rockwell Automation/Allen-Bradley,1756-ENBT/A,4.007,")
     );
 }

@@ -8,27 +8,6 @@
 use serde_json::Value;
 use shoko_tests::*;
 
-/// A collector holding the captures, with `zones` as its declared zones.
-fn collector_with(captures: &[&str], zones: &str) -> (DataDir, CollectorProcess) {
-    let data = DataDir::init();
-    if !zones.is_empty() {
-        std::fs::write(data.dir.path().join("zones.toml"), zones).unwrap();
-        let cfg = data.dir.path().join("collector.toml");
-        let text = std::fs::read_to_string(&cfg).unwrap() + "\nzones = \"zones.toml\"\n";
-        std::fs::write(&cfg, text).unwrap();
-    }
-    let collector = CollectorProcess::start(&data);
-    for (i, rel) in captures.iter().enumerate() {
-        let out = agent_send(
-            &data.enroll(&format!("sensor-{i}")),
-            collector.ingest,
-            &dev_capture(rel),
-        );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-    (data, collector)
-}
-
 /// The findings of one requirement as (subject, outcome, detail), over the last `days` days
 /// before `at` (now when empty).
 fn findings(data: &DataDir, requirement: &str, days: &str, at: &str) -> Vec<(String, String, String)> {
@@ -90,7 +69,7 @@ services = ["tcp/502", "tcp/102"]
 
 #[test]
 fn enterprise_hosts_reaching_the_master_violate_net_1_1() {
-    let (data, _collector) = collector_with(&[MB2], &mb2_zones("control"));
+    let (data, _collector) = collector_with_captures(&[MB2], &mb2_zones("control"));
     let got = findings(&data, "NET-1.1", "10000", "");
     let with = |outcome: &str, detail: &str| -> Vec<&str> {
         got.iter()
@@ -162,7 +141,7 @@ fn enterprise_hosts_reaching_the_master_violate_net_1_1() {
 #[test]
 fn the_same_master_in_a_dmz_on_a_declared_conduit_satisfies_net_1_1() {
     let zones = mb2_zones("dmz").replace("services = [\"tcp/502\", \"tcp/102\"]\n", "");
-    let (data, _collector) = collector_with(&[MB2], &zones);
+    let (data, _collector) = collector_with_captures(&[MB2], &zones);
     let got = findings(&data, "NET-1.1", "10000", "");
     // The office reaches a DMZ host, not the IACS; the DMZ reaches the cell on a declared conduit.
     assert_eq!(got.len(), 21 + 34);
@@ -179,7 +158,7 @@ fn a_firmware_change_must_be_acknowledged_within_seven_days() {
         "ITI_ICS-Security-Tools/pcaps/openics/EIP-FirmwareChange.pcap",
         "ITI_ICS-Security-Tools/pcaps/openics/EIP-IPAddressChangeAttempt.pcap",
     ];
-    let (data, collector) = collector_with(&captures, "");
+    let (data, collector) = collector_with_captures(&captures, "");
     let firmware = |at: &str| -> (String, String) {
         findings(&data, "CM-1.4", "7", at)
             .into_iter()
@@ -232,7 +211,7 @@ fn a_firmware_change_must_be_acknowledged_within_seven_days() {
 
 #[test]
 fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_their_evidence() {
-    let (data, _collector) = collector_with(&[MB2], &mb2_zones("control"));
+    let (data, _collector) = collector_with_captures(&[MB2], &mb2_zones("control"));
     let d = data.path();
     let explain = |json: bool| {
         let mut args = vec!["explain", "NET-1.1", "--data", &d, "--period", "10000d"];
@@ -388,7 +367,7 @@ cidrs = ["174.143.213.184/32"]
 
 #[test]
 fn cleartext_web_administration_and_remote_access_from_outside_the_jump_hosts_on_real_captures() {
-    let (data, _collector) = collector_with(&[SSH, HTTP], &access_zones(false));
+    let (data, _collector) = collector_with_captures(&[SSH, HTTP], &access_zones(false));
     let s = |v: &str| v.to_string();
     assert_eq!(
         findings(&data, "COMP-1.1", "10000", ""),
@@ -423,7 +402,7 @@ fn cleartext_web_administration_and_remote_access_from_outside_the_jump_hosts_on
     );
 
     // The same client declared a jump host: satisfied.
-    let (data, _collector) = collector_with(&[SSH], &access_zones(true));
+    let (data, _collector) = collector_with_captures(&[SSH], &access_zones(true));
     assert_eq!(
         findings(&data, "NET-3.2", "10000", ""),
         [(

@@ -7,6 +7,7 @@
 
 pub mod authority;
 pub mod registry;
+pub mod signing;
 pub mod tls;
 
 pub use authority::{Authority, ServerNames};

@@ -720,6 +720,8 @@ pub trait Store: Send + Sync {
     fn feed_imports(&self) -> Result<Vec<FeedImportView>, StoreError>;
     /// The software of every asset, with its asset id.
     fn all_software(&self) -> Result<Vec<(i64, SoftwareView)>, StoreError>;
+    /// One stored observation, decoded (none when there is no such id, or retention deleted it).
+    fn observation(&self, id: i64) -> Result<Option<StoredObservation>, StoreError>;
     /// Every agent's hash chain as its agent row keeps it, by agent id.
     fn chain_heads(&self) -> Result<Vec<chain::ChainHead>, StoreError>;
     /// At most `limit` sealed batches of an agent from chain position `from` on, in chain order.

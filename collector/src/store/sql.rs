@@ -294,6 +294,9 @@ pub const PRUNE: &str = "DELETE FROM observations WHERE id IN (
 pub const OBSERVATIONS_OF_KIND: &str = "SELECT id, asset_id, body FROM observations
     WHERE kind = ?1 AND observed_at >= ?2 AND observed_at < ?3 ORDER BY observed_at, id";
 
+/// One observation by id.
+pub const OBSERVATION_BY_ID: &str = "SELECT id, asset_id, body FROM observations WHERE id = ?1";
+
 /// Saves an assessment, returning its id.
 pub const INSERT_ASSESSMENT: &str = "INSERT INTO assessments
     (assessed_at, period_end, period_days, catalog_version, digest, body)

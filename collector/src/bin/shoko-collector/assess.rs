@@ -14,9 +14,9 @@ use shoko_proto::Timestamp;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Where to assess and which periods.
+/// Which data directory and which periods.
 #[derive(Args)]
-pub struct Scope {
+pub struct Window {
     /// Data directory.
     #[arg(long)]
     pub data: PathBuf,
@@ -26,40 +26,51 @@ pub struct Scope {
     /// End of the latest period (RFC 3339; default now).
     #[arg(long, value_parser = parse_time)]
     pub at: Option<Timestamp>,
+}
+
+/// Where to assess and which periods, and how to print.
+#[derive(Args)]
+pub struct Scope {
+    #[command(flatten)]
+    pub window: Window,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 /// What the rules and scores read, loaded from a data directory.
-struct Loaded {
-    store: Arc<dyn Store>,
-    basis: Basis,
+pub struct Loaded {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Catalog and declared zones.
+    pub basis: Basis,
 }
 
 impl Loaded {
-    fn open(scope: &Scope, write: bool) -> anyhow::Result<Self> {
-        let cfg = CollectorConfig::load(&scope.data)?;
-        let basis = Basis::load(&scope.data, &cfg)?;
+    /// Loads the catalog, the declared zones and the store (read-only unless `write`).
+    pub fn open(window: &Window, write: bool) -> anyhow::Result<Self> {
+        let cfg = CollectorConfig::load(&window.data)?;
+        let basis = Basis::load(&window.data, &cfg)?;
         let store = if write {
-            open_store(&scope.data, &cfg)?
+            open_store(&window.data, &cfg)?
         } else {
-            open_store_read_only(&scope.data, &cfg)?
+            open_store_read_only(&window.data, &cfg)?
         };
         Ok(Loaded { store, basis })
     }
 
-    fn inputs(&self) -> Inputs<'_> {
+    /// What the rules read.
+    pub fn inputs(&self) -> Inputs<'_> {
         self.basis.inputs(self.store.as_ref())
     }
 
     /// Days per period: the option's, or the catalog's.
-    fn days(&self, scope: &Scope) -> u32 {
-        scope.period.unwrap_or(self.basis.catalog.scoring.period_days)
+    pub fn days(&self, window: &Window) -> u32 {
+        window.period.unwrap_or(self.basis.catalog.scoring.period_days)
     }
 
     /// The catalog's spelling of a requirement id.
-    fn requirement(&self, id: &str) -> anyhow::Result<String> {
+    pub fn requirement(&self, id: &str) -> anyhow::Result<String> {
         let catalog = &self.basis.catalog;
         Ok(catalog
             .requirement(id)
@@ -71,9 +82,9 @@ impl Loaded {
 
 /// `findings`: the rules' findings over one period.
 pub fn findings(scope: &Scope, requirement: Option<&str>) -> anyhow::Result<()> {
-    let loaded = Loaded::open(scope, false)?;
-    let days = loaded.days(scope);
-    let period = Period::ending(scope.at.unwrap_or_else(Timestamp::now), days);
+    let loaded = Loaded::open(&scope.window, false)?;
+    let days = loaded.days(&scope.window);
+    let period = Period::ending(scope.window.at.unwrap_or_else(Timestamp::now), days);
     let mut findings = rules::evaluate(&loaded.inputs(), period)?;
     if let Some(r) = requirement {
         let id = loaded.requirement(r)?;
@@ -89,9 +100,9 @@ pub fn findings(scope: &Scope, requirement: Option<&str>) -> anyhow::Result<()> 
 
 /// `assess`: scores every requirement and saves the assessment unless told not to.
 pub fn run_assess(scope: &Scope, save: bool) -> anyhow::Result<()> {
-    let loaded = Loaded::open(scope, save)?;
-    let days = loaded.days(scope);
-    let at = scope.at.unwrap_or_else(Timestamp::now);
+    let loaded = Loaded::open(&scope.window, save)?;
+    let days = loaded.days(&scope.window);
+    let at = scope.window.at.unwrap_or_else(Timestamp::now);
     let derivation = assess(&loaded.inputs(), at, days)?;
     let a = &derivation.assessment;
     let body = serde_json::to_string(a)?;
@@ -121,10 +132,14 @@ pub fn run_assess(scope: &Scope, save: bool) -> anyhow::Result<()> {
 
 /// `explain`: the derivation of one requirement's score.
 pub fn run_explain(scope: &Scope, requirement: &str) -> anyhow::Result<()> {
-    let loaded = Loaded::open(scope, false)?;
+    let loaded = Loaded::open(&scope.window, false)?;
     let id = loaded.requirement(requirement)?;
-    let days = loaded.days(scope);
-    let derivation = assess(&loaded.inputs(), scope.at.unwrap_or_else(Timestamp::now), days)?;
+    let days = loaded.days(&scope.window);
+    let derivation = assess(
+        &loaded.inputs(),
+        scope.window.at.unwrap_or_else(Timestamp::now),
+        days,
+    )?;
     let explanation = explain(&derivation, &id).ok_or_else(|| anyhow::anyhow!("{id}: not assessed"))?;
     if scope.json {
         println!("{}", serde_json::to_string_pretty(&explanation)?);

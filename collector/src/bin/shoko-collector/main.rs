@@ -32,7 +32,7 @@ use std::process::ExitCode;
 authenticated TLS 1.3, stores them durably (SQLite by default), fuses them into an asset \
 inventory and serves it over an HTTP API.\n\nQuick start: `shoko-collector demo`.",
     after_help = "Exit codes: 0 success; 1 error (the message says which file or setting); 2 usage error; \
-3 `baseline drift` found drift; 4 `verify-store` found the stored evidence altered."
+3 `baseline drift` found drift; 4 `verify-store` or `verify-bundle` found evidence altered."
 )]
 struct Cli {
     #[command(flatten)]
@@ -157,6 +157,53 @@ enum Command {
         /// Data directory.
         #[arg(long)]
         data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the auditor's report: scope, method, maturity scores with their evidence,
+    /// inventory, changes, vulnerabilities, attestations, and an appendix of the catalog and
+    /// thresholds. HTML (self-contained, prints to PDF from a browser), JSON, or one CSV table.
+    Report {
+        #[command(flatten)]
+        window: assess::Window,
+        /// Only these requirements (repeatable; `NET-1.1`, `NET 1.1`).
+        #[arg(long)]
+        requirement: Vec<String>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Format (default: from the file's extension, html otherwise).
+        #[arg(long, value_enum)]
+        format: Option<evidence::Format>,
+        /// The table written as CSV.
+        #[arg(long, value_enum, default_value = "scores")]
+        table: shoko_collector::report::csv::Table,
+    },
+    /// Write a signed evidence bundle (.tar.gz): the report, scores, every period's findings, the
+    /// observations, change records and attestations they rest on, their frames as pcap files,
+    /// and a manifest of SHA-256 digests signed with the collector's Ed25519 key
+    /// (pki/evidence.key, created on first use; give auditors pki/evidence.pub).
+    ExportEvidence {
+        #[command(flatten)]
+        window: assess::Window,
+        /// Only these requirements (repeatable; `NET-1.1`, `NET 1.1`).
+        #[arg(long)]
+        requirement: Vec<String>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify an evidence bundle offline (the .tar.gz, or the directory it was unpacked to): the
+    /// manifest's signature, then every file's digest. Names every file altered, missing or added
+    /// (exit 4).
+    VerifyBundle {
+        /// The bundle.
+        bundle: PathBuf,
+        /// The collector's public key (pki/evidence.pub). Without it the bundle's own copy is
+        /// used, which proves the files match the manifest but not who signed it.
+        #[arg(long)]
+        key: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -379,6 +426,19 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::VerifyStore { data, json } => evidence::verify_store(&data, json),
+        Command::Report {
+            window,
+            requirement,
+            out,
+            format,
+            table,
+        } => evidence::report(&window, &requirement, &out, format, table),
+        Command::ExportEvidence {
+            window,
+            requirement,
+            out,
+        } => evidence::export(&window, &requirement, &out),
+        Command::VerifyBundle { bundle, key, json } => evidence::verify_bundle(&bundle, key.as_ref(), json),
         Command::Catalog { file, json } => {
             let catalog = Catalog::load(file.as_deref())?;
             if json {

@@ -690,6 +690,12 @@ impl Store for PostgresStore {
         self.all(sql::ALL_SOFTWARE, &[], super::asset_software_row)
     }
 
+    fn observation(&self, id: i64) -> Result<Option<StoredObservation>, StoreError> {
+        Ok(self
+            .all(sql::OBSERVATION_BY_ID, &[&id], super::stored_observation)?
+            .pop())
+    }
+
     fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
         self.all(sql::CHAIN_HEADS, &[], chain::chain_head_row)
     }

@@ -577,6 +577,14 @@ impl Store for SqliteStore {
         all(&conn, sql::ALL_SOFTWARE, [], |r| super::asset_software_row(r))
     }
 
+    fn observation(&self, id: i64) -> Result<Option<StoredObservation>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(all(&conn, sql::OBSERVATION_BY_ID, params![id], |r| {
+            super::stored_observation(r)
+        })?
+        .pop())
+    }
+
     fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         all(&conn, sql::CHAIN_HEADS, [], |r| chain::chain_head_row(r))

@@ -1,0 +1,148 @@
+//! The report's tables as CSV (RFC 4180, header row first): scores, inventory, changes,
+//! vulnerabilities.
+
+use super::Report;
+
+/// A table of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Table {
+    /// One row per requirement: level, practice, documentary, current period's numbers.
+    Scores,
+    /// One row per asset.
+    Inventory,
+    /// One row per change record.
+    Changes,
+    /// One row per advisory match.
+    Vulnerabilities,
+}
+
+/// A number with up to 3 decimals, or empty.
+fn number(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.3}")).unwrap_or_default()
+}
+
+/// Writes one table of the report as CSV.
+pub fn write(report: &Report, table: Table) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    match table {
+        Table::Scores => {
+            w.write_record([
+                "requirement",
+                "title",
+                "group",
+                "spe",
+                "level",
+                "practice",
+                "documentary",
+                "observability",
+                "conformance",
+                "metric",
+                "satisfied",
+                "violated",
+                "unknown",
+            ])?;
+            for s in &report.assessment.scores {
+                let current = s.periods.first();
+                let count = |f: fn(&crate::assess::score::PeriodStats) -> usize| {
+                    current.map(|p| f(p).to_string()).unwrap_or_default()
+                };
+                w.write_record([
+                    s.requirement.clone(),
+                    s.title.clone(),
+                    s.group.clone(),
+                    s.spe.clone(),
+                    s.level.as_str().to_string(),
+                    s.practice.as_str().to_string(),
+                    s.documentary.map(|l| l.as_str().to_string()).unwrap_or_default(),
+                    number(current.and_then(|p| p.observability)),
+                    number(current.and_then(|p| p.conformance)),
+                    number(current.and_then(|p| p.metric)),
+                    count(|p| p.satisfied),
+                    count(|p| p.violated),
+                    count(|p| p.unknown),
+                ])?;
+            }
+        }
+        Table::Inventory => {
+            w.write_record([
+                "id",
+                "key",
+                "vendor",
+                "model",
+                "firmware",
+                "zone",
+                "class",
+                "ips",
+                "protocols",
+                "last_seen",
+            ])?;
+            for a in &report.inventory {
+                w.write_record([
+                    a.id.to_string(),
+                    a.key.clone(),
+                    a.vendor.clone(),
+                    a.model.clone(),
+                    a.firmware.clone(),
+                    a.zone.clone(),
+                    a.class.clone(),
+                    a.ips.join(" "),
+                    a.protocols.join(" "),
+                    a.last_seen.to_string(),
+                ])?;
+            }
+        }
+        Table::Changes => {
+            w.write_record([
+                "id",
+                "asset_id",
+                "kind",
+                "subject",
+                "old",
+                "new",
+                "observed_at",
+                "status",
+            ])?;
+            for c in &report.changes {
+                w.write_record([
+                    c.id.to_string(),
+                    c.asset_id.to_string(),
+                    c.kind.clone(),
+                    c.subject.clone(),
+                    c.old_value.clone().unwrap_or_default(),
+                    c.new_value.clone().unwrap_or_default(),
+                    c.observed_at.to_string(),
+                    c.status.clone(),
+                ])?;
+            }
+        }
+        Table::Vulnerabilities => {
+            w.write_record([
+                "asset_id",
+                "asset",
+                "advisory",
+                "feed",
+                "cves",
+                "known_exploited",
+                "product",
+                "version",
+                "affected",
+                "confidence",
+            ])?;
+            for m in &report.vulnerabilities {
+                w.write_record([
+                    m.asset_id.to_string(),
+                    m.asset.clone(),
+                    m.advisory.clone(),
+                    m.feed.as_str().to_string(),
+                    m.cves.join(" "),
+                    m.known_exploited.join(" "),
+                    m.product.clone(),
+                    m.version.clone(),
+                    m.affected.clone(),
+                    format!("{:.2}", m.confidence),
+                ])?;
+            }
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
