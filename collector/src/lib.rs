@@ -16,6 +16,7 @@ pub mod config;
 pub mod datadir;
 pub mod demo;
 pub mod evidence;
+pub mod export;
 pub mod filter;
 pub mod fuse;
 pub mod ingest;

@@ -172,6 +172,7 @@ fn advisories_match_the_affected_firmware_and_packages_and_nothing_else() {
         "the firmware claim's observation"
     );
     let host_asset = matches[0]["asset_id"].as_i64().unwrap();
+    cyclonedx_bom_validates_and_names_what_is_affected(&d, host_asset);
 
     // COMP 3.5: every match, and the host's pending security updates, need a mitigation.
     let comp35 = findings(&d, "COMP-3.5");
@@ -247,4 +248,138 @@ fn advisories_match_the_affected_firmware_and_packages_and_nothing_else() {
     let api = collector.get_json("/api/v1/vulnerabilities");
     assert_eq!(api["matches"].as_array().unwrap().len(), 6);
     assert_eq!(api["feeds"].as_array().unwrap().len(), 6);
+}
+
+/// `export cyclonedx`: the BOM validates against the official CycloneDX 1.5 schema (vendored in
+/// `tests/fixtures/cyclonedx`), holds every asset as a device with its firmware or software, and
+/// one vulnerability per CVE affecting exactly the firmware or packages matched. A BOM broken on
+/// purpose fails the same validation.
+fn cyclonedx_bom_validates_and_names_what_is_affected(d: &str, host_asset: i64) {
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("bom.json");
+    run_ok(
+        "shoko-collector",
+        &[
+            "export",
+            "cyclonedx",
+            "--data",
+            d,
+            "--out",
+            path.to_str().unwrap(),
+        ],
+    );
+    let validate = |file: &std::path::Path| {
+        std::process::Command::new("python3")
+            .arg(workspace().join("tests/fixtures/cyclonedx/validate.py"))
+            .arg(file)
+            .output()
+            .expect("python3 with jsonschema (.ci/run installs it)")
+    };
+    let out = validate(&path);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let bom: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let assets = run_ok("shoko-collector", &["assets", "--data", d, "--json"]);
+    let assets: Value = serde_json::from_slice(&assets.stdout).unwrap();
+    let devices = bom["components"].as_array().unwrap();
+    assert_eq!(devices.len(), assets.as_array().unwrap().len());
+    assert!(devices.iter().all(|c| c["type"] == "device"));
+    let module = devices
+        .iter()
+        .find(|c| {
+            c["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["value"] == "mac:00:00:bc:3e:eb:e4")
+        })
+        .unwrap();
+    let module_ref = module["bom-ref"].as_str().unwrap().to_string();
+    assert_eq!(module["name"], "1756-ENBT/A");
+    assert_eq!(module["supplier"]["name"], "Rockwell Automation/Allen-Bradley");
+    assert_eq!(module["components"][0]["type"], "firmware");
+    assert_eq!(module["components"][0]["version"], "4.003");
+    let host = devices
+        .iter()
+        .find(|c| c["bom-ref"] == format!("asset-{host_asset}"))
+        .unwrap();
+    let package_ref = |name: &str| {
+        let c = host["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in the host's components"));
+        assert!(
+            c["purl"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("pkg:deb/debian/{name}@"))
+        );
+        c["bom-ref"].as_str().unwrap().to_string()
+    };
+    let affected: Vec<(String, Vec<String>, String)> = bom["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let refs = v["affects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["ref"].as_str().unwrap().to_string())
+                .collect();
+            let exploited = v["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "shoko:known_exploited")
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (v["id"].as_str().unwrap().to_string(), refs, exploited)
+        })
+        .collect();
+    let firmware = format!("{module_ref}/firmware");
+    assert_eq!(
+        affected,
+        [
+            ("CVE-2026-1001".into(), vec![firmware.clone()], "true".into()),
+            ("CVE-2026-1003".into(), vec![firmware], "false".into()),
+            ("CVE-2026-2001".into(), vec![package_ref("libc6")], "false".into()),
+            (
+                "CVE-2026-2002".into(),
+                vec![package_ref("openssh-client")],
+                "true".into()
+            ),
+            (
+                "CVE-2026-3001".into(),
+                vec![package_ref("libssl3"), package_ref("openssl")],
+                "false".into()
+            ),
+        ]
+    );
+
+    let mut broken = bom.clone();
+    broken["components"][0]["type"] = "gadget".into();
+    broken.as_object_mut().unwrap().remove("specVersion");
+    let broken_path = work.path().join("broken.json");
+    std::fs::write(&broken_path, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let out = validate(&broken_path);
+    assert_eq!(out.status.code(), Some(1));
+    let errors = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        errors.contains("/: 'specVersion' is a required property"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("/components/0/type: 'gadget' is not one of"),
+        "{errors}"
+    );
 }

@@ -36,6 +36,9 @@ pub struct Match {
     pub known_exploited: Vec<String>,
     /// What matched (`firmware of Rockwell Automation 1756-EN2T`, `package openssl (Debian:12)`).
     pub product: String,
+    /// The host package that matched (none for a device's firmware).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
     /// The version observed.
     pub version: String,
     /// The advisory's versions as written.
@@ -121,6 +124,7 @@ pub fn find(
                     "firmware of {} {adv_product}",
                     adv_vendor.unwrap_or("(any vendor)")
                 ),
+                package: None,
                 version: version.clone(),
                 affected: af.text.clone(),
                 confidence,
@@ -164,6 +168,7 @@ pub fn find(
                 cves: af.cves.clone(),
                 known_exploited: exploited(&af.cves),
                 product: format!("package {} (source {}, {ecosystem})", p.name, p.source),
+                package: Some(s.name.clone()),
                 version: p.version.clone(),
                 affected: af.text.clone(),
                 confidence: af.reading.confidence(),

@@ -4,6 +4,7 @@ mod advisories;
 mod assess;
 mod attest;
 mod evidence;
+mod export;
 
 use assess::parse_time;
 mod baseline;
@@ -207,6 +208,11 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Export the inventory for other tools (CycloneDX 1.5 JSON).
+    Export {
+        #[command(subcommand)]
+        action: export::ExportAction,
     },
     /// Show the requirement catalog (embedded, or a user's copy checked first).
     Catalog {
@@ -439,6 +445,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             out,
         } => evidence::export(&window, &requirement, &out),
         Command::VerifyBundle { bundle, key, json } => evidence::verify_bundle(&bundle, key.as_ref(), json),
+        Command::Export { action } => export::run(action),
         Command::Catalog { file, json } => {
             let catalog = Catalog::load(file.as_deref())?;
             if json {
