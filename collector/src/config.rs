@@ -69,6 +69,17 @@ pub struct CollectorConfig {
     /// The declared zones and conduits (relative to the data directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zones: Option<PathBuf>,
+    /// Seconds between forwarding rounds to the SIEM destinations (and the first retry after a
+    /// failure; retries back off to ten times this).
+    #[serde(default = "default_siem_interval")]
+    pub siem_interval_secs: u64,
+    /// Where change records and protocol events are forwarded (`[[siem]]` tables).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub siem: Vec<crate::export::siem::Destination>,
+}
+
+fn default_siem_interval() -> u64 {
+    10
 }
 
 fn default_not_seen_days() -> u64 {
@@ -143,6 +154,8 @@ impl Default for CollectorConfig {
             asset_not_seen_days: default_not_seen_days(),
             catalog: None,
             zones: None,
+            siem_interval_secs: default_siem_interval(),
+            siem: Vec::new(),
         }
     }
 }
@@ -229,7 +242,9 @@ impl CollectorConfig {
              retention_days = {}\n\n\
              # Seconds between upkeep runs (retention, absent assets).\nretention_interval_secs = {}\n\n\
              # Days after which an asset not seen becomes a change record (0: never).\n\
-             asset_not_seen_days = {}\n",
+             asset_not_seen_days = {}\n\n\
+             # Seconds between forwarding rounds to the [[siem]] destinations (see deploy/collector.toml).\n\
+             siem_interval_secs = {}\n",
             self.listen,
             self.http,
             self.advertise,
@@ -245,7 +260,8 @@ impl CollectorConfig {
             self.agent_observations_burst,
             self.retention_days,
             self.retention_interval_secs,
-            self.asset_not_seen_days
+            self.asset_not_seen_days,
+            self.siem_interval_secs
         )
     }
 }
@@ -276,6 +292,44 @@ mod tests {
         assert_eq!(
             pg.store_location(dir.path()).unwrap(),
             StoreLocation::Postgres(url.into())
+        );
+    }
+
+    #[test]
+    fn the_commented_siem_examples_of_the_deploy_file_parse() {
+        use crate::export::siem::{Destination, SyslogFormat};
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/collector.toml");
+        let text = std::fs::read_to_string(example).unwrap();
+        let block = &text[text.find("# [[siem]]").unwrap()..];
+        let uncommented: String = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| *l == "[[siem]]" || l.contains(" = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let cfg: CollectorConfig = toml::from_str(&uncommented).unwrap();
+        assert_eq!(
+            cfg.siem,
+            [
+                Destination::Syslog {
+                    name: "soc".into(),
+                    address: "siem.plant.example:6514".into(),
+                    tls: true,
+                    ca: Some("siem-ca.pem".into()),
+                    server_name: Some("siem.plant.example".into()),
+                    format: SyslogFormat::Json,
+                },
+                Destination::OcsfFile {
+                    name: "data-lake".into(),
+                    path: "/var/lib/shoko/ocsf-events.jsonl".into(),
+                },
+            ]
+        );
+        assert!(
+            toml::from_str::<CollectorConfig>(
+                "[[siem]]\nkind = \"syslog\"\nname = \"x\"\naddress = \"h:1\"\ncolour = 1\n"
+            )
+            .is_err()
         );
     }
 

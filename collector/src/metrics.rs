@@ -14,6 +14,13 @@ pub struct ReasonLabel {
     pub reason: String,
 }
 
+/// Label of a SIEM destination.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DestinationLabel {
+    /// Its name.
+    pub destination: String,
+}
+
 /// All collector metrics.
 pub struct Metrics {
     registry: Registry,
@@ -41,6 +48,10 @@ pub struct Metrics {
     pub upkeep_runs: Family<ReasonLabel, Counter>,
     /// Observations deleted by retention.
     pub retention_deleted: Counter,
+    /// Items delivered to each SIEM destination.
+    pub siem_delivered: Family<DestinationLabel, Counter>,
+    /// Failed delivery rounds per SIEM destination (each retried).
+    pub siem_failures: Family<DestinationLabel, Counter>,
 }
 
 impl Metrics {
@@ -60,6 +71,8 @@ impl Metrics {
             ingest_throttled: Counter::default(),
             upkeep_runs: Family::default(),
             retention_deleted: Counter::default(),
+            siem_delivered: Family::default(),
+            siem_failures: Family::default(),
             registry: Registry::default(),
         };
         // (name, help, metric): one line each.
@@ -81,6 +94,8 @@ impl Metrics {
             "ingest_throttled", "Times an agent over its rate limit was read more slowly", m.ingest_throttled;
             "upkeep_runs", "Upkeep runs by job and outcome (skipped: another collector ran it)", m.upkeep_runs;
             "retention_deleted_observations", "Raw observations deleted by retention", m.retention_deleted;
+            "siem_delivered", "Change records and events delivered, per SIEM destination", m.siem_delivered;
+            "siem_failures", "Failed SIEM delivery rounds (retried), per destination", m.siem_failures;
         }
         Metrics { registry, ..m }
     }

@@ -129,6 +129,14 @@ impl Collector {
             metrics.clone(),
             rx.clone(),
         ));
+        tasks.extend(crate::export::siem::spawn(
+            store.clone(),
+            &cfg.siem,
+            data,
+            Duration::from_secs(cfg.siem_interval_secs.max(1)),
+            metrics.clone(),
+            rx.clone(),
+        ));
         let app = api::router(ApiState {
             store: store.clone(),
             metrics,

@@ -722,6 +722,29 @@ pub trait Store: Send + Sync {
     fn all_software(&self) -> Result<Vec<(i64, SoftwareView)>, StoreError>;
     /// One stored observation, decoded (none when there is no such id, or retention deleted it).
     fn observation(&self, id: i64) -> Result<Option<StoredObservation>, StoreError>;
+    /// At most `limit` change records with ids above `after`, oldest first.
+    fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeView>, StoreError>;
+    /// At most `limit` observations of `kind` with ids above `after`, by id, decoded.
+    fn observations_after(
+        &self,
+        kind: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredObservation>, StoreError>;
+    /// A SIEM destination's progress through a stream (`change`, `event`): the last id delivered.
+    fn siem_cursor(&self, destination: &str, stream: &str) -> Result<i64, StoreError>;
+    /// Records items of a stream delivered to a destination at `at` after `attempts` attempts,
+    /// and advances its progress to the last, in one transaction.
+    fn record_deliveries(
+        &self,
+        destination: &str,
+        stream: &str,
+        items: &[i64],
+        at: Timestamp,
+        attempts: u32,
+    ) -> Result<(), StoreError>;
+    /// Every delivered item of a stream with when it first reached any destination.
+    fn first_deliveries(&self, stream: &str) -> Result<Vec<(i64, Timestamp)>, StoreError>;
     /// Every agent's hash chain as its agent row keeps it, by agent id.
     fn chain_heads(&self) -> Result<Vec<chain::ChainHead>, StoreError>;
     /// At most `limit` sealed batches of an agent from chain position `from` on, in chain order.

@@ -60,18 +60,27 @@ pub const ASSET_OBSERVATIONS: &str =
 pub const AGENTS: &str =
     "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id";
 
-/// Every change with its latest decision (`open` without one) and when the collector received the
-/// observation showing it.
-pub const CHANGES: &str =
-    "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
+/// The columns of change records with their latest decision and when their observation was
+/// received (the shared start of `CHANGES` and `CHANGES_AFTER`).
+macro_rules! changes_select {
+    () => {
+        "SELECT c.id, c.asset_id, c.kind, c.subject, c.old_value, c.new_value, c.observed_at,
     c.observation_id, c.previous_observation_id,
     COALESCE(d.decision, 'open'), d.reference, d.decided_by, d.decided_at, b.received_at
     FROM changes c
     LEFT JOIN change_decisions d ON d.id =
     (SELECT MAX(id) FROM change_decisions WHERE change_id = c.id)
     LEFT JOIN observations o ON o.id = c.observation_id
-    LEFT JOIN batches b ON b.agent_id = o.agent_id AND b.seq = o.seq
-    ORDER BY c.id";
+    LEFT JOIN batches b ON b.agent_id = o.agent_id AND b.seq = o.seq"
+    };
+}
+
+/// Every change with its latest decision (`open` without one) and when the collector received the
+/// observation showing it.
+pub const CHANGES: &str = concat!(changes_select!(), " ORDER BY c.id");
+
+/// Change records after an id, oldest first, at most `?2`.
+pub const CHANGES_AFTER: &str = concat!(changes_select!(), " WHERE c.id > ?1 ORDER BY c.id LIMIT ?2");
 
 /// Claims a batch; no row when it is already stored.
 pub const CLAIM_BATCH: &str =
@@ -352,6 +361,26 @@ pub const CHAIN_HEADS: &str = "SELECT a.agent_id, a.batches,
         (SELECT COUNT(*) FROM batches b WHERE b.agent_id = a.agent_id AND b.chain_pos IS NULL),
         a.chain_head
     FROM agents a ORDER BY a.agent_id";
+
+/// Observations of a kind after an id, by id, at most `?3`.
+pub const OBSERVATIONS_AFTER: &str =
+    "SELECT id, asset_id, body FROM observations WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
+
+/// A SIEM destination's progress through a stream.
+pub const SIEM_CURSOR: &str = "SELECT last_id FROM siem_cursors WHERE destination = ?1 AND stream = ?2";
+
+/// Advances a SIEM destination's progress through a stream (never back).
+pub const ADVANCE_SIEM_CURSOR: &str = "INSERT INTO siem_cursors (destination, stream, last_id) VALUES (?1, ?2, ?3)
+    ON CONFLICT (destination, stream) DO UPDATE SET last_id = CASE WHEN excluded.last_id > siem_cursors.last_id
+        THEN excluded.last_id ELSE siem_cursors.last_id END";
+
+/// Records an item delivered to a SIEM destination.
+pub const RECORD_DELIVERY: &str =
+    "INSERT INTO siem_deliveries (destination, stream, item_id, delivered_at, attempts)
+    VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+
+/// Every delivered item of a stream with its first delivery to any destination.
+pub const FIRST_DELIVERIES: &str = "SELECT item_id, MIN(delivered_at) FROM siem_deliveries WHERE stream = ?1 GROUP BY item_id ORDER BY item_id";
 
 /// Sealed batches of an agent from a chain position on.
 pub const SEALED_BATCHES: &str =

@@ -8,6 +8,7 @@ mod comp;
 pub mod host;
 mod inventory;
 mod net;
+mod siem;
 #[cfg(test)]
 mod testdata;
 mod traffic;
@@ -180,6 +181,8 @@ pub struct Observed {
     pub attestations: Vec<AttestationView>,
     /// The imported advisories' matches and feeds.
     pub vulnerabilities: Vulnerabilities,
+    /// When each change record first reached a SIEM destination, by change id.
+    pub deliveries: BTreeMap<i64, Timestamp>,
 }
 
 impl Observed {
@@ -195,6 +198,7 @@ impl Observed {
             hosts: host::read_hosts(inputs.store, period.end)?,
             baseline: latest_baseline(inputs.store, period.end)?,
             attestations: inputs.store.attestations()?,
+            deliveries: inputs.store.first_deliveries("change")?.into_iter().collect(),
         })
     }
 }
@@ -243,6 +247,7 @@ pub fn evaluate_observed(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     findings.extend(net::time_sources(inputs, seen));
     findings.extend(net::remote_access(inputs, seen));
     findings.extend(comp::cleartext_management(seen));
+    findings.extend(siem::events_delivered(seen));
     findings
         .sort_by(|a, b| (&a.requirement, &a.rule, &a.subject).cmp(&(&b.requirement, &b.rule, &b.subject)));
     findings

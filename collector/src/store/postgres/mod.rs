@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0003_assessments_records.sql"),
     include_str!("../../../migrations/postgres/0004_advisories.sql"),
     include_str!("../../../migrations/postgres/0005_evidence_chain.sql"),
+    include_str!("../../../migrations/postgres/0006_siem_deliveries.sql"),
 ];
 
 /// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
@@ -694,6 +695,73 @@ impl Store for PostgresStore {
         Ok(self
             .all(sql::OBSERVATION_BY_ID, &[&id], super::stored_observation)?
             .pop())
+    }
+
+    fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeView>, StoreError> {
+        self.all(
+            sql::CHANGES_AFTER,
+            &[&after, &i64::from(limit)],
+            super::change_view,
+        )
+    }
+
+    fn observations_after(
+        &self,
+        kind: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        self.all(
+            sql::OBSERVATIONS_AFTER,
+            &[&kind, &after, &i64::from(limit)],
+            super::stored_observation,
+        )
+    }
+
+    fn siem_cursor(&self, destination: &str, stream: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .all(sql::SIEM_CURSOR, &[&destination, &stream], |r| {
+                super::required_int(r, 0)
+            })?
+            .pop()
+            .unwrap_or(0))
+    }
+
+    fn record_deliveries(
+        &self,
+        destination: &str,
+        stream: &str,
+        items: &[i64],
+        at: Timestamp,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
+        let Some(last) = items.iter().max() else {
+            return Ok(());
+        };
+        let attempts = i64::from(attempts);
+        self.run(async {
+            let mut client = self.pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let record = tx.prepare(&numbered(sql::RECORD_DELIVERY)).await.map_err(pg)?;
+            for item in items {
+                tx.execute(&record, &[&destination, &stream, item, &at.0, &attempts])
+                    .await
+                    .map_err(pg)?;
+            }
+            tx.execute(
+                &*numbered(sql::ADVANCE_SIEM_CURSOR),
+                &[&destination, &stream, last],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn first_deliveries(&self, stream: &str) -> Result<Vec<(i64, Timestamp)>, StoreError> {
+        self.all(sql::FIRST_DELIVERIES, &[&stream], |r| {
+            Ok((super::required_int(r, 0)?, Timestamp(super::required_int(r, 1)?)))
+        })
     }
 
     fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0006_assessments_records.sql"),
     include_str!("../../../migrations/sqlite/0007_advisories.sql"),
     include_str!("../../../migrations/sqlite/0008_evidence_chain.sql"),
+    include_str!("../../../migrations/sqlite/0009_siem_deliveries.sql"),
 ];
 
 /// SQLite store.
@@ -583,6 +584,69 @@ impl Store for SqliteStore {
             super::stored_observation(r)
         })?
         .pop())
+    }
+
+    fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeView>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::CHANGES_AFTER, params![after, limit], |r| {
+            super::change_view(r)
+        })
+    }
+
+    fn observations_after(
+        &self,
+        kind: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::OBSERVATIONS_AFTER, params![kind, after, limit], |r| {
+            super::stored_observation(r)
+        })
+    }
+
+    fn siem_cursor(&self, destination: &str, stream: &str) -> Result<i64, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(all(&conn, sql::SIEM_CURSOR, params![destination, stream], |r| {
+            super::required_int(r, 0)
+        })?
+        .pop()
+        .unwrap_or(0))
+    }
+
+    fn record_deliveries(
+        &self,
+        destination: &str,
+        stream: &str,
+        items: &[i64],
+        at: Timestamp,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
+        let Some(last) = items.iter().max() else {
+            return Ok(());
+        };
+        let mut conn = self.writer()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        {
+            let mut record = tx.prepare_cached(sql::RECORD_DELIVERY).map_err(db)?;
+            for item in items {
+                record
+                    .execute(params![destination, stream, item, at.0, attempts])
+                    .map_err(db)?;
+            }
+            tx.execute(sql::ADVANCE_SIEM_CURSOR, params![destination, stream, last])
+                .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn first_deliveries(&self, stream: &str) -> Result<Vec<(i64, Timestamp)>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::FIRST_DELIVERIES, params![stream], |r| {
+            Ok((super::required_int(r, 0)?, Timestamp(super::required_int(r, 1)?)))
+        })
     }
 
     fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
