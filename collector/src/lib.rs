@@ -8,6 +8,7 @@
 //! absent assets. `server`
 //! wires them; `demo` runs everything locally.
 
+pub mod access;
 pub mod advisory;
 pub mod api;
 pub mod assess;

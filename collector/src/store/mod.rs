@@ -9,6 +9,7 @@ pub mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
+use crate::access::records::{AuditEntry, CredentialRecord, NewCredential, NewUser, UserRecord};
 use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::{AttributeView, ClaimView};
@@ -745,6 +746,24 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Every delivered item of a stream with when it first reached any destination.
     fn first_deliveries(&self, stream: &str) -> Result<Vec<(i64, Timestamp)>, StoreError>;
+    /// Adds a user; its id.
+    fn save_user(&self, user: &NewUser) -> Result<i64, StoreError>;
+    /// Every user, by id.
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Disables a user (NotFound when there is no such user not disabled yet).
+    fn disable_user(&self, id: i64, at: Timestamp) -> Result<(), StoreError>;
+    /// Stores a credential; its id.
+    fn save_credential(&self, credential: &NewCredential) -> Result<i64, StoreError>;
+    /// The credential whose secret has this SHA-256 (hex), with its user.
+    fn credential(&self, secret_sha256: &str) -> Result<Option<(CredentialRecord, UserRecord)>, StoreError>;
+    /// Every credential, by id.
+    fn credentials(&self) -> Result<Vec<CredentialRecord>, StoreError>;
+    /// Revokes a credential (NotFound when there is none not revoked yet).
+    fn revoke_credential(&self, id: i64, at: Timestamp) -> Result<(), StoreError>;
+    /// Records an audit entry; its id.
+    fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
+    /// The newest `limit` audit entries, newest first.
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     /// Every agent's hash chain as its agent row keeps it, by agent id.
     fn chain_heads(&self) -> Result<Vec<chain::ChainHead>, StoreError>;
     /// At most `limit` sealed batches of an agent from chain position `from` on, in chain order.
@@ -758,4 +777,44 @@ pub trait Store: Send + Sync {
     fn batch_rows(&self, agent_id: &str, seq: u64) -> Result<Vec<chain::StoredRow>, StoreError>;
     /// A mark the store keeps about itself (`pruned_before`: the newest retention cut-off).
     fn store_mark(&self, name: &str) -> Result<Option<i64>, StoreError>;
+}
+
+/// A user from columns `at..at + 6` (id, name, role, hash, created, disabled).
+fn user_record(r: &impl Columns, at: usize) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: required_int(r, at)?,
+        name: r.required_text(at + 1)?,
+        role: r.required_text(at + 2)?,
+        password_hash: r.required_text(at + 3)?,
+        created_at: Timestamp(required_int(r, at + 4)?),
+        disabled_at: r.int(at + 5)?.map(Timestamp),
+    })
+}
+
+/// A credential and its user from a row of `sql::CREDENTIALS`.
+fn credential_row(r: &impl Columns) -> Result<(CredentialRecord, UserRecord), StoreError> {
+    let credential = CredentialRecord {
+        id: required_int(r, 0)?,
+        kind: r.required_text(1)?,
+        name: r.required_text(2)?,
+        user_id: required_int(r, 3)?,
+        user: r.required_text(4)?,
+        created_at: Timestamp(required_int(r, 5)?),
+        expires_at: r.int(6)?.map(Timestamp),
+        revoked_at: r.int(7)?.map(Timestamp),
+    };
+    Ok((credential, user_record(r, 8)?))
+}
+
+/// An audit entry from a row of `sql::AUDIT_LOG`.
+fn audit_row(r: &impl Columns) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        id: required_int(r, 0)?,
+        at: Timestamp(required_int(r, 1)?),
+        actor: r.required_text(2)?,
+        action: r.required_text(3)?,
+        target: r.required_text(4)?,
+        detail: r.required_text(5)?,
+        source: r.required_text(6)?,
+    })
 }

@@ -399,6 +399,49 @@ pub const RAISE_STORE_MARK: &str = "INSERT INTO store_marks (name, value) VALUES
     ON CONFLICT (name) DO UPDATE SET value = CASE WHEN excluded.value > store_marks.value
         THEN excluded.value ELSE store_marks.value END";
 
+/// Adds a user, returning its id.
+pub const INSERT_USER: &str =
+    "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id";
+
+/// Every user.
+pub const USERS: &str =
+    "SELECT id, name, role, password_hash, created_at, disabled_at FROM users ORDER BY id";
+
+/// Disables a user.
+pub const DISABLE_USER: &str = "UPDATE users SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL";
+
+/// Stores a credential, returning its id.
+pub const INSERT_CREDENTIAL: &str =
+    "INSERT INTO credentials (kind, name, user_id, secret_sha256, created_at, expires_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+
+/// The columns of a credential with its user's name, then the user's columns.
+macro_rules! credential_select {
+    () => {
+        "SELECT c.id, c.kind, c.name, c.user_id, u.name, c.created_at, c.expires_at, c.revoked_at,
+        u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at
+    FROM credentials c JOIN users u ON u.id = c.user_id"
+    };
+}
+
+/// The credential with a secret's SHA-256, and its user.
+pub const CREDENTIAL: &str = concat!(credential_select!(), " WHERE c.secret_sha256 = ?1");
+
+/// Every credential with its user.
+pub const CREDENTIALS: &str = concat!(credential_select!(), " ORDER BY c.id");
+
+/// Revokes a credential.
+pub const REVOKE_CREDENTIAL: &str =
+    "UPDATE credentials SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
+
+/// Records an audit entry, returning its id.
+pub const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, actor, action, target, detail, source)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+
+/// The newest audit entries, newest first.
+pub const AUDIT_LOG: &str =
+    "SELECT id, at, actor, action, target, detail, source FROM audit_log ORDER BY id DESC LIMIT ?1";
+
 #[cfg(test)]
 mod tests {
     #[test]

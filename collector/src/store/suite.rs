@@ -39,6 +39,7 @@ macro_rules! store_suite {
             a_hosts_second_interface_and_a_shared_serial_merge_assets,
             attestations_are_kept_and_revoked_not_deleted,
             the_hash_chain_names_every_edit,
+            users_tokens_sessions_and_the_audit_log,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -1290,5 +1291,128 @@ pub fn the_hash_chain_names_every_edit(engine: &impl Engine) {
             None,
             "1 stored batches but the chain ends at position 0 (batches deleted or unsealed)".to_string()
         )
+    );
+}
+
+/// Users with roles, API tokens and sessions authenticate until revoked, expired or their user
+/// is disabled; a wrong password, a duplicate user or an unknown role are refused; every write
+/// and every login attempt is in the audit log, newest first.
+pub fn users_tokens_sessions_and_the_audit_log(engine: &impl Engine) {
+    use crate::access::records::NewCredential;
+    use crate::access::{AccessError, Accounts, Role, secret_digest};
+    let store = engine.open();
+    let accounts = Accounts::new(&*store);
+    let ada = accounts
+        .add_user("ada", "admin", "correct horse battery", "cli:root", "cli")
+        .unwrap();
+    accounts
+        .add_user("otto", "operator", "operator password", "cli:root", "cli")
+        .unwrap();
+    assert!(matches!(
+        accounts.add_user("ada", "auditor", "another password", "cli:root", "cli"),
+        Err(AccessError::Invalid(_))
+    ));
+    assert!(matches!(
+        accounts.add_user("eve", "root", "another password", "cli:root", "cli"),
+        Err(AccessError::Invalid(_))
+    ));
+    assert!(matches!(
+        accounts.add_user("eve", "auditor", "short", "cli:root", "cli"),
+        Err(AccessError::Invalid(_))
+    ));
+
+    let (token_id, token) = accounts
+        .create_token("ada", "ci", Some(30), "cli:root", "cli")
+        .unwrap();
+    let who = accounts.authenticate(&token).unwrap().unwrap();
+    assert_eq!(
+        (who.user.as_str(), who.role, who.credential_id),
+        ("ada", Role::Admin, token_id)
+    );
+    assert_eq!(accounts.authenticate("shoko_0000").unwrap(), None);
+    assert_eq!(accounts.authenticate(&token[1..]).unwrap(), None);
+
+    assert!(matches!(
+        accounts.login("otto", "wrong password!", "10.0.0.9"),
+        Err(AccessError::LoginFailed)
+    ));
+    let (session, _) = accounts.login("otto", "operator password", "10.0.0.9").unwrap();
+    assert_eq!(
+        accounts.authenticate(&session).unwrap().unwrap().role,
+        Role::Operator
+    );
+
+    accounts.revoke(token_id, "user:ada", "10.0.0.1").unwrap();
+    assert_eq!(accounts.authenticate(&token).unwrap(), None);
+    assert!(matches!(
+        accounts.revoke(token_id, "user:ada", "10.0.0.1"),
+        Err(AccessError::Store(StoreError::NotFound(_)))
+    ));
+    accounts.disable_user("otto", "user:ada", "10.0.0.1").unwrap();
+    assert_eq!(accounts.authenticate(&session).unwrap(), None);
+    assert!(matches!(
+        accounts.login("otto", "operator password", "10.0.0.9"),
+        Err(AccessError::LoginFailed)
+    ));
+
+    // An expired credential.
+    store
+        .save_credential(&NewCredential {
+            kind: "token".into(),
+            name: "old".into(),
+            user_id: ada,
+            secret_sha256: secret_digest("shoko_expired"),
+            created_at: Timestamp(1),
+            expires_at: Some(Timestamp(2)),
+        })
+        .unwrap();
+    assert_eq!(accounts.authenticate("shoko_expired").unwrap(), None);
+
+    let log: Vec<(String, String, String)> = store
+        .audit_log(100)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.action, e.source))
+        .collect();
+    let e = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        log,
+        [
+            e("user:otto", "login_failed", "10.0.0.9"),
+            e("user:ada", "user_disabled", "10.0.0.1"),
+            e("user:ada", "credential_revoked", "10.0.0.1"),
+            e("user:otto", "login", "10.0.0.9"),
+            e("user:otto", "login_failed", "10.0.0.9"),
+            e("cli:root", "token_created", "cli"),
+            e("cli:root", "user_added", "cli"),
+            e("cli:root", "user_added", "cli"),
+        ]
+    );
+    let users: Vec<(String, String, bool)> = store
+        .users()
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.role, u.disabled_at.is_some()))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("ada".into(), "admin".into(), false),
+            ("otto".into(), "operator".into(), true)
+        ]
+    );
+    let kinds: Vec<(String, bool)> = store
+        .credentials()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.kind, c.revoked_at.is_some()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("token".into(), true),
+            ("session".into(), false),
+            ("token".into(), false)
+        ]
     );
 }

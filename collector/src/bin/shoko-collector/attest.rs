@@ -103,14 +103,7 @@ pub enum AttestAction {
         by: String,
     },
     /// List attestations (revoked ones marked).
-    List {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    List(crate::access::Listing),
     /// Revoke an attestation (it stays listed, marked revoked, with who, when and why).
     Revoke {
         /// Data directory.
@@ -208,7 +201,7 @@ pub fn run(action: AttestAction) -> anyhow::Result<()> {
             let a = NewAttestation::not_applicable(&catalog, &requirement, &reason, (&by, now));
             record(&data, &cfg, a.map_err(err))
         }
-        AttestAction::List { data, json } => {
+        AttestAction::List(crate::access::Listing { data, json }) => {
             let cfg = CollectorConfig::load(&data)?;
             let all = open_store_read_only(&data, &cfg)?.attestations()?;
             if json {

@@ -1,5 +1,6 @@
 //! `shoko-collector`: initialise, enrol agents, serve, list, and run the demo.
 
+mod access;
 mod advisories;
 mod assess;
 mod attest;
@@ -213,6 +214,28 @@ enum Command {
     Export {
         #[command(subcommand)]
         action: export::ExportAction,
+    },
+    /// Manage local users (admin, operator, auditor) of the API and web UI.
+    Users {
+        #[command(subcommand)]
+        action: access::UsersAction,
+    },
+    /// Manage API tokens (and list or revoke browser sessions).
+    Tokens {
+        #[command(subcommand)]
+        action: access::TokensAction,
+    },
+    /// Show the audit log: every write (users, tokens, logins, decisions), newest first.
+    AuditLog {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Entries shown.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the requirement catalog (embedded, or a user's copy checked first).
     Catalog {
@@ -446,6 +469,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         } => evidence::export(&window, &requirement, &out),
         Command::VerifyBundle { bundle, key, json } => evidence::verify_bundle(&bundle, key.as_ref(), json),
         Command::Export { action } => export::run(action),
+        Command::Users { action } => access::users(action),
+        Command::Tokens { action } => access::tokens(action),
+        Command::AuditLog { data, limit, json } => access::audit_log(&data, limit, json),
         Command::Catalog { file, json } => {
             let catalog = Catalog::load(file.as_deref())?;
             if json {

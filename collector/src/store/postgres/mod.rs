@@ -14,6 +14,7 @@ use super::{
     PruneReport, SavedAssessment, ServiceView, SoftwareView, Store, StoreCounts, StoreError,
     StoredObservation,
 };
+use crate::access::records::{AuditEntry, CredentialRecord, NewCredential, NewUser, UserRecord};
 use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
@@ -33,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0004_advisories.sql"),
     include_str!("../../../migrations/postgres/0005_evidence_chain.sql"),
     include_str!("../../../migrations/postgres/0006_siem_deliveries.sql"),
+    include_str!("../../../migrations/postgres/0007_access.sql"),
 ];
 
 /// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
@@ -211,6 +213,39 @@ impl PostgresStore {
             let rows = tx.query(&*numbered(statement), params).await.map_err(pg)?;
             rows.iter().map(map).collect()
         })
+    }
+
+    /// Runs an insert returning the new row's id.
+    fn insert_returning_id(
+        &self,
+        statement: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<i64, StoreError> {
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(&*numbered(statement), params)
+                .await
+                .map_err(pg)?;
+            Ok(row.get(0))
+        })
+    }
+
+    /// Runs an update that must change one row; NotFound (named by `what`) when it changes none.
+    fn update_one(
+        &self,
+        statement: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        what: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
+        let changed = self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            client.execute(&*numbered(statement), params).await.map_err(pg)
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(what()));
+        }
+        Ok(())
     }
 
     /// Stores a group once; a conflict rolls it back for the caller to run again.
@@ -762,6 +797,64 @@ impl Store for PostgresStore {
         self.all(sql::FIRST_DELIVERIES, &[&stream], |r| {
             Ok((super::required_int(r, 0)?, Timestamp(super::required_int(r, 1)?)))
         })
+    }
+
+    fn save_user(&self, u: &NewUser) -> Result<i64, StoreError> {
+        self.insert_returning_id(
+            sql::INSERT_USER,
+            &[&u.name, &u.role, &u.password_hash, &u.created_at.0],
+        )
+    }
+
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.all(sql::USERS, &[], |r| super::user_record(r, 0))
+    }
+
+    fn disable_user(&self, id: i64, at: Timestamp) -> Result<(), StoreError> {
+        self.update_one(sql::DISABLE_USER, &[&id, &at.0], || {
+            format!("user {id} (not disabled yet)")
+        })
+    }
+
+    fn save_credential(&self, c: &NewCredential) -> Result<i64, StoreError> {
+        self.insert_returning_id(
+            sql::INSERT_CREDENTIAL,
+            &[
+                &c.kind,
+                &c.name,
+                &c.user_id,
+                &c.secret_sha256,
+                &c.created_at.0,
+                &c.expires_at.map(|t| t.0),
+            ],
+        )
+    }
+
+    fn credential(&self, secret_sha256: &str) -> Result<Option<(CredentialRecord, UserRecord)>, StoreError> {
+        Ok(self
+            .all(sql::CREDENTIAL, &[&secret_sha256], super::credential_row)?
+            .pop())
+    }
+
+    fn credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.all(sql::CREDENTIALS, &[], |r| Ok(super::credential_row(r)?.0))
+    }
+
+    fn revoke_credential(&self, id: i64, at: Timestamp) -> Result<(), StoreError> {
+        self.update_one(sql::REVOKE_CREDENTIAL, &[&id, &at.0], || {
+            format!("credential {id} (not revoked yet)")
+        })
+    }
+
+    fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
+        self.insert_returning_id(
+            sql::INSERT_AUDIT,
+            &[&e.at.0, &e.actor, &e.action, &e.target, &e.detail, &e.source],
+        )
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.all(sql::AUDIT_LOG, &[&i64::from(limit)], super::audit_row)
     }
 
     fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {

@@ -8,6 +8,7 @@ use super::{
     PruneReport, SavedAssessment, ServiceView, SoftwareView, Store, StoreCounts, StoreError,
     StoredObservation,
 };
+use crate::access::records::{AuditEntry, CredentialRecord, NewCredential, NewUser, UserRecord};
 use crate::assess::attest::{AttestationView, NewAttestation};
 use crate::baseline::{self, BaselineView, NewBaseline, Snapshot};
 use crate::fuse::claims::ClaimView;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0007_advisories.sql"),
     include_str!("../../../migrations/sqlite/0008_evidence_chain.sql"),
     include_str!("../../../migrations/sqlite/0009_siem_deliveries.sql"),
+    include_str!("../../../migrations/sqlite/0010_access.sql"),
 ];
 
 /// SQLite store.
@@ -48,6 +50,34 @@ fn ts(v: i64) -> Timestamp {
 }
 
 impl SqliteStore {
+    /// Runs an insert returning the new row's id, as the writer.
+    fn insert_returning_id(&self, statement: &str, params: impl rusqlite::Params) -> Result<i64, StoreError> {
+        self.writer()?
+            .prepare_cached(statement)
+            .map_err(db)?
+            .query_row(params, |r| r.get(0))
+            .map_err(db)
+    }
+
+    /// Runs an update that must change one row; NotFound (named by `what`) when it changes none.
+    fn update_one(
+        &self,
+        statement: &str,
+        params: impl rusqlite::Params,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .writer()?
+            .prepare_cached(statement)
+            .map_err(db)?
+            .execute(params)
+            .map_err(db)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(what()));
+        }
+        Ok(())
+    }
+
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut writer = Connection::open(path).map_err(db)?;
@@ -647,6 +677,69 @@ impl Store for SqliteStore {
         all(&conn, sql::FIRST_DELIVERIES, params![stream], |r| {
             Ok((super::required_int(r, 0)?, Timestamp(super::required_int(r, 1)?)))
         })
+    }
+
+    fn save_user(&self, u: &NewUser) -> Result<i64, StoreError> {
+        self.insert_returning_id(
+            sql::INSERT_USER,
+            params![u.name, u.role, u.password_hash, u.created_at.0],
+        )
+    }
+
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::USERS, [], |r| super::user_record(r, 0))
+    }
+
+    fn disable_user(&self, id: i64, at: Timestamp) -> Result<(), StoreError> {
+        self.update_one(sql::DISABLE_USER, params![id, at.0], || {
+            format!("user {id} (not disabled yet)")
+        })
+    }
+
+    fn save_credential(&self, c: &NewCredential) -> Result<i64, StoreError> {
+        self.insert_returning_id(
+            sql::INSERT_CREDENTIAL,
+            params![
+                c.kind,
+                c.name,
+                c.user_id,
+                c.secret_sha256,
+                c.created_at.0,
+                c.expires_at.map(|t| t.0)
+            ],
+        )
+    }
+
+    fn credential(&self, secret_sha256: &str) -> Result<Option<(CredentialRecord, UserRecord)>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(all(&conn, sql::CREDENTIAL, params![secret_sha256], |r| {
+            super::credential_row(r)
+        })?
+        .pop())
+    }
+
+    fn credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::CREDENTIALS, [], |r| Ok(super::credential_row(r)?.0))
+    }
+
+    fn revoke_credential(&self, id: i64, at: Timestamp) -> Result<(), StoreError> {
+        self.update_one(sql::REVOKE_CREDENTIAL, params![id, at.0], || {
+            format!("credential {id} (not revoked yet)")
+        })
+    }
+
+    fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
+        self.insert_returning_id(
+            sql::INSERT_AUDIT,
+            params![e.at.0, e.actor, e.action, e.target, e.detail, e.source],
+        )
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        all(&conn, sql::AUDIT_LOG, params![limit], |r| super::audit_row(r))
     }
 
     fn chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
