@@ -250,7 +250,10 @@ fn an_evidence_bundle_verifies_and_every_tampering_is_named() {
     );
     // One byte of the signature.
     let sig = unpack(&bundle, work.path(), "signature");
-    flip(&sig.join("manifest.sig"), 0);
+    // Another hex digit in place of the first (still hex: the signature itself no longer fits).
+    let mut hex = std::fs::read(sig.join("manifest.sig")).unwrap();
+    hex[0] = if hex[0] == b'0' { b'1' } else { b'0' };
+    std::fs::write(sig.join("manifest.sig"), hex).unwrap();
     assert_eq!(verify(&sig, &key), (Some(4), signature_fails(&fingerprint)));
     // A file removed, a file added.
     let gone = unpack(&bundle, work.path(), "gone");
