@@ -14,9 +14,13 @@ pub struct CollectorConfig {
     /// Address agents connect to (mutual TLS).
     #[serde(default = "default_listen")]
     pub listen: String,
-    /// Address of the HTTP API.
+    /// Address of the web UI and HTTP API.
     #[serde(default = "default_http")]
     pub http: String,
+    /// Serve the web UI and API over HTTPS with the collector's server certificate (false: plain
+    /// HTTP, only behind a TLS-terminating proxy on the same host).
+    #[serde(default = "default_http_tls")]
+    pub http_tls: bool,
     /// Address written into agent bundles by `enroll`.
     #[serde(default = "default_advertise")]
     pub advertise: String,
@@ -99,6 +103,9 @@ fn default_listen() -> String {
 fn default_http() -> String {
     "127.0.0.1:7780".into()
 }
+fn default_http_tls() -> bool {
+    true
+}
 fn default_advertise() -> String {
     "127.0.0.1:7710".into()
 }
@@ -138,6 +145,7 @@ impl Default for CollectorConfig {
         CollectorConfig {
             listen: default_listen(),
             http: default_http(),
+            http_tls: default_http_tls(),
             advertise: default_advertise(),
             store: default_store(),
             max_frame_len: default_frame(),
@@ -222,7 +230,9 @@ impl CollectorConfig {
             "# shoko collector configuration (see deploy/collector.toml for every option).\n\
              # Command-line flags override these values.\n\n\
              # Address agents connect to (mutual TLS 1.3).\nlisten = {:?}\n\n\
-             # Address of the HTTP API (GET /api/v1/assets, /metrics, /healthz).\nhttp = {:?}\n\n\
+             # Address of the web UI and HTTP API (/, /api/v1/..., /metrics, /healthz).\nhttp = {:?}\n\n\
+             # HTTPS with the collector's server certificate (pki/server.crt); false serves plain\n\
+             # HTTP, only for a TLS-terminating proxy on the same host.\nhttp_tls = {}\n\n\
              # Collector address written into agent bundles by `enroll`.\nadvertise = {:?}\n\n\
              # Storage engine: \"sqlite:FILE\" (relative to this directory), or\n\
              # \"postgres://USER@HOST:PORT/DATABASE\" for several collectors on one PostgreSQL.\nstore = {:?}\n\n\
@@ -247,6 +257,7 @@ impl CollectorConfig {
              siem_interval_secs = {}\n",
             self.listen,
             self.http,
+            self.http_tls,
             self.advertise,
             self.store,
             self.max_frame_len,

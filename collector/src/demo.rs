@@ -77,12 +77,16 @@ pub async fn run(data: &Path, http: Option<String>) -> anyhow::Result<()> {
     println!("\nNext:");
     println!("  shoko-collector assets --data {d}            # list the stored assets (add --json)");
     println!(
-        "  shoko-collector serve --data {d}             # run the collector (agents on :7710, API on 127.0.0.1:7780)"
+        "  shoko-collector users add --data {d} --name admin --role admin   # a login (password on stdin)"
+    );
+    println!(
+        "  shoko-collector serve --data {d}             # run the collector (agents on :7710, web UI and API on https://127.0.0.1:7780/)"
     );
     println!("  shoko-agent analyze --pcap {} --json -", capture.display());
     if http.is_some() {
+        let scheme = if cfg.http_tls { "https" } else { "http" };
         println!(
-            "\nServing http://{}/api/v1/assets until Ctrl-C.",
+            "\nServing the web UI and API on {scheme}://{}/ until Ctrl-C (log in as a user added with `users add`).",
             collector.http_addr
         );
         tokio::signal::ctrl_c().await?;

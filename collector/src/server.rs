@@ -1,12 +1,13 @@
-//! A running collector: ingest listener and HTTP API over one store.
+//! A running collector: ingest listener and web server (UI and API) over one store.
 
-use crate::api::{self, ApiState};
 use crate::config::{CollectorConfig, StoreLocation};
+use crate::http::AppState;
 use crate::ingest::writer::{Writer, WriterLimits};
 use crate::ingest::{self, IngestContext, SessionLimits};
 use crate::metrics::Metrics;
 use crate::pki::PkiPaths;
-use crate::pki::tls::ServerTls;
+use crate::pki::signing::SigningKey;
+use crate::pki::tls::{ServerTls, web_acceptor};
 use crate::store::Store;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
@@ -62,7 +63,7 @@ fn redact(url: &str) -> String {
 pub struct Collector {
     /// Address agents connect to.
     pub ingest_addr: SocketAddr,
-    /// Address of the HTTP API.
+    /// Address of the web UI and API.
     pub http_addr: SocketAddr,
     /// The store.
     pub store: Arc<dyn Store>,
@@ -137,20 +138,24 @@ impl Collector {
             metrics.clone(),
             rx.clone(),
         ));
-        let app = api::router(ApiState {
+        let app = crate::http::router(AppState {
             store: store.clone(),
             metrics,
             basis,
+            secure_cookies: cfg.http_tls,
+            signing: match SigningKey::load_or_create(&PkiPaths::new(data)) {
+                Ok(key) => Some(Arc::new(key)),
+                Err(e) => {
+                    tracing::error!(error = %e, "no evidence signing key: bundles cannot be exported from the web UI");
+                    None
+                }
+            },
         });
-        let mut rx_http = rx;
-        tasks.push(tokio::spawn(async move {
-            let stop = async move {
-                let _ = rx_http.changed().await;
-            };
-            if let Err(e) = axum::serve(http, app).with_graceful_shutdown(stop).await {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        }));
+        let web_tls = match cfg.http_tls {
+            true => Some(web_acceptor(&PkiPaths::new(data))?),
+            false => None,
+        };
+        tasks.push(tokio::spawn(crate::http::serve(http, web_tls, app, rx)));
         tracing::info!(ingest = %ingest_addr, http = %http_addr, "collector serving");
         Ok(Collector {
             ingest_addr,

@@ -160,9 +160,65 @@ pub struct CollectorProcess {
     child: Child,
     /// Agent listener.
     pub ingest: SocketAddr,
-    /// HTTP API.
+    /// Web UI and API (HTTPS).
     pub http: SocketAddr,
     logs: Arc<Mutex<Vec<serde_json::Value>>>,
+    data: String,
+    token: std::sync::OnceLock<String>,
+}
+
+/// Name of the read-only user the tests' API calls authenticate as.
+pub const API_USER: &str = "shoko-test-reader";
+
+/// An HTTPS client trusting the collector CA of data directory `data` (statuses are not errors,
+/// redirects are not followed).
+pub fn https_client(data: &str) -> ureq::Agent {
+    let pem = std::fs::read(Path::new(data).join("pki/ca.crt")).expect("reading pki/ca.crt");
+    let roots: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .new_agent()
+}
+
+/// Adds user `name` with `role` and `password` through `users add`.
+pub fn add_user(data: &str, name: &str, role: &str, password: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(bin("shoko-collector"))
+        .args([
+            "users", "add", "--data", data, "--name", name, "--role", role, "--by", "root",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Creates an API token for `user` through `tokens create`; the token.
+pub fn create_token(data: &str, user: &str) -> String {
+    let out = run_ok(
+        "shoko-collector",
+        &[
+            "tokens", "create", "--data", data, "--user", user, "--name", "tests", "--by", "root",
+        ],
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 impl CollectorProcess {
@@ -227,6 +283,8 @@ impl CollectorProcess {
             ingest: ingest.parse().unwrap(),
             http: http.parse().unwrap(),
             logs,
+            data: data.path(),
+            token: std::sync::OnceLock::new(),
         }
     }
 
@@ -271,14 +329,38 @@ impl CollectorProcess {
         self.wait_log(&format!("with reason {reason}"), |v| v["reason"] == reason)
     }
 
-    /// GETs a text document from the HTTP API (`/metrics`).
-    pub fn get_text(&self, path: &str) -> String {
-        ureq::get(&format!("http://{}{path}", self.http))
+    /// An API token of the tests' read-only user, created on first use.
+    pub fn token(&self) -> &str {
+        self.token.get_or_init(|| {
+            // A collector restarted on the same data directory finds the user there.
+            let out = add_user(&self.data, API_USER, "auditor", "tests read everything");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() || err.contains("exists"), "{err}");
+            create_token(&self.data, API_USER)
+        })
+    }
+
+    /// The URL of `path` on the web server.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.http)
+    }
+
+    /// GETs `path` with the tests' token: the status and body.
+    pub fn status(&self, path: &str) -> (u16, String) {
+        let mut r = https_client(&self.data)
+            .get(&self.url(path))
+            .header("Authorization", &format!("Bearer {}", self.token()))
             .call()
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-            .body_mut()
-            .read_to_string()
-            .unwrap()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let body = r.body_mut().read_to_string().unwrap_or_default();
+        (r.status().as_u16(), body)
+    }
+
+    /// GETs a text document from the API, which must answer 200.
+    pub fn get_text(&self, path: &str) -> String {
+        let (code, body) = self.status(path);
+        assert_eq!(code, 200, "GET {path}: {body}");
+        body
     }
 
     /// GETs a JSON document from the HTTP API.

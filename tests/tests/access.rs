@@ -2,49 +2,23 @@
 //! stored as Argon2id), API tokens shown once, a disabled user, and the audit log of it all.
 
 use shoko_tests::*;
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-/// `users add` with `password` on standard input.
-fn add_user(data: &DataDir, name: &str, role: &str, password: &str) -> std::process::Output {
-    let mut child = Command::new(bin("shoko-collector"))
-        .args([
-            "users",
-            "add",
-            "--data",
-            &data.path(),
-            "--name",
-            name,
-            "--role",
-            role,
-            "--by",
-            "root",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    child.wait_with_output().unwrap()
-}
 
 #[test]
 fn users_and_tokens_are_managed_from_the_cli_and_audited() {
     let data = DataDir::init();
     drop(CollectorProcess::start(&data));
     let d = data.path();
-    let out = add_user(&data, "ada", "admin", "correct horse battery");
+    let out = add_user(&d, "ada", "admin", "correct horse battery");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "user \"ada\" added as admin (id 1)\n"
     );
-    let out = add_user(&data, "aud", "auditor", "short");
+    let out = add_user(&d, "aud", "auditor", "short");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("passwords have at least 12 characters"));
     assert!(
-        add_user(&data, "aud", "auditor", "auditor password")
+        add_user(&d, "aud", "auditor", "auditor password")
             .status
             .success()
     );

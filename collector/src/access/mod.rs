@@ -5,7 +5,7 @@
 pub mod password;
 pub mod records;
 
-use crate::store::{Store, StoreError};
+use crate::store::{ChangeView, Decision, Store, StoreError};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use records::{AuditEntry, CredentialRecord, NewCredential, NewUser, UserRecord};
 use sha2::{Digest, Sha256};
@@ -318,6 +318,33 @@ impl<'a> Accounts<'a> {
                 role,
                 credential_id: credential.id,
             }))
+    }
+
+    /// Records a decision on a change (acknowledged or rejected, by `decision.by`) and its audit
+    /// entry; the change as it now stands.
+    pub fn decide(
+        &self,
+        change_id: i64,
+        decision: &Decision,
+        source: &str,
+    ) -> Result<ChangeView, StoreError> {
+        self.store.decide(change_id, decision)?;
+        let detail = format!(
+            "reference={:?} comment={:?}",
+            decision.reference, decision.comment
+        );
+        self.audit(
+            &decision.by,
+            &format!("change_{}", decision.kind.as_str()),
+            &format!("change:{change_id}"),
+            &detail,
+            source,
+        )?;
+        self.store
+            .changes()?
+            .into_iter()
+            .find(|c| c.id == change_id)
+            .ok_or_else(|| StoreError::NotFound(format!("change {change_id}")))
     }
 
     /// Every user.

@@ -1,38 +1,27 @@
 //! The HTTP API (JSON), documented in `collector/api/openapi.json`: assets (filtered), one asset
-//! with its attributes, claims, conflicts, flows, changes and evidence, changes (filtered),
-//! baselines and the drift from the latest, agents and status, the assets imported advisories
-//! affect, the maturity assessment, one
-//! requirement's explanation and the saved assessments, plus `GET /healthz` and `GET /metrics`.
+//! with its attributes, claims, conflicts, flows, changes and evidence, changes (filtered) and
+//! decisions on them, baselines and the drift from the latest, agents and status, the assets
+//! imported advisories affect, the maturity assessment, one requirement's explanation and the
+//! saved assessments. Every route needs a token ([`crate::http::auth`]).
 
+use crate::access::{Accounts, Permission};
 use crate::advisory::Vulnerabilities;
-use crate::assess::Basis;
 use crate::assess::catalog::Catalog;
 use crate::assess::explain::explain;
 use crate::assess::score::assess;
 use crate::filter::{AssetFilter, ChangeFilter};
-use crate::metrics::Metrics;
-use crate::store::{AssetDetail, SavedAssessment, Store, StoreError};
-use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use crate::http::AppState;
+use crate::http::auth::{Caller, refuse};
+use crate::store::{AssetDetail, Decision, DecisionKind, SavedAssessment, Store, StoreError};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use shoko_proto::Timestamp;
-use std::sync::Arc;
-
-/// What the handlers share.
-#[derive(Clone)]
-pub struct ApiState {
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// The catalog and declared zones assessments use.
-    pub basis: Arc<Basis>,
-}
 
 /// The API routes.
-pub fn router(state: ApiState) -> Router {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/assets", get(assets))
         .route("/api/v1/assets/{id}", get(asset))
@@ -40,29 +29,26 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/baselines/drift", get(drift))
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/changes", get(changes))
+        .route("/api/v1/changes/{id}/decision", post(decide))
         .route("/api/v1/status", get(status))
         .route("/api/v1/vulnerabilities", get(vulnerabilities))
         .route("/api/v1/assessment", get(assessment))
         .route("/api/v1/assessments", get(saved_assessments))
         .route("/api/v1/requirements/{id}/explanation", get(explanation))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics))
-        .with_state(state)
 }
 
 /// Runs a store query off the async threads and answers it as JSON.
-async fn query<T, F>(s: ApiState, f: F) -> Response
+async fn query<T, F>(s: AppState, f: F) -> Response
 where
     T: serde::Serialize + Send + 'static,
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
-    let store = s.store.clone();
-    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-        Ok(Ok(v)) => axum::Json(v).into_response(),
-        Ok(Err(StoreError::NotFound(what))) => {
+    match crate::http::blocking(&s, f).await {
+        Ok(v) => Json(v).into_response(),
+        Err(StoreError::NotFound(what)) => {
             (StatusCode::NOT_FOUND, format!("{what}: not found\n")).into_response()
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(error = %e, "store query failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -70,11 +56,10 @@ where
             )
                 .into_response()
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 
-async fn assets(State(s): State<ApiState>, Query(filter): Query<AssetFilter>) -> Response {
+async fn assets(State(s): State<AppState>, Query(filter): Query<AssetFilter>) -> Response {
     query(s, move |st| {
         Ok(st
             .assets()?
@@ -85,11 +70,11 @@ async fn assets(State(s): State<ApiState>, Query(filter): Query<AssetFilter>) ->
     .await
 }
 
-async fn asset(State(s): State<ApiState>, Path(id): Path<i64>) -> Response {
+async fn asset(State(s): State<AppState>, Path(id): Path<i64>) -> Response {
     query(s, move |st| AssetDetail::read(st, id)).await
 }
 
-async fn changes(State(s): State<ApiState>, Query(filter): Query<ChangeFilter>) -> Response {
+async fn changes(State(s): State<AppState>, Query(filter): Query<ChangeFilter>) -> Response {
     query(s, move |st| {
         Ok(st
             .changes()?
@@ -100,7 +85,50 @@ async fn changes(State(s): State<ApiState>, Query(filter): Query<ChangeFilter>) 
     .await
 }
 
-async fn baselines(State(s): State<ApiState>) -> Response {
+/// A decision on a change, as posted.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    /// `acknowledged` or `rejected`.
+    decision: String,
+    /// Change reference (ticket, work order).
+    #[serde(default)]
+    reference: String,
+    /// Free text.
+    #[serde(default)]
+    comment: String,
+}
+
+async fn decide(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    Json(body): Json<DecisionBody>,
+) -> Response {
+    if let Some(refusal) = refuse(&caller, Permission::Decide) {
+        return refusal;
+    }
+    let Some(kind) = DecisionKind::parse(&body.decision) else {
+        let m = format!(
+            "decision {:?}: expected acknowledged or rejected\n",
+            body.decision
+        );
+        return (StatusCode::BAD_REQUEST, m).into_response();
+    };
+    let decision = Decision {
+        kind,
+        reference: body.reference,
+        by: caller.principal.actor(),
+        at: Timestamp::now(),
+        comment: body.comment,
+    };
+    query(s, move |st| {
+        Accounts::new(st).decide(id, &decision, &caller.source)
+    })
+    .await
+}
+
+async fn baselines(State(s): State<AppState>) -> Response {
     query(s, |st| st.baselines()).await
 }
 
@@ -117,7 +145,7 @@ fn default_missing_days() -> u64 {
     7
 }
 
-async fn drift(State(s): State<ApiState>, Query(q): Query<DriftQuery>) -> Response {
+async fn drift(State(s): State<AppState>, Query(q): Query<DriftQuery>) -> Response {
     let window = std::time::Duration::from_secs(q.missing_after_days.saturating_mul(86_400));
     query(s, move |st| {
         crate::baseline::latest_drift(st, shoko_proto::Timestamp::now(), window)
@@ -125,15 +153,15 @@ async fn drift(State(s): State<ApiState>, Query(q): Query<DriftQuery>) -> Respon
     .await
 }
 
-async fn agents(State(s): State<ApiState>) -> Response {
+async fn agents(State(s): State<AppState>) -> Response {
     query(s, |st| st.agents()).await
 }
 
-async fn status(State(s): State<ApiState>) -> Response {
+async fn status(State(s): State<AppState>) -> Response {
     query(s, |st| st.counts()).await
 }
 
-async fn vulnerabilities(State(s): State<ApiState>) -> Response {
+async fn vulnerabilities(State(s): State<AppState>) -> Response {
     query(s, |st| Vulnerabilities::read(st, &st.assets()?)).await
 }
 
@@ -165,7 +193,7 @@ impl PeriodQuery {
     }
 }
 
-async fn assessment(State(s): State<ApiState>, Query(q): Query<PeriodQuery>) -> Response {
+async fn assessment(State(s): State<AppState>, Query(q): Query<PeriodQuery>) -> Response {
     let (at, days) = match q.resolve(&s.basis.catalog) {
         Ok(v) => v,
         Err(r) => return r.into_response(),
@@ -175,7 +203,7 @@ async fn assessment(State(s): State<ApiState>, Query(q): Query<PeriodQuery>) -> 
 }
 
 async fn explanation(
-    State(s): State<ApiState>,
+    State(s): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
@@ -218,7 +246,7 @@ struct SavedView {
     assessment: serde_json::Value,
 }
 
-async fn saved_assessments(State(s): State<ApiState>, Query(q): Query<SavedQuery>) -> Response {
+async fn saved_assessments(State(s): State<AppState>, Query(q): Query<SavedQuery>) -> Response {
     query(s, move |st| {
         st.assessments(q.limit.min(100))?
             .into_iter()
@@ -230,15 +258,4 @@ async fn saved_assessments(State(s): State<ApiState>, Query(q): Query<SavedQuery
             .collect::<Result<Vec<_>, StoreError>>()
     })
     .await
-}
-
-async fn metrics(State(s): State<ApiState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        s.metrics.encode(),
-    )
-        .into_response()
 }

@@ -223,7 +223,8 @@ fn json_line(value: &serde_json::Value) -> Result<Vec<u8>, BundleError> {
     Ok(line)
 }
 
-/// Writes a bundle of `files` to `out`: the manifest over them, signed with `key`; the manifest.
+/// Writes a bundle of `files` to `out` (through a temporary file, synced, then renamed): the
+/// manifest over them, signed with `key`; the manifest.
 pub fn write(
     out: &Path,
     store: &dyn Store,
@@ -231,6 +232,28 @@ pub fn write(
     files: &[(String, Vec<u8>)],
     key: &SigningKey,
 ) -> Result<Manifest, BundleError> {
+    let io = |source| BundleError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    let tmp = out.with_extension("partial");
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let (manifest, file) = write_archive(file, out, store, built, files, key)?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, out).map_err(io)?;
+    Ok(manifest)
+}
+
+/// Writes a bundle of `files` as a gzip-compressed tar archive to `w` (named `name` in errors):
+/// the manifest over them, signed with `key`; the manifest and the writer.
+pub fn write_archive<W: std::io::Write>(
+    w: W,
+    name: &Path,
+    store: &dyn Store,
+    built: &Built,
+    files: &[(String, Vec<u8>)],
+    key: &SigningKey,
+) -> Result<(Manifest, W), BundleError> {
     let now = Timestamp::now();
     let manifest = Manifest {
         format: FORMAT.into(),
@@ -260,15 +283,10 @@ pub fn write(
     let manifest_bytes = json(MANIFEST, &manifest)?;
     let signature = format!("{}\n", hex::encode(key.sign(&manifest_bytes)));
     let io = |source| BundleError::Io {
-        path: out.to_path_buf(),
+        path: name.to_path_buf(),
         source,
     };
-    let tmp = out.with_extension("partial");
-    let file = std::fs::File::create(&tmp).map_err(io)?;
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-        file,
-        flate2::Compression::default(),
-    ));
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(w, flate2::Compression::default()));
     let mtime = u64::try_from(now.secs()).unwrap_or(0);
     let public_pem = key.public().to_pem();
     let entries = [
@@ -287,10 +305,8 @@ pub fn write(
         header.set_cksum();
         tar.append_data(&mut header, path, bytes).map_err(io)?;
     }
-    let file = tar.into_inner().map_err(io)?.finish().map_err(io)?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, out).map_err(io)?;
-    Ok(manifest)
+    let w = tar.into_inner().map_err(io)?.finish().map_err(io)?;
+    Ok((manifest, w))
 }
 
 /// What verifying a bundle found.

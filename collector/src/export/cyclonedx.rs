@@ -147,6 +147,19 @@ fn vulnerabilities(matches: &[Match], software_refs: &BTreeMap<(i64, i64), Strin
         .collect()
 }
 
+/// The BOM of everything a store holds, made now.
+pub fn of_store(store: &dyn crate::store::Store) -> Result<Value, crate::store::StoreError> {
+    let assets = store.assets()?;
+    let matches = crate::advisory::Vulnerabilities::read(store, &assets)?.matches;
+    Ok(bom(
+        &assets,
+        &store.all_software()?,
+        &matches,
+        Timestamp::now(),
+        env!("CARGO_PKG_VERSION"),
+    ))
+}
+
 /// The BOM of `assets`, their `software` (asset id, item) and the advisory `matches`, made at
 /// `at` by collector version `version`.
 pub fn bom(

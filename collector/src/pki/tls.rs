@@ -60,11 +60,7 @@ fn build(paths: &PkiPaths) -> anyhow::Result<TlsState> {
         .with_crls(crls)
         .build()
         .context("client certificate verifier")?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(paths.server_cert())
-        .with_context(|| paths.server_cert().display().to_string())?
-        .collect::<Result<_, _>>()?;
-    let key = PrivateKeyDer::from_pem_file(paths.server_key())
-        .with_context(|| paths.server_key().display().to_string())?;
+    let (chain, key) = server_identity(paths)?;
     let config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
@@ -80,6 +76,33 @@ fn build(paths: &PkiPaths) -> anyhow::Result<TlsState> {
         revoked,
         crl_modified,
     })
+}
+
+/// The server certificate chain and its key.
+fn server_identity(
+    paths: &PkiPaths,
+) -> anyhow::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(paths.server_cert())
+        .with_context(|| paths.server_cert().display().to_string())?
+        .collect::<Result<_, _>>()
+        .with_context(|| paths.server_cert().display().to_string())?;
+    let key = PrivateKeyDer::from_pem_file(paths.server_key())
+        .with_context(|| paths.server_key().display().to_string())?;
+    Ok((chain, key))
+}
+
+/// The TLS configuration of the web UI and API: the collector's server certificate, TLS 1.2 and
+/// 1.3, no client certificate (people log in; tools send tokens), HTTP/1.1.
+pub fn web_acceptor(paths: &PkiPaths) -> anyhow::Result<TlsAcceptor> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let (chain, key) = server_identity(paths)?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("server certificate and key")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 impl ServerTls {

@@ -1,7 +1,7 @@
 //! The report's tables as CSV (RFC 4180, header row first): scores, inventory, changes,
 //! vulnerabilities.
 
-use super::Report;
+use super::{InventoryRow, Report};
 
 /// A table of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,34 +63,7 @@ pub fn write(report: &Report, table: Table) -> Result<Vec<u8>, csv::Error> {
                 ])?;
             }
         }
-        Table::Inventory => {
-            w.write_record([
-                "id",
-                "key",
-                "vendor",
-                "model",
-                "firmware",
-                "zone",
-                "class",
-                "ips",
-                "protocols",
-                "last_seen",
-            ])?;
-            for a in &report.inventory {
-                w.write_record([
-                    a.id.to_string(),
-                    a.key.clone(),
-                    a.vendor.clone(),
-                    a.model.clone(),
-                    a.firmware.clone(),
-                    a.zone.clone(),
-                    a.class.clone(),
-                    a.ips.join(" "),
-                    a.protocols.join(" "),
-                    a.last_seen.to_string(),
-                ])?;
-            }
-        }
+        Table::Inventory => inventory_rows(&mut w, &report.inventory)?,
         Table::Changes => {
             w.write_record([
                 "id",
@@ -145,4 +118,41 @@ pub fn write(report: &Report, table: Table) -> Result<Vec<u8>, csv::Error> {
         }
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The inventory rows as CSV (the report's table, and the web UI's download).
+pub fn inventory(rows: &[InventoryRow]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    inventory_rows(&mut w, rows)?;
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+fn inventory_rows(w: &mut csv::Writer<Vec<u8>>, rows: &[InventoryRow]) -> Result<(), csv::Error> {
+    w.write_record([
+        "id",
+        "key",
+        "vendor",
+        "model",
+        "firmware",
+        "zone",
+        "class",
+        "ips",
+        "protocols",
+        "last_seen",
+    ])?;
+    for a in rows {
+        w.write_record([
+            a.id.to_string(),
+            a.key.clone(),
+            a.vendor.clone(),
+            a.model.clone(),
+            a.firmware.clone(),
+            a.zone.clone(),
+            a.class.clone(),
+            a.ips.join(" "),
+            a.protocols.join(" "),
+            a.last_seen.to_string(),
+        ])?;
+    }
+    Ok(())
 }

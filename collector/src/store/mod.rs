@@ -574,6 +574,15 @@ impl DecisionKind {
             DecisionKind::Rejected => "rejected",
         }
     }
+
+    /// A stored name (or `acknowledge` / `reject`) as a decision.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "acknowledged" | "acknowledge" => Some(DecisionKind::Acknowledged),
+            "rejected" | "reject" => Some(DecisionKind::Rejected),
+            _ => None,
+        }
+    }
 }
 
 /// A decision on a change: an attested record of who decided what, when and under which change

@@ -1,11 +1,9 @@
 //! `export`: the inventory for other tools (CycloneDX).
 
 use clap::Subcommand;
-use shoko_collector::advisory::Vulnerabilities;
 use shoko_collector::config::CollectorConfig;
 use shoko_collector::export::cyclonedx;
 use shoko_collector::server::open_store_read_only;
-use shoko_proto::Timestamp;
 use std::path::PathBuf;
 
 /// What to export.
@@ -29,15 +27,7 @@ pub fn run(action: ExportAction) -> anyhow::Result<()> {
         ExportAction::Cyclonedx { data, out } => {
             let cfg = CollectorConfig::load(&data)?;
             let store = open_store_read_only(&data, &cfg)?;
-            let assets = store.assets()?;
-            let matches = Vulnerabilities::read(store.as_ref(), &assets)?.matches;
-            let bom = cyclonedx::bom(
-                &assets,
-                &store.all_software()?,
-                &matches,
-                Timestamp::now(),
-                env!("CARGO_PKG_VERSION"),
-            );
+            let bom = cyclonedx::of_store(store.as_ref())?;
             let text = serde_json::to_string_pretty(&bom)? + "\n";
             if out.as_os_str() == "-" {
                 print!("{text}");
@@ -46,7 +36,7 @@ pub fn run(action: ExportAction) -> anyhow::Result<()> {
                 eprintln!(
                     "CycloneDX 1.5 BOM written to {}: {} devices, {} vulnerabilities",
                     out.display(),
-                    assets.len(),
+                    bom["components"].as_array().map_or(0, Vec::len),
                     bom["vulnerabilities"].as_array().map_or(0, Vec::len)
                 );
             }

@@ -432,7 +432,8 @@ fn run(command: Command) -> anyhow::Result<()> {
                 at: shoko_proto::Timestamp::now(),
                 comment,
             };
-            open_store(&data, &cfg)?.decide(change, &decision)?;
+            let store = open_store(&data, &cfg)?;
+            shoko_collector::access::Accounts::new(store.as_ref()).decide(change, &decision, "cli")?;
             println!("change {change} {}", kind.as_str());
             Ok(())
         }
