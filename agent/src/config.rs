@@ -3,6 +3,7 @@
 
 use crate::capture::afpacket::RingConfig;
 use crate::live::Backend;
+use crate::spool::{Fsync, SpoolConfig, WhenFull};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,92 @@ pub struct AgentConfig {
     /// Host inventory settings.
     #[serde(default)]
     pub host: HostSettings,
+    /// The on-disk spool of batches waiting for the collector.
+    #[serde(default)]
+    pub spool: SpoolSettings,
+}
+
+/// The on-disk spool (`[spool]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolSettings {
+    /// Spool batches on disk before sending them (off: memory only, lost on restart).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Its directory (relative to this file's).
+    #[serde(default = "default_spool_dir")]
+    pub dir: PathBuf,
+    /// Megabytes on disk at most.
+    #[serde(default = "default_spool_mb")]
+    pub max_mb: u64,
+    /// Hours a batch is kept at most.
+    #[serde(default = "default_spool_hours")]
+    pub max_age_hours: u64,
+    /// Megabytes per segment file.
+    #[serde(default = "default_segment_mb")]
+    pub segment_mb: u64,
+    /// `always` (sync every batch), `interval` or `never`.
+    #[serde(default = "default_fsync")]
+    pub fsync: Fsync,
+    /// Milliseconds between syncs with `fsync = "interval"`.
+    #[serde(default = "default_fsync_interval")]
+    pub fsync_interval_ms: u64,
+    /// `drop-flows-first` or `drop-oldest`.
+    #[serde(default = "default_when_full")]
+    pub when_full: WhenFull,
+}
+
+impl Default for SpoolSettings {
+    fn default() -> Self {
+        SpoolSettings {
+            enabled: true,
+            dir: default_spool_dir(),
+            max_mb: default_spool_mb(),
+            max_age_hours: default_spool_hours(),
+            segment_mb: default_segment_mb(),
+            fsync: default_fsync(),
+            fsync_interval_ms: default_fsync_interval(),
+            when_full: default_when_full(),
+        }
+    }
+}
+
+impl SpoolSettings {
+    /// The spool's settings, reading records up to `max_frame_len` bytes.
+    pub fn config(&self, max_frame_len: usize) -> SpoolConfig {
+        SpoolConfig {
+            dir: self.dir.clone(),
+            max_bytes: self.max_mb.saturating_mul(1 << 20),
+            max_age: std::time::Duration::from_secs(self.max_age_hours.saturating_mul(3600)),
+            segment_bytes: self.segment_mb.max(1).saturating_mul(1 << 20),
+            fsync: self.fsync,
+            fsync_interval: std::time::Duration::from_millis(self.fsync_interval_ms),
+            when_full: self.when_full,
+            max_record: u32::try_from(max_frame_len).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+fn default_spool_dir() -> PathBuf {
+    PathBuf::from("spool")
+}
+fn default_spool_mb() -> u64 {
+    1024
+}
+fn default_spool_hours() -> u64 {
+    168
+}
+fn default_segment_mb() -> u64 {
+    8
+}
+fn default_fsync() -> Fsync {
+    Fsync::Always
+}
+fn default_fsync_interval() -> u64 {
+    1000
+}
+fn default_when_full() -> WhenFull {
+    WhenFull::DropFlowsFirst
 }
 
 /// The host inventory of a host agent.
@@ -211,7 +298,7 @@ impl AgentConfig {
         if cfg.identity.is_relative() {
             cfg.identity = base.join(&cfg.identity);
         }
-        for p in [&mut cfg.host.root, &mut cfg.host.state_file] {
+        for p in [&mut cfg.host.root, &mut cfg.host.state_file, &mut cfg.spool.dir] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -262,6 +349,13 @@ mod tests {
         assert_eq!(
             cfg.host.state_file,
             Path::new("/var/lib/shoko-agent/host-snapshot.json")
+        );
+        assert_eq!(
+            cfg.spool,
+            SpoolSettings {
+                dir: "/var/lib/shoko-agent/spool".into(),
+                ..SpoolSettings::default()
+            }
         );
     }
 

@@ -20,6 +20,7 @@ pub mod live;
 pub mod logging;
 pub mod pipeline;
 pub mod service;
+pub mod spool;
 pub mod synth;
 pub mod telemetry;
 pub mod uplink;

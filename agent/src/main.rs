@@ -360,7 +360,7 @@ fn observations_of(files: &[PathBuf]) -> Result<Vec<Observation>, CaptureFileErr
 fn uplink_error(e: UplinkError) -> ExitCode {
     match e {
         UplinkError::Refused { .. } => fail(exit::REFUSED, e),
-        UplinkError::Timeout { .. } => fail(exit::UNDELIVERED, e),
+        UplinkError::Timeout { .. } | UplinkError::Spool(_) => fail(exit::UNDELIVERED, e),
     }
 }
 

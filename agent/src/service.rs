@@ -11,7 +11,8 @@ use crate::host_schedule::HostSchedule;
 use crate::identity::Identity;
 use crate::live::{self, Report};
 use crate::pipeline::{Sensor, SensorLimits};
-use crate::uplink::{Uplink, UplinkConfig, UplinkError};
+use crate::spool::Spool;
+use crate::uplink::{Uplink, UplinkConfig, UplinkError, UplinkStatus};
 use shoko_proto::{Observation, ObservationBody, ParserRef, Provenance, Source, Timestamp};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -65,7 +66,24 @@ pub async fn run(config: &Path) -> Result<(), RunError> {
         sources.push(source);
     }
     let started = Instant::now();
-    let uplink = Uplink::start(up);
+    let uplink = match cfg.spool.enabled {
+        true => {
+            let (spool, recovered) = Spool::open(cfg.spool.config(up.max_frame_len))
+                .map_err(|e| RunError::Config(anyhow::anyhow!("spool {}: {e}", cfg.spool.dir.display())))?;
+            info!(
+                spool = %cfg.spool.dir.display(),
+                batches = recovered.batches,
+                already_sent = recovered.numbered,
+                truncated_bytes = recovered.truncated_bytes,
+                "spool opened"
+            );
+            for t in &recovered.truncated {
+                warn!(segment = %t, "spool segment truncated at a torn write");
+            }
+            Uplink::with_spool(up, spool)
+        }
+        false => Uplink::start(up),
+    };
     info!(config = %config.display(), interfaces = sources.len(), "agent running");
     let mut file_packets = 0;
     for file in &cfg.capture.files {
@@ -114,7 +132,7 @@ pub async fn run(config: &Path) -> Result<(), RunError> {
         tokio::select! {
             _ = tick.tick() => {
                 let (packets, drops) = counters.values().fold((file_packets, 0), |(p, d), (cp, cd)| (p + cp, d + cd));
-                let mut t = telemetry(started, packets, drops, uplink.status().pending_batches as u64);
+                let mut t = telemetry(started, packets, drops, &uplink.status());
                 if let ObservationBody::AgentTelemetry(a) = &mut t.body {
                     a.host_cycle = host.as_ref().and_then(HostSchedule::last_cycle);
                 }
@@ -161,7 +179,7 @@ pub async fn run(config: &Path) -> Result<(), RunError> {
     Ok(())
 }
 
-fn telemetry(started: Instant, packets: u64, drops: u64, pending: u64) -> Observation {
+fn telemetry(started: Instant, packets: u64, drops: u64, uplink: &UplinkStatus) -> Observation {
     Observation {
         provenance: Provenance {
             source: Source::Agent,
@@ -169,6 +187,6 @@ fn telemetry(started: Instant, packets: u64, drops: u64, pending: u64) -> Observ
             observed_at: Timestamp::now(),
             evidence: Default::default(),
         },
-        body: ObservationBody::AgentTelemetry(crate::telemetry::snapshot(started, packets, drops, pending)),
+        body: ObservationBody::AgentTelemetry(crate::telemetry::snapshot(started, packets, drops, uplink)),
     }
 }

@@ -1,6 +1,7 @@
 //! The agent's self-telemetry: resident memory and CPU time read from `/proc/self`.
 
-use shoko_proto::AgentTelemetry;
+use crate::uplink::UplinkStatus;
+use shoko_proto::{AgentTelemetry, SpoolDropped};
 use std::time::Instant;
 
 /// Resident set size in bytes (0 where `/proc` is unavailable).
@@ -78,7 +79,7 @@ pub fn snapshot(
     started: Instant,
     packets_received: u64,
     packets_dropped: u64,
-    spool_batches: u64,
+    uplink: &UplinkStatus,
 ) -> AgentTelemetry {
     AgentTelemetry {
         agent_version: env!("CARGO_PKG_VERSION").into(),
@@ -87,9 +88,14 @@ pub fn snapshot(
         uptime_s: started.elapsed().as_secs(),
         packets_received,
         packets_dropped,
-        spool_batches,
-        spool_bytes: 0,
+        spool_batches: uplink.pending_batches as u64,
+        spool_bytes: uplink.spool.map_or(0, |s| s.bytes),
         host_cycle: None,
+        spool_dropped: uplink.spool.map(|s| SpoolDropped {
+            batches: s.dropped_batches,
+            flow_observations: s.dropped_flow_observations,
+            other_observations: s.dropped_other_observations,
+        }),
     }
 }
 

@@ -555,6 +555,20 @@ pub struct AgentTelemetry {
     /// The last host inventory cycle, for agents that take one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_cycle: Option<HostCycle>,
+    /// What the agent's spool dropped since it started (over its size or age), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool_dropped: Option<SpoolDropped>,
+}
+
+/// Batches an agent's spool dropped, and the observations in them by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SpoolDropped {
+    /// Batches.
+    pub batches: u64,
+    /// Flow summaries.
+    pub flow_observations: u64,
+    /// Every other kind (identities, services, events, host inventories ...).
+    pub other_observations: u64,
 }
 
 /// What one host inventory cycle cost.

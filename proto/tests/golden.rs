@@ -233,6 +233,7 @@ fn observations() -> Vec<Observation> {
                 spool_batches: 2,
                 spool_bytes: 65536,
                 host_cycle: None,
+                spool_dropped: None,
             }),
         ),
     ]

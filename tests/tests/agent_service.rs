@@ -1,6 +1,6 @@
 //! The long-running agent (`shoko-agent run`) against a collector that starts late and is killed
-//! and restarted mid-run: the agent keeps its unacknowledged batches, reconnects with back-off and
-//! delivers everything, each batch exactly once.
+//! and restarted mid-run: the agent keeps its unacknowledged batches in its spool, reconnects
+//! with back-off and delivers everything, each batch exactly once.
 
 use shoko_tests::*;
 use std::process::{Command, Stdio};
@@ -69,9 +69,10 @@ fn agent_service_survives_a_late_and_restarted_collector() {
     let batches = a["batches"].as_u64().unwrap();
     // Every batch numbered 1..=highest is stored once: no gap, no duplicate.
     assert_eq!(a["highest_seq"].as_u64().unwrap(), batches);
-    // One batch of the capture's 29 observations (assets, services, flows, the Modbus and
-    // EtherNet/IP identities), then one telemetry observation per batch.
+    // Two batches of the capture's 29 observations (the flows in their own spool lane; assets,
+    // services, the Modbus and EtherNet/IP identities in the other), then one telemetry
+    // observation per batch.
     let status = collector.get_json("/api/v1/status");
-    assert_eq!(status["observations"].as_u64().unwrap(), 29 + (batches - 1));
+    assert_eq!(status["observations"].as_u64().unwrap(), 29 + (batches - 2));
     assert_eq!(status["assets"], 12);
 }

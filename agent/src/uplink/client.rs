@@ -1,12 +1,13 @@
 //! The uplink task and its handle.
 
 use crate::identity::Identity;
+use crate::spool::{Lane, Spool, SpoolStats};
 use futures_util::{SinkExt, StreamExt};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use shoko_proto::{
-    EncodedMessage, Envelope, ErrorCode, Message, MessageCodec, Observation, SUPPORTED_PROTOCOL_VERSIONS,
-    Timestamp,
+    EncodedMessage, Envelope, ErrorCode, Message, MessageCodec, Observation, ObservationBody,
+    SUPPORTED_PROTOCOL_VERSIONS, Timestamp,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -70,6 +71,9 @@ impl UplinkConfig {
 /// Why delivery failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UplinkError {
+    /// The spool could not record a batch's number, so a re-send could not be recognised.
+    #[error("spool: {0}")]
+    Spool(String),
     /// The collector refused this agent for good (revoked, wrong id, no common version).
     #[error("collector refused the agent ({code:?}): {message}")]
     Refused {
@@ -103,6 +107,8 @@ pub struct UplinkStatus {
     pub sessions: u64,
     /// The last connection or session error.
     pub last_error: Option<String>,
+    /// The on-disk spool's counters, when there is one.
+    pub spool: Option<SpoolStats>,
 }
 
 struct PendingBatch {
@@ -110,6 +116,23 @@ struct PendingBatch {
     /// Set on first send; the batch is then re-sent byte for byte.
     encoded: Option<(u64, EncodedMessage)>,
     count: usize,
+    /// Its spool record, when spooled.
+    record: Option<u64>,
+    /// The number it was first sent with before a restart (spooled batches).
+    seq: Option<u64>,
+}
+
+impl PendingBatch {
+    fn new(observations: Vec<Observation>) -> Self {
+        let count = observations.len();
+        PendingBatch {
+            observations,
+            encoded: None,
+            count,
+            record: None,
+            seq: None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -118,6 +141,55 @@ struct State {
     next_seq: u64,
     fatal: Option<UplinkError>,
     status: UplinkStatus,
+    /// The on-disk spool; the queue then holds only the next batches read from it.
+    spool: Option<Spool>,
+    /// The last spool record read into the queue.
+    loaded: u64,
+}
+
+impl State {
+    /// True when nothing is waiting, in memory or in the spool.
+    fn drained(&self) -> bool {
+        self.queue.is_empty()
+            && self
+                .spool
+                .as_ref()
+                .is_none_or(|s| s.next_after(self.loaded).is_none())
+    }
+
+    /// Reads the next spooled batches into the queue, up to `room` batches in memory.
+    fn refill(&mut self, room: usize) {
+        let Some(spool) = &self.spool else { return };
+        while self.queue.len() < room {
+            let Some(r) = spool.next_after(self.loaded) else {
+                break;
+            };
+            self.loaded = r.meta.id;
+            let observations = spool.read(&r).map_err(|e| e.to_string()).and_then(|payload| {
+                rmp_serde::from_slice::<Vec<Observation>>(&payload).map_err(|e| e.to_string())
+            });
+            match observations {
+                Ok(observations) => {
+                    let mut batch = PendingBatch::new(observations);
+                    batch.record = Some(r.meta.id);
+                    batch.seq = (r.meta.seq != 0).then_some(r.meta.seq);
+                    self.queue.push_back(batch);
+                }
+                Err(e) => warn!(record = r.meta.id, error = %e, "a spooled batch cannot be read; skipped"),
+            }
+        }
+        self.note_spool();
+    }
+
+    /// Copies the spool's counters into the status.
+    fn note_spool(&mut self) {
+        if let Some(spool) = &self.spool {
+            let stats = spool.stats();
+            self.status.spool = Some(stats);
+            self.status.pending_batches = stats.batches as usize;
+            self.status.pending_observations = self.queue.iter().map(|b| b.count).sum();
+        }
+    }
 }
 
 struct Shared {
@@ -142,13 +214,26 @@ pub struct Uplink {
 }
 
 impl Uplink {
-    /// Starts the uplink task.
+    /// Starts the uplink task, holding batches in memory.
     pub fn start(config: UplinkConfig) -> Self {
+        Self::launch(config, None)
+    }
+
+    /// Starts the uplink task over an opened spool: batches are appended to it before they are
+    /// sent and leave it when acknowledged; what it held at start is sent first.
+    pub fn with_spool(config: UplinkConfig, spool: Spool) -> Self {
+        Self::launch(config, Some(spool))
+    }
+
+    fn launch(config: UplinkConfig, spool: Option<Spool>) -> Self {
+        let mut state = State {
+            next_seq: spool.as_ref().map_or(1, |s| s.highest_seq() + 1),
+            spool,
+            ..Default::default()
+        };
+        state.refill(config.window * 2);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                next_seq: 1,
-                ..Default::default()
-            }),
+            state: Mutex::new(state),
             work: Notify::new(),
             progress: Notify::new(),
         });
@@ -156,8 +241,34 @@ impl Uplink {
         Uplink { shared, config, task }
     }
 
-    /// Queues observations for delivery; waits while too many batches are pending.
+    /// Appends observations to the spool, in batches per lane that fit a frame.
+    fn spool_observations(&self, observations: Vec<Observation>) {
+        let (flows, other): (Vec<_>, Vec<_>) = observations
+            .into_iter()
+            .partition(|o| matches!(o.body, ObservationBody::FlowSummary(_)));
+        for (lane, list) in [(Lane::Other, other), (Lane::Flows, flows)] {
+            for chunk in chunk_observations(list, &self.config) {
+                for (count, payload) in encode_fitting(chunk, self.config.max_frame_len) {
+                    let mut st = self.shared.lock();
+                    if let Some(spool) = st.spool.as_mut()
+                        && let Err(e) = spool.append(lane, count, &payload)
+                    {
+                        warn!(error = %e, observations = count, "cannot spool a batch; it is lost");
+                    }
+                    st.refill(self.config.window * 2);
+                }
+                self.shared.work.notify_one();
+            }
+        }
+    }
+
+    /// Queues observations for delivery: into the spool when there is one (bounded on disk),
+    /// else in memory, waiting while too many batches are pending.
     pub async fn submit(&self, observations: Vec<Observation>) -> Result<(), UplinkError> {
+        if self.shared.lock().spool.is_some() {
+            self.spool_observations(observations);
+            return Ok(());
+        }
         for chunk in chunk_observations(observations, &self.config) {
             loop {
                 let space = self.shared.progress.notified();
@@ -170,11 +281,7 @@ impl Uplink {
                     }
                     if st.queue.len() < self.config.max_pending_batches {
                         let count = chunk.len();
-                        st.queue.push_back(PendingBatch {
-                            observations: chunk,
-                            encoded: None,
-                            count,
-                        });
+                        st.queue.push_back(PendingBatch::new(chunk));
                         st.status.pending_batches = st.queue.len();
                         st.status.pending_observations += count;
                         break;
@@ -199,14 +306,14 @@ impl Uplink {
                 if let Some(e) = &st.fatal {
                     return Err(e.clone());
                 }
-                if st.queue.is_empty() {
+                if st.drained() {
                     return Ok(());
                 }
             }
             if tokio::time::timeout_at(deadline, progressed).await.is_err() {
                 let st = self.shared.lock();
                 return Err(UplinkError::Timeout {
-                    pending: st.queue.len(),
+                    pending: st.status.pending_batches.max(st.queue.len()),
                     last_error: st.status.last_error.clone().unwrap_or_else(|| "none".into()),
                 });
             }
@@ -218,7 +325,7 @@ impl Uplink {
         self.shared.lock().status.clone()
     }
 
-    /// Stops the task; unacknowledged batches are dropped.
+    /// Stops the task; unacknowledged batches are dropped (those in a spool stay there).
     pub fn abort(self) {
         self.task.abort();
     }
@@ -250,6 +357,30 @@ fn chunk_observations(observations: Vec<Observation>, cfg: &UplinkConfig) -> Vec
     out
 }
 
+/// The MessagePack of a batch of observations, split in halves until each fits a frame with room
+/// for the envelope; (count, payload) each.
+fn encode_fitting(observations: Vec<Observation>, max_frame_len: usize) -> Vec<(u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![observations];
+    while let Some(mut batch) = todo.pop() {
+        let payload = match rmp_serde::to_vec_named(&batch) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, observations = batch.len(), "a batch cannot be encoded; it is lost");
+                continue;
+            }
+        };
+        if payload.len() + 4096 > max_frame_len && batch.len() > 1 {
+            let tail = batch.split_off(batch.len() / 2);
+            todo.push(tail);
+            todo.push(batch);
+            continue;
+        }
+        out.push((batch.len() as u32, payload));
+    }
+    out
+}
+
 /// How a session ended.
 enum SessionEnd {
     /// Try again after a delay.
@@ -265,7 +396,7 @@ async fn run(shared: Arc<Shared>, cfg: UplinkConfig) {
             let work = shared.work.notified();
             tokio::pin!(work);
             work.as_mut().enable();
-            if !shared.lock().queue.is_empty() {
+            if !shared.lock().drained() {
                 break;
             }
             work.await;
@@ -432,6 +563,12 @@ async fn session(shared: &Shared, cfg: &UplinkConfig) -> SessionEnd {
                     st.status.acked_batches += 1;
                 }
                 st.status.pending_batches = st.queue.len();
+                if let Some(spool) = st.spool.as_mut()
+                    && let Err(e) = spool.ack(seq)
+                {
+                    warn!(seq, error = %e, "cannot record an acknowledgement in the spool");
+                }
+                st.refill(cfg.window * 2);
                 debug!(seq, duplicate, "batch acknowledged");
                 drop(st);
                 shared.progress.notify_waiters();
@@ -463,11 +600,13 @@ fn next_frame(
         if let Some((_, enc)) = &batch.encoded {
             return Ok(Some(enc.clone()));
         }
+        let (record, known) = (batch.record, batch.seq);
+        let seq = known.unwrap_or(next_seq);
         let observations = std::mem::take(&mut batch.observations);
         let msg = Message::Batch(Envelope {
             protocol_version: version,
             agent_id: cfg.agent_id.clone(),
-            seq: next_seq,
+            seq,
             sent_at: Timestamp::now(),
             observations,
         });
@@ -479,9 +618,19 @@ fn next_frame(
             Message::Batch(env) => env.observations,
             _ => Vec::new(),
         };
-        if enc.len() <= cfg.max_frame_len {
-            batch.encoded = Some((next_seq, enc.clone()));
-            st.next_seq += 1;
+        if enc.len() <= cfg.max_frame_len || record.is_some() {
+            batch.encoded = Some((seq, enc.clone()));
+            if let (Some(id), None) = (record, known) {
+                // The number goes to disk before the batch goes out.
+                if let Some(spool) = st.spool.as_mut() {
+                    spool
+                        .number(&[(id, seq)])
+                        .map_err(|e| UplinkError::Spool(e.to_string()))?;
+                }
+            }
+            if known.is_none() {
+                st.next_seq += 1;
+            }
             return Ok(Some(enc));
         }
         if observations.len() < 2 {
@@ -494,13 +643,7 @@ fn next_frame(
         batch.count = observations.len();
         batch.observations = observations;
         let count = tail.len();
-        st.queue.insert(
-            index + 1,
-            PendingBatch {
-                observations: tail,
-                encoded: None,
-                count,
-            },
-        );
+        debug_assert_eq!(count, tail.len());
+        st.queue.insert(index + 1, PendingBatch::new(tail));
     }
 }

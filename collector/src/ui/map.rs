@@ -380,3 +380,96 @@ pub async fn svg(
 
 /// The map's part of the stylesheet, also embedded in the downloaded SVG.
 pub(super) const MAP_CSS: &str = include_str!("static/map.css");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuse::flows::{FlowKey, FlowTotals};
+    use shoko_proto::Timestamp;
+
+    fn asset(id: i64, ip: &str) -> AssetView {
+        AssetView {
+            id,
+            key: format!("ip:{ip}"),
+            macs: vec![],
+            ips: vec![ip.parse().unwrap()],
+            vlans: vec![],
+            router: false,
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(0),
+            services: vec![],
+            attributes: Default::default(),
+            conflicts: vec![],
+        }
+    }
+
+    #[test]
+    fn two_hundred_and_fifty_assets_stay_apart_and_a_violation_is_red() {
+        let declared = Declared::parse(
+            "[[zone]]\nname = \"control\"\nkind = \"control\"\nlevel = 2\ncidrs = [\"10.0.0.0/24\"]\n\n\
+             [[zone]]\nname = \"office\"\nkind = \"enterprise\"\nlevel = 4\ncidrs = [\"10.9.0.0/24\"]\n",
+            "zones.toml",
+        )
+        .unwrap();
+        let mut assets: Vec<AssetView> = (0..240).map(|i| asset(i + 1, &format!("10.0.0.{i}"))).collect();
+        assets.push(asset(1000, "10.9.0.5"));
+        assets.extend((0..9).map(|i| asset(2000 + i, &format!("192.168.1.{i}"))));
+        let flow = |orig: &str, resp: &str| {
+            let key = FlowKey {
+                transport: "tcp",
+                orig_ip: orig.into(),
+                resp_ip: resp.into(),
+                resp_port: 502,
+                app_protocol: "modbus".into(),
+                ..FlowKey::default()
+            };
+            let totals = FlowTotals {
+                flows: 3,
+                ..FlowTotals::default()
+            };
+            (key, totals)
+        };
+        let flows = [
+            flow("10.0.0.1", "10.0.0.2"),
+            flow("10.9.0.5", "10.0.0.7"),
+            flow("8.8.8.8", "10.0.0.1"),
+        ];
+        let violating = BTreeSet::from([("10.9.0.5".to_string(), "10.0.0.7".to_string())]);
+        let map = lay_out(Some(&declared), assets, &flows, &violating);
+
+        // Office on top, then control, then everything outside the zones.
+        let titles: Vec<(&str, usize)> = map
+            .bands
+            .iter()
+            .map(|b| (b.title.as_str(), b.assets.len()))
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                ("office (enterprise, level 4)", 1),
+                ("control (control, level 2)", 240),
+                ("Outside every declared zone", 9)
+            ]
+        );
+        // Every node has its own cell inside the drawing.
+        let points: Vec<(f64, f64)> = map.positions.values().copied().collect();
+        assert_eq!(points.len(), 250);
+        for (i, a) in points.iter().enumerate() {
+            assert!(a.0 > 0.0 && a.0 < WIDTH - MARGIN && a.1 > 0.0 && a.1 < map.height);
+            for b in &points[i + 1..] {
+                assert!(
+                    (a.0 - b.0).abs() >= CELL_W || (a.1 - b.1).abs() >= CELL_H,
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+        assert!(map.height < 700.0, "{}", map.height);
+        // Two edges between mapped assets, the office's one violating; the outside address is counted.
+        let edges: Vec<(i64, i64, bool)> = map.edges.iter().map(|e| (e.from, e.to, e.violating)).collect();
+        assert_eq!(edges, [(2, 3, false), (1000, 8, true)]);
+        assert_eq!(map.unmapped_flows, 3);
+        let svg = map.svg().into_string();
+        assert_eq!(svg.matches("<circle").count(), 250);
+        assert_eq!(svg.matches("class=\"edge violating\"").count(), 1);
+    }
+}
