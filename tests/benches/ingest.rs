@@ -2,8 +2,9 @@
 //! mutual-TLS session, deliver batches of observations to a release `shoko-collector serve` on a
 //! fresh store (SQLite, or a scratch schema on PostgreSQL), one batch in flight per agent (each acknowledged only once stored). Prints
 //! the observations stored per second (from the first batch sent to the last acknowledgement), the
-//! acknowledgement latency (p50, p99, max), the collector's peak RSS (VmHWM) and its count of
-//! stored observations.
+//! acknowledgement latency (p50, p99, max), the collector's peak RSS (VmHWM), its count of
+//! stored observations and batches, and the sessions it refused and agents it slowed (from its
+//! `/metrics`); fails if an acknowledged batch is not stored.
 //!
 //! `cargo bench -p shoko-tests --bench ingest`; `SHOKO_INGEST_AGENTS` (default 100),
 //! `SHOKO_INGEST_BATCHES` per agent (default 20) and `SHOKO_INGEST_OBSERVATIONS` per batch
@@ -103,17 +104,39 @@ fn main() {
     let stored = collector.get_json("/api/v1/status")["observations"]
         .as_u64()
         .unwrap_or(0);
+    // Refusals and throttling, and what was stored, from the collector's own counters.
+    let metrics = collector.get_text("/metrics");
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    };
+    let (refused, throttled) = (
+        counter("shoko_ingest_refused_total"),
+        counter("shoko_ingest_throttled_total"),
+    );
+    let stored_batches = counter("shoko_ingest_batches_stored_total");
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
     println!(
         "ingest ({engine}): {agents} agents x {batches} batches x {per_batch} observations = {total} in {secs:.2} s: \
          {:.0} observations/s stored; ack latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; \
-         collector peak RSS {} KiB; stored count {stored}",
+         collector peak RSS {} KiB; stored count {stored}; refused {refused}, slowed {throttled}; \
+         batches acknowledged {}, stored {stored_batches}, lost {}",
         total as f64 / secs,
         at(0.5),
         at(0.99),
         at(1.0),
-        peak_rss_kib(collector.pid())
+        peak_rss_kib(collector.pid()),
+        latencies.len(),
+        latencies.len() as u64 - stored_batches.min(latencies.len() as u64)
     );
     assert_eq!(stored, total as u64, "every acknowledged observation is stored");
+    assert_eq!(
+        stored_batches,
+        latencies.len() as u64,
+        "every acknowledged batch is stored"
+    );
 }

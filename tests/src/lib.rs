@@ -324,6 +324,11 @@ impl CollectorProcess {
         }
     }
 
+    /// The log lines so far.
+    pub fn logs(&self) -> Vec<serde_json::Value> {
+        self.logs.lock().unwrap().clone()
+    }
+
     /// Waits for a refusal logged with `reason`; returns the line.
     pub fn wait_refusal(&self, reason: &str) -> serde_json::Value {
         self.wait_log(&format!("with reason {reason}"), |v| v["reason"] == reason)
@@ -495,6 +500,19 @@ impl Namespace {
     /// A fresh namespace `name` with a veth pair `tx0` (sending side) and `cap0` (capture side),
     /// both up without IPv6 autoconfiguration, and its loopback up.
     pub fn with_veth(name: &str) -> Self {
+        let ns = Namespace::new(name);
+        ns.ip(&["link", "add", "tx0", "type", "veth", "peer", "name", "cap0"]);
+        for dev in ["tx0", "cap0"] {
+            // The capture side must have no reason of its own to transmit.
+            ns.exec("sysctl", &["-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
+            ns.ip(&["link", "set", dev, "up"]);
+        }
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A fresh, empty namespace `name` with its loopback up.
+    pub fn new(name: &str) -> Self {
         let ns = Namespace(name.to_owned());
         let _ = Command::new("ip").args(["netns", "del", name]).status();
         assert!(
@@ -504,14 +522,20 @@ impl Namespace {
                 .unwrap()
                 .success()
         );
-        ns.ip(&["link", "add", "tx0", "type", "veth", "peer", "name", "cap0"]);
-        for dev in ["tx0", "cap0"] {
-            // The capture side must have no reason of its own to transmit.
-            ns.exec("sysctl", &["-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
-            ns.ip(&["link", "set", dev, "up"]);
-        }
         ns.ip(&["link", "set", "lo", "up"]);
         ns
+    }
+
+    /// Joins this namespace to `other` with a veth pair: `dev` here with `addr` (CIDR), `peer`
+    /// there with `peer_addr`, both up.
+    pub fn link_to(&self, dev: &str, addr: &str, other: &Namespace, peer: &str, peer_addr: &str) {
+        self.ip(&[
+            "link", "add", dev, "type", "veth", "peer", "name", peer, "netns", &other.0,
+        ]);
+        self.ip(&["addr", "add", addr, "dev", dev]);
+        other.ip(&["addr", "add", peer_addr, "dev", peer]);
+        self.ip(&["link", "set", dev, "up"]);
+        other.ip(&["link", "set", peer, "up"]);
     }
 
     /// Runs `ip -n NAME ARGS`, which must succeed.
@@ -726,4 +750,31 @@ pub fn collector_with_captures(captures: &[&str], zones: &str) -> (DataDir, Coll
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     (data, collector)
+}
+
+/// The SHA-256 of every observation body a data directory's SQLite store holds, but the agents'
+/// telemetry, with how often each is stored.
+pub fn stored_digests(data: &DataDir) -> std::collections::BTreeMap<String, u32> {
+    use sha2::Digest;
+    let db = rusqlite::Connection::open(Path::new(&data.path()).join("shoko.db")).unwrap();
+    let mut q = db
+        .prepare("SELECT body FROM observations WHERE kind <> 'agent_telemetry'")
+        .unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for body in q.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap() {
+        *out.entry(hex::encode(sha2::Sha256::digest(body.unwrap())))
+            .or_insert(0) += 1;
+    }
+    out
+}
+
+/// What `shoko-agent send` of `pcap` stores: the digests of its observations (see
+/// [`stored_digests`]).
+pub fn direct_delivery(pcap: &Path) -> std::collections::BTreeMap<String, u32> {
+    let data = DataDir::init();
+    let collector = CollectorProcess::start(&data);
+    let out = agent_send(&data.enroll("direct"), collector.ingest, pcap);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(collector);
+    stored_digests(&data)
 }

@@ -3,26 +3,11 @@
 //! restarted once a collector listens. Every observation it produced is then stored exactly once:
 //! the same multiset of observation digests as a direct delivery of the same capture.
 
-use sha2::{Digest, Sha256};
 use shoko_tests::*;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 const CAPTURE: &str = "ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap";
-
-/// SHA-256 of every stored observation body but telemetry, with how often each is stored.
-fn stored_digests(data: &DataDir) -> BTreeMap<String, u32> {
-    let db = rusqlite::Connection::open(Path::new(&data.path()).join("shoko.db")).unwrap();
-    let mut q = db
-        .prepare("SELECT body FROM observations WHERE kind <> 'agent_telemetry'")
-        .unwrap();
-    let mut out = BTreeMap::new();
-    for body in q.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap() {
-        *out.entry(hex::encode(Sha256::digest(body.unwrap()))).or_insert(0) += 1;
-    }
-    out
-}
 
 /// Segment files in the spool's lanes.
 fn segments(spool: &Path) -> Vec<std::path::PathBuf> {
@@ -40,12 +25,7 @@ fn segments(spool: &Path) -> Vec<std::path::PathBuf> {
 fn spooled_batches_survive_sigkill_and_a_torn_write_and_are_stored_once() {
     let pcap = dev_capture(CAPTURE);
     // What the capture gives when delivered directly.
-    let control_data = DataDir::init();
-    let control = CollectorProcess::start(&control_data);
-    let out = agent_send(&control_data.enroll("direct"), control.ingest, &pcap);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    drop(control);
-    let expected = stored_digests(&control_data);
+    let expected = direct_delivery(&pcap);
     let total: u32 = expected.values().sum();
     assert!(total > 100, "{total} observations");
 
