@@ -21,6 +21,13 @@ pub struct CollectorConfig {
     /// HTTP, only behind a TLS-terminating proxy on the same host).
     #[serde(default = "default_http_tls")]
     pub http_tls: bool,
+    /// Web connections open at once at most (further ones wait in the kernel backlog).
+    #[serde(default = "default_http_connections")]
+    pub http_max_connections: usize,
+    /// Seconds a web connection may move no byte (mid-request or between requests) before it is
+    /// closed; also the TLS handshake's deadline.
+    #[serde(default = "default_http_idle")]
+    pub http_idle_timeout_secs: u64,
     /// Address written into agent bundles by `enroll`.
     #[serde(default = "default_advertise")]
     pub advertise: String,
@@ -106,6 +113,12 @@ fn default_http() -> String {
 fn default_http_tls() -> bool {
     true
 }
+fn default_http_connections() -> usize {
+    1024
+}
+fn default_http_idle() -> u64 {
+    60
+}
 fn default_advertise() -> String {
     "127.0.0.1:7710".into()
 }
@@ -146,6 +159,8 @@ impl Default for CollectorConfig {
             listen: default_listen(),
             http: default_http(),
             http_tls: default_http_tls(),
+            http_max_connections: default_http_connections(),
+            http_idle_timeout_secs: default_http_idle(),
             advertise: default_advertise(),
             store: default_store(),
             max_frame_len: default_frame(),
@@ -233,6 +248,8 @@ impl CollectorConfig {
              # Address of the web UI and HTTP API (/, /api/v1/..., /metrics, /healthz).\nhttp = {:?}\n\n\
              # HTTPS with the collector's server certificate (pki/server.crt); false serves plain\n\
              # HTTP, only for a TLS-terminating proxy on the same host.\nhttp_tls = {}\n\n\
+             # Web connections at once, and seconds one may stay silent before it is closed.\n\
+             http_max_connections = {}\nhttp_idle_timeout_secs = {}\n\n\
              # Collector address written into agent bundles by `enroll`.\nadvertise = {:?}\n\n\
              # Storage engine: \"sqlite:FILE\" (relative to this directory), or\n\
              # \"postgres://USER@HOST:PORT/DATABASE\" for several collectors on one PostgreSQL.\nstore = {:?}\n\n\
@@ -258,6 +275,8 @@ impl CollectorConfig {
             self.listen,
             self.http,
             self.http_tls,
+            self.http_max_connections,
+            self.http_idle_timeout_secs,
             self.advertise,
             self.store,
             self.max_frame_len,

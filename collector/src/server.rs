@@ -155,7 +155,11 @@ impl Collector {
             true => Some(web_acceptor(&PkiPaths::new(data))?),
             false => None,
         };
-        tasks.push(tokio::spawn(crate::http::serve(http, web_tls, app, rx)));
+        let limits = crate::http::listener::ConnectionLimits {
+            max_connections: cfg.http_max_connections,
+            idle: Duration::from_secs(cfg.http_idle_timeout_secs.max(1)),
+        };
+        tasks.push(tokio::spawn(crate::http::serve(http, web_tls, limits, app, rx)));
         tracing::info!(ingest = %ingest_addr, http = %http_addr, "collector serving");
         Ok(Collector {
             ingest_addr,

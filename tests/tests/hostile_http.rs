@@ -1,9 +1,13 @@
 //! The web server against hostile requests: injection and traversal attempts in paths, queries
 //! and forms are refused or answered harmlessly, a client that stalls mid-request holds no one
 //! up, garbage instead of TLS is dropped, and afterwards the store is intact (`verify-store`).
+//! Slowloris: stalled connections (in the TLS handshake or mid-request) are closed after the idle
+//! timeout, and while they fill every connection slot the next client waits only until then.
 
 use shoko_tests::*;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[test]
@@ -56,4 +60,81 @@ fn injection_traversal_and_stalled_clients_do_no_harm() {
     drop(collector);
     let out = run("shoko-collector", &["verify-store", "--data", &data.path()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// A TLS connection to the collector's web server (trusting its CA), nothing sent yet.
+fn tls_to(
+    data: &DataDir,
+    addr: std::net::SocketAddr,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(format!("{}/pki/ca.crt", data.path())).unwrap()
+    {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let conn = rustls::ClientConnection::new(Arc::new(config), "127.0.0.1".try_into().unwrap()).unwrap();
+    rustls::StreamOwned::new(conn, TcpStream::connect(addr).unwrap())
+}
+
+/// Seconds until the server closes a connection it is waiting on (a read ends or fails).
+fn closed_after(stream: &mut impl Read) -> f64 {
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return started.elapsed().as_secs_f64(),
+            Ok(_) => continue,
+        }
+    }
+}
+
+#[test]
+fn stalled_connections_are_closed_after_the_idle_timeout() {
+    let data = DataDir::init();
+    data.set("http_idle_timeout_secs", "2");
+    data.set("http_max_connections", "3");
+    let collector = CollectorProcess::start(&data);
+    assert_eq!(collector.get_text("/healthz"), "ok\n");
+
+    // Half a TLS hello, then silence.
+    let mut handshake = TcpStream::connect(collector.http).unwrap();
+    handshake.write_all(b"\x16\x03\x01\x00\xc8\x01").unwrap();
+    // A finished handshake, then half a request, then silence.
+    let mut request = tls_to(&data, collector.http);
+    request
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .unwrap();
+    request.flush().unwrap();
+    // A third stalled connection fills the last slot: the next client waits for one to close.
+    let mut third = TcpStream::connect(collector.http).unwrap();
+    third.write_all(b"\x16").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    assert_eq!(collector.get_text("/healthz"), "ok\n");
+    let waited = started.elapsed().as_secs_f64();
+    assert!(
+        (1.0..6.0).contains(&waited),
+        "the next client waited {waited:.1} s for a slot"
+    );
+
+    for (what, secs) in [
+        ("handshake", closed_after(&mut handshake)),
+        ("request", closed_after(&mut request)),
+        ("third", closed_after(&mut third)),
+    ] {
+        assert!(secs < 4.0, "{what} still open after {secs:.1} s");
+    }
+    collector.wait_log("an idle connection closed", |l| {
+        l["message"] == "web connection idle; closed"
+    });
+    collector.wait_log("a stalled handshake closed", |l| {
+        l["message"] == "web TLS handshake timed out; connection closed"
+    });
 }

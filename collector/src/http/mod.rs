@@ -17,7 +17,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::IncomingStream;
-use listener::TlsListener;
+use listener::{ConnectionLimits, WebListener};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -43,14 +43,8 @@ pub struct AppState {
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+impl Connected<IncomingStream<'_, WebListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, WebListener>) -> Self {
         Peer(*stream.remote_addr())
     }
 }
@@ -115,18 +109,21 @@ async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Serves `app` on `tcp` (over TLS with `tls`) until `stop` changes.
-pub async fn serve(tcp: TcpListener, tls: Option<TlsAcceptor>, app: Router, mut stop: watch::Receiver<bool>) {
+/// Serves `app` on `tcp` (over TLS with `tls`) within `limits` until `stop` changes.
+pub async fn serve(
+    tcp: TcpListener,
+    tls: Option<TlsAcceptor>,
+    limits: ConnectionLimits,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+) {
     let stop = async move {
         let _ = stop.changed().await;
     };
     let service = app.into_make_service_with_connect_info::<Peer>();
-    let served = match tls {
-        Some(acceptor) => match TlsListener::start(tcp, acceptor) {
-            Ok(listener) => axum::serve(listener, service).with_graceful_shutdown(stop).await,
-            Err(e) => Err(e),
-        },
-        None => axum::serve(tcp, service).with_graceful_shutdown(stop).await,
+    let served = match WebListener::start(tcp, tls, limits) {
+        Ok(listener) => axum::serve(listener, service).with_graceful_shutdown(stop).await,
+        Err(e) => Err(e),
     };
     if let Err(e) = served {
         tracing::error!(error = %e, "HTTP server failed");
