@@ -59,6 +59,25 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Checks the newest batch of every agent (what a crash could have left half-written) and logs
+/// the outcome; `verify-store` checks everything.
+fn check_store_at_start(store: &dyn Store) {
+    match crate::evidence::chain::check_newest(store) {
+        Ok(r) if r.intact() => tracing::info!(
+            agents = r.agents,
+            batches = r.batches,
+            observations = r.observations,
+            "store check at start: every agent's newest batch is intact"
+        ),
+        Ok(r) => {
+            for p in &r.problems {
+                tracing::error!(agent_id = %p.agent_id, seq = ?p.seq, problem = %p.what, "store check at start found a damaged batch; run verify-store");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "store check at start failed: the store cannot be read"),
+    }
+}
+
 /// A started collector.
 pub struct Collector {
     /// Address agents connect to.
@@ -160,6 +179,10 @@ impl Collector {
             idle: Duration::from_secs(cfg.http_idle_timeout_secs.max(1)),
         };
         tasks.push(tokio::spawn(crate::http::serve(http, web_tls, limits, app, rx)));
+        tasks.push(tokio::task::spawn_blocking({
+            let store = store.clone();
+            move || check_store_at_start(store.as_ref())
+        }));
         tracing::info!(ingest = %ingest_addr, http = %http_addr, "collector serving");
         Ok(Collector {
             ingest_addr,

@@ -77,6 +77,18 @@ fn verify_store_names_an_edited_observation() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("the stored evidence fails verification: 1 problems")
     );
+    // A collector started on it checks every agent's newest batch and says so.
+    let collector = CollectorProcess::start(&data);
+    let line = collector.wait_log("the start check's finding", |l| {
+        l["message"] == "store check at start found a damaged batch; run verify-store"
+    });
+    assert_eq!(
+        (line["agent_id"].as_str(), line["problem"].as_str()),
+        (
+            Some("sensor-0"),
+            Some(format!("observation {idx} was altered (identity_claim)").as_str())
+        )
+    );
 }
 
 const FIRMWARE_CAPTURES: [&str; 2] = [

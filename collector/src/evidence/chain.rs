@@ -138,6 +138,38 @@ pub fn verify(store: &dyn Store, mut progress: impl FnMut(usize, usize)) -> Resu
     Ok(report)
 }
 
+/// Checks what a crash could have left half-written, quickly: each agent's newest sealed batch
+/// (its digest, its observations, and that it is the agent's head). The collector runs it at
+/// start; `verify-store` checks everything.
+pub fn check_newest(store: &dyn Store) -> Result<ChainReport, StoreError> {
+    let pruned_before = store.store_mark("pruned_before")?.unwrap_or(i64::MIN);
+    let heads = store.chain_heads()?;
+    let mut report = ChainReport {
+        agents: heads.len(),
+        ..ChainReport::default()
+    };
+    for head in heads.iter().filter(|h| h.batches > h.unsealed) {
+        let newest = store.sealed_batches(&head.agent_id, head.batches, 1)?;
+        let Some(batch) = newest.last() else {
+            report.problems.push(Problem {
+                agent_id: head.agent_id.clone(),
+                seq: None,
+                what: format!("no sealed batch at position {}, its newest", head.batches),
+            });
+            continue;
+        };
+        verify_batch(store, &head.agent_id, batch, pruned_before, &mut report)?;
+        if head.head.as_deref() != Some(batch.digest.as_slice()) {
+            report.problems.push(Problem {
+                agent_id: head.agent_id.clone(),
+                seq: Some(batch.seq),
+                what: "the agent's chain head is not its newest batch".into(),
+            });
+        }
+    }
+    Ok(report)
+}
+
 /// Checks one agent's chain into `report`.
 fn verify_agent(
     store: &dyn Store,
