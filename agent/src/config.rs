@@ -292,8 +292,14 @@ impl AgentConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         use anyhow::Context;
         let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Reads and validates the text of configuration file `path` (relative paths in it are
+    /// relative to its directory; errors name it).
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
         let mut cfg: AgentConfig =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         if cfg.identity.is_relative() {
             cfg.identity = base.join(&cfg.identity);

@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 /// File name of the configuration inside the data directory.
 pub const CONFIG_FILE: &str = "collector.toml";
 
+/// A string as a TOML basic string (quoted and escaped).
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,8 +208,15 @@ impl CollectorConfig {
                 data.display()
             )
         })?;
+        Self::parse(&text, data)
+    }
+
+    /// Reads and checks the text of the `collector.toml` of data directory `data` (errors name
+    /// the file).
+    pub fn parse(text: &str, data: &Path) -> anyhow::Result<Self> {
+        let path = data.join(CONFIG_FILE);
         let cfg: CollectorConfig =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         cfg.store_location(data)?;
         Ok(cfg)
     }
@@ -244,15 +256,15 @@ impl CollectorConfig {
         format!(
             "# shoko collector configuration (see deploy/collector.toml for every option).\n\
              # Command-line flags override these values.\n\n\
-             # Address agents connect to (mutual TLS 1.3).\nlisten = {:?}\n\n\
-             # Address of the web UI and HTTP API (/, /api/v1/..., /metrics, /healthz).\nhttp = {:?}\n\n\
+             # Address agents connect to (mutual TLS 1.3).\nlisten = {}\n\n\
+             # Address of the web UI and HTTP API (/, /api/v1/..., /metrics, /healthz).\nhttp = {}\n\n\
              # HTTPS with the collector's server certificate (pki/server.crt); false serves plain\n\
              # HTTP, only for a TLS-terminating proxy on the same host.\nhttp_tls = {}\n\n\
              # Web connections at once, and seconds one may stay silent before it is closed.\n\
              http_max_connections = {}\nhttp_idle_timeout_secs = {}\n\n\
-             # Collector address written into agent bundles by `enroll`.\nadvertise = {:?}\n\n\
+             # Collector address written into agent bundles by `enroll`.\nadvertise = {}\n\n\
              # Storage engine: \"sqlite:FILE\" (relative to this directory), or\n\
-             # \"postgres://USER@HOST:PORT/DATABASE\" for several collectors on one PostgreSQL.\nstore = {:?}\n\n\
+             # \"postgres://USER@HOST:PORT/DATABASE\" for several collectors on one PostgreSQL.\nstore = {}\n\n\
              # Largest frame accepted from an agent, in bytes.\nmax_frame_len = {}\n\n\
              # Most simultaneous agent connections.\nmax_connections = {}\n\n\
              # Seconds allowed for the TLS handshake and the agent's hello.\nhandshake_timeout_secs = {}\n\n\
@@ -272,13 +284,13 @@ impl CollectorConfig {
              asset_not_seen_days = {}\n\n\
              # Seconds between forwarding rounds to the [[siem]] destinations (see deploy/collector.toml).\n\
              siem_interval_secs = {}\n",
-            self.listen,
-            self.http,
+            quoted(&self.listen),
+            quoted(&self.http),
             self.http_tls,
             self.http_max_connections,
             self.http_idle_timeout_secs,
-            self.advertise,
-            self.store,
+            quoted(&self.advertise),
+            quoted(&self.store),
             self.max_frame_len,
             self.max_connections,
             self.handshake_timeout_secs,
