@@ -652,11 +652,24 @@ pub fn load_observation(a: usize, i: usize) -> Observation {
 
 /// Starts `shoko-agent run` with a configuration.
 pub fn start_agent(config: &Path) -> Child {
-    Command::new(bin("shoko-agent"))
-        .args(["run", "--config", config.to_str().unwrap()])
+    start_agent_with(config, &[], Stdio::null())
+}
+
+/// Starts `shoko-agent run` with a configuration through a wrapper command (e.g. `ip netns exec
+/// NS`), its log to `stderr`.
+pub fn start_agent_with(config: &Path, wrapper: &[&str], stderr: Stdio) -> Child {
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin("shoko-agent"));
+            c
+        }
+        None => Command::new(bin("shoko-agent")),
+    };
+    cmd.args(["run", "--config", config.to_str().unwrap()])
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap()
 }

@@ -10,7 +10,7 @@
 use shoko_proto::{Observation, ObservationBody};
 use shoko_tests::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const CAPTURE: &str = "ITI_ICS-Security-Tools/pcaps/ModbusTCP/mb2.pcap";
@@ -42,19 +42,6 @@ fn agent_row(data: &DataDir) -> (i64, i64) {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .unwrap_or((0, 0))
-}
-
-/// `shoko-agent run` inside namespace `ns`.
-fn agent_in(ns: &Namespace, config: &Path) -> Child {
-    Command::new("ip")
-        .args(["netns", "exec", &ns.0])
-        .arg(bin("shoko-agent"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 #[test]
@@ -92,7 +79,12 @@ fn collector_and_agent_killed_and_the_link_cut_lose_and_duplicate_nothing() {
     let sleep = |s: u64| std::thread::sleep(Duration::from_secs(s));
 
     let collector = CollectorProcess::start_with(&data, listen, &wrapper);
-    let mut agent = agent_in(&agt, &config(&format!("{:?}", pcap.display().to_string())));
+    let in_agt = ["ip", "netns", "exec", agt.0.as_str()];
+    let mut agent = start_agent_with(
+        &config(&format!("{:?}", pcap.display().to_string())),
+        &in_agt,
+        Stdio::null(),
+    );
     wait_until("the first batches", 30, || agent_row(&data).0 >= 2);
     sleep(2);
     drop(collector); // SIGKILL
@@ -105,7 +97,7 @@ fn collector_and_agent_killed_and_the_link_cut_lose_and_duplicate_nothing() {
     sleep(2);
     signal(&agent, "-KILL");
     agent.wait().unwrap();
-    let mut agent = agent_in(&agt, &config(""));
+    let mut agent = start_agent_with(&config(""), &in_agt, Stdio::null());
     sleep(3);
     signal(&agent, "-TERM");
     assert!(

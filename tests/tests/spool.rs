@@ -83,13 +83,7 @@ fn spooled_batches_survive_sigkill_and_a_torn_write_and_are_stored_once() {
     // The collector comes up; the agent restarts without the capture (nothing new to analyse).
     let collector = CollectorProcess::start_on(&data, &listen);
     let log = dir.path().join("agent.log");
-    let mut agent = std::process::Command::new(bin("shoko-agent"))
-        .args(["run", "--config", config("").to_str().unwrap()])
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut agent = start_agent_with(&config(""), &[], std::fs::File::create(&log).unwrap().into());
     wait_until("every spooled observation stored", 60, || {
         collector.get_json("/api/v1/status")["observations"]
             .as_u64()

@@ -15,6 +15,16 @@ fn config(dir: &Path) -> SpoolConfig {
     }
 }
 
+/// The drop counters: (batches, flow observations, other observations).
+fn dropped(s: &Spool) -> (u64, u64, u64) {
+    let st = s.stats();
+    (
+        st.dropped_batches,
+        st.dropped_flow_observations,
+        st.dropped_other_observations,
+    )
+}
+
 /// Every pending batch as (id, seq, lane, payload).
 fn pending(s: &Spool) -> Vec<(u64, u64, Lane, Vec<u8>)> {
     let mut out = Vec::new();
@@ -124,31 +134,15 @@ fn over_its_size_the_spool_drops_flows_first_and_counts_them() {
     assert_eq!(s.stats().dropped_batches, 0);
     // The fourth batch puts it over 800 bytes: the oldest flows go, not the identity batch.
     s.append(Lane::Other, 5, &body).unwrap();
-    let st = s.stats();
-    assert_eq!(
-        (
-            st.dropped_batches,
-            st.dropped_flow_observations,
-            st.dropped_other_observations
-        ),
-        (1, 10, 0)
-    );
+    assert_eq!(dropped(&s), (1, 10, 0));
     assert_eq!(
         pending(&s).iter().map(|p| (p.0, p.2)).collect::<Vec<_>>(),
         [(1, Lane::Other), (3, Lane::Flows), (4, Lane::Other)]
     );
     s.append(Lane::Other, 5, &body).unwrap();
     s.append(Lane::Other, 5, &body).unwrap();
-    let st = s.stats();
-    assert_eq!(
-        (
-            st.dropped_batches,
-            st.dropped_flow_observations,
-            st.dropped_other_observations
-        ),
-        (3, 20, 5)
-    );
-    assert_eq!(st.bytes, 720);
+    assert_eq!(dropped(&s), (3, 20, 5));
+    assert_eq!(s.stats().bytes, 720);
     assert_eq!(pending(&s).iter().map(|p| p.0).collect::<Vec<_>>(), [4, 5, 6]);
 }
 
