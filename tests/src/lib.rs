@@ -104,7 +104,12 @@ pub struct DataDir {
 impl DataDir {
     /// Runs `init` in a fresh temporary directory.
     pub fn init() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::init_in(&std::env::temp_dir())
+    }
+
+    /// Runs `init` in a fresh temporary directory inside `parent` (a small filesystem, say).
+    pub fn init_in(parent: &Path) -> Self {
+        let dir = tempfile::tempdir_in(parent).unwrap();
         run_ok(
             "shoko-collector",
             &["init", "--data", &dir.path().display().to_string()],
