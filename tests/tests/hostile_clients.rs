@@ -334,3 +334,54 @@ async fn an_agent_over_its_rate_is_read_more_slowly_not_refused() {
     // Before the third and fourth batches, and perhaps already before a fifth.
     assert!((2..=3).contains(&throttled), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deeply_nested_frames_and_floods_of_tiny_frames_are_refused_without_harm() {
+    let data = DataDir::init();
+    let bundle = data.enroll("a1");
+    let mut collector = CollectorProcess::start(&data);
+    let config = client_config(&bundle);
+    let warm = collector.rss_kib();
+    for _ in 0..10 {
+        // One million nested arrays in one 1 MB frame: refused at the decoder's depth limit.
+        let (mut s, _) = RawSession::open(collector.ingest, config.clone(), "a1").await;
+        let depth = 1_000_000u32;
+        let mut frame = (depth + 1).to_be_bytes().to_vec();
+        frame.extend(std::iter::repeat_n(0x91u8, depth as usize));
+        frame.push(0xc0);
+        s.write_raw(&frame).await;
+        assert_eq!(error_code(s.recv().await), ErrorCode::Malformed);
+        // 100,000 one-byte frames in one burst: the first is refused and the session closed.
+        let (mut s, _) = RawSession::open(collector.ingest, config.clone(), "a1").await;
+        let flood: Vec<u8> = std::iter::repeat_n([0u8, 0, 0, 1, 0x90], 100_000)
+            .flatten()
+            .collect();
+        {
+            use tokio::io::AsyncWriteExt;
+            // The collector closes the session mid-burst: the rest of the write may fail.
+            let _ = s.conn.get_mut().write_all(&flood).await;
+        }
+        match s.recv().await {
+            None => {}
+            other => assert_eq!(error_code(other), ErrorCode::Malformed),
+        }
+    }
+    collector.wait_refusal("malformed_frame");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = collector.rss_kib();
+    eprintln!(
+        "collector RSS: {warm} KiB before, {after} KiB after 10 rounds of nested and tiny-frame floods"
+    );
+    assert!(collector.is_running());
+    assert!(
+        after < warm + 16 * 1024,
+        "collector memory grew from {warm} KiB to {after} KiB"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        agent_send(&bundle, collector.ingest, &synth_capture(dir.path()))
+            .status
+            .success()
+    );
+    assert_eq!(collector.get_json("/api/v1/status")["batches"], 1);
+}
