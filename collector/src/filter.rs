@@ -1,6 +1,7 @@
-//! Filters of the asset and change lists, the same for the API's query strings and the CLI's
+//! Filters of the asset, change and event lists, the same for the API's query strings and the CLI's
 //! flags. Every condition given must hold; text matches ignore case.
 
+use crate::events::EventView;
 use crate::store::{AssetView, ChangeView};
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +82,35 @@ impl ChangeFilter {
         self.status.as_ref().is_none_or(|s| c.status == *s)
             && self.kind.as_ref().is_none_or(|k| c.kind == *k)
             && self.asset.is_none_or(|id| c.asset_id == id)
+    }
+}
+
+/// Which protocol events to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct EventFilter {
+    /// Events of this protocol (`modbus`, `s7comm`, `iec104` ...).
+    #[arg(long)]
+    pub protocol: Option<String>,
+    /// Events of this kind (`write`, `plc_stop`, `command` ...).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Events fused into this asset id.
+    #[arg(long)]
+    pub asset: Option<i64>,
+    /// At most this many, the newest (default 1,000).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+impl EventFilter {
+    /// True when the event meets every condition given (the limit aside).
+    pub fn matches(&self, e: &EventView) -> bool {
+        self.protocol
+            .as_ref()
+            .is_none_or(|p| e.protocol.eq_ignore_ascii_case(p))
+            && self.kind.as_ref().is_none_or(|k| e.kind.eq_ignore_ascii_case(k))
+            && self.asset.is_none_or(|id| e.asset_id == Some(id))
     }
 }
 

@@ -18,6 +18,7 @@ pub mod baseline;
 pub mod config;
 pub mod datadir;
 pub mod demo;
+pub mod events;
 pub mod evidence;
 pub mod export;
 pub mod filter;

@@ -4,7 +4,9 @@ use crate::assess::attest::AttestationView;
 use crate::assess::catalog::{Catalog, EvidenceKind};
 use crate::assess::rules::{Finding, Outcome};
 use crate::baseline::{AssetRefView, BaselineView, Drift};
+use crate::events::EventView;
 use crate::store::{AssetView, ChangeView};
+use shoko_proto::AssetRef;
 use std::fmt::Write;
 
 /// Renders assets as an aligned table: id, MAC, IPs, vendor, model, firmware (`!` marks a
@@ -98,6 +100,48 @@ pub fn change_table(changes: &[ChangeView]) -> String {
         })
         .collect();
     table(["ID", "ASSET", "KIND", "SUBJECT", "OLD", "NEW", "STATUS"], &rows)
+}
+
+/// Renders protocol events: observation id, time, protocol, kind, severity, who, to whom (and
+/// the asset it was fused into), details.
+pub fn event_table(events: &[EventView]) -> String {
+    let party = |r: &Option<AssetRef>| {
+        r.as_ref()
+            .and_then(|r| r.ip.map(|ip| ip.to_string()).or(r.mac.map(|m| m.to_string())))
+            .unwrap_or_else(|| "-".into())
+    };
+    let rows: Vec<[String; 8]> = events
+        .iter()
+        .map(|e| {
+            let details: Vec<String> = e.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            [
+                e.observation_id.to_string(),
+                e.observed_at.to_string(),
+                e.protocol.clone(),
+                e.kind.clone(),
+                format!("{:?}", e.severity).to_lowercase(),
+                party(&e.actor),
+                match e.asset_id {
+                    Some(id) => format!("{} (asset {id})", party(&e.target)),
+                    None => party(&e.target),
+                },
+                details.join(", "),
+            ]
+        })
+        .collect();
+    table(
+        [
+            "OBSERVATION",
+            "SEEN",
+            "PROTOCOL",
+            "KIND",
+            "SEVERITY",
+            "FROM",
+            "TO",
+            "DETAILS",
+        ],
+        &rows,
+    )
 }
 
 /// Renders baselines: id, name, who approved them and when, assets, scope.

@@ -13,6 +13,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
+pub mod plant;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -564,6 +566,39 @@ impl Namespace {
             .unwrap()
     }
 
+    /// Runs `f` on a thread inside the namespace (its sockets are the namespace's) and returns
+    /// what it returns.
+    pub fn inside<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        use std::os::fd::AsRawFd;
+        let netns = std::fs::File::open(format!("/var/run/netns/{}", self.0)).unwrap();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: setns on an open namespace file only changes this thread's network
+                    // namespace.
+                    let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
+                    assert_eq!(rc, 0, "setns {}: {}", self.0, std::io::Error::last_os_error());
+                    f()
+                })
+                .join()
+                .unwrap()
+        })
+    }
+
+    /// Makes `127.0.0.1:port` inside the namespace reach `127.0.0.1:port` of the test's own
+    /// namespace (a local PostgreSQL for a collector in the namespace, say), for as long as the
+    /// test runs.
+    pub fn forward_local_port(&self, port: u16) {
+        let listener = self.inside(|| std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
+        std::thread::spawn(move || {
+            for inner in listener.incoming().map_while(Result::ok) {
+                if let Ok(outer) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    splice(inner, outer);
+                }
+            }
+        });
+    }
+
     /// The transmit counter of `dev`.
     pub fn tx_packets(&self, dev: &str) -> u64 {
         let out = self.exec("cat", &[&format!("/sys/class/net/{dev}/statistics/tx_packets")]);
@@ -677,6 +712,28 @@ pub fn start_agent_with(config: &Path, wrapper: &[&str], stderr: Stdio) -> Child
         .stderr(stderr)
         .spawn()
         .unwrap()
+}
+
+/// Copies bytes both ways between two connected streams, one thread per direction; when either
+/// side ends, both are shut down.
+pub fn splice(a: std::net::TcpStream, b: std::net::TcpStream) {
+    for (mut from, mut to) in [(a.try_clone().unwrap(), b.try_clone().unwrap()), (b, a)] {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(std::net::Shutdown::Both);
+            let _ = from.shutdown(std::net::Shutdown::Both);
+        });
+    }
+}
+
+/// A child process killed and reaped when dropped, so a failing test leaves nothing running.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Sends a signal (`-USR1`, `-KILL` ...) to a process.

@@ -211,3 +211,32 @@ fn agent_service_reports_a_live_interface_to_the_collector() {
     assert!(status.success(), "{status}\n{stderr}");
     assert_eq!(ns.tx_packets("cap0"), 0, "the capture interface transmitted");
 }
+
+#[test]
+fn capture_ends_naming_its_interface_when_the_interface_is_removed() {
+    let Some(ns) = veth_namespace("capture_ends_naming_its_interface_when_the_interface_is_removed") else {
+        return;
+    };
+    let mut capture = Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(bin("shoko-agent"))
+        .args(["capture", "--interface", "cap0", "--duration", "60"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let removed = std::time::Instant::now();
+    ns.ip(&["link", "del", "tx0"]);
+    let status = capture.wait().unwrap();
+    // Without the error handling the capture loop spun on the socket error for the full minute.
+    assert!(
+        removed.elapsed() < std::time::Duration::from_secs(5),
+        "the capture went on for {:?} after its interface was removed",
+        removed.elapsed()
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(capture.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "a capture error: {stderr}");
+    assert!(stderr.contains("cap0: the interface is gone"), "{stderr}");
+}

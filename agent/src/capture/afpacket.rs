@@ -202,6 +202,33 @@ impl AfPacketRing {
         unsafe { self.map.add(i * self.block_size) }
     }
 
+    /// Handles an error the kernel reported on the socket (it reports `ENETDOWN` when the link
+    /// goes down and when the interface is removed): an interface that is gone ends the capture
+    /// with an error naming it; a link that is down is waited out for `timeout`, so the capture
+    /// loop never spins on an error it cannot clear.
+    fn socket_error(&self, timeout: Duration) -> io::Result<()> {
+        let mut err: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: SO_ERROR writes one c_int into `err`, whose size `len` gives.
+        check(unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&raw mut err).cast(),
+                &mut len,
+            )
+        })?;
+        let name = CString::new(self.interface.as_str())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name"))?;
+        // SAFETY: plain FFI call with a valid C string.
+        if unsafe { libc::if_nametoindex(name.as_ptr()) } == 0 {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "the interface is gone"));
+        }
+        std::thread::sleep(timeout);
+        Ok(())
+    }
+
     /// Waits up to `timeout` for the next block of frames and hands each frame to `sink`.
     /// Returns the number of frames handed over (0 after a timeout).
     pub fn next_block(&mut self, timeout: Duration, sink: &mut dyn FnMut(Packet<'_>)) -> io::Result<usize> {
@@ -223,6 +250,9 @@ impl AfPacketRing {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
                 Err(e) => return Err(e),
                 Ok(_) => {}
+            }
+            if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+                self.socket_error(timeout)?;
             }
             if !ready(desc) {
                 return Ok(0);

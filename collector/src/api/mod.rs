@@ -9,7 +9,7 @@ use crate::advisory::Vulnerabilities;
 use crate::assess::catalog::Catalog;
 use crate::assess::explain::explain;
 use crate::assess::score::assess;
-use crate::filter::{AssetFilter, ChangeFilter};
+use crate::filter::{AssetFilter, ChangeFilter, EventFilter};
 use crate::http::AppState;
 use crate::http::auth::{Caller, refuse};
 use crate::store::{AssetDetail, Decision, DecisionKind, SavedAssessment, Store, StoreError};
@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/baselines/drift", get(drift))
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/changes", get(changes))
+        .route("/api/v1/events", get(events))
         .route("/api/v1/changes/{id}/decision", post(decide))
         .route("/api/v1/status", get(status))
         .route("/api/v1/vulnerabilities", get(vulnerabilities))
@@ -83,6 +84,10 @@ async fn changes(State(s): State<AppState>, Query(filter): Query<ChangeFilter>) 
             .collect::<Vec<_>>())
     })
     .await
+}
+
+async fn events(State(s): State<AppState>, Query(filter): Query<EventFilter>) -> Response {
+    query(s, move |st| crate::events::list(st, &filter)).await
 }
 
 /// A decision on a change, as posted.

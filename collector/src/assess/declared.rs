@@ -368,11 +368,12 @@ impl Declared {
             .map(|(_, z)| z)
     }
 
-    /// The conduit declared between two zones, if any.
-    pub fn conduit_between(&self, a: &str, b: &str) -> Option<&Conduit> {
+    /// The conduits declared between two zones (several may join the same pair, each for its
+    /// own services), in the order declared.
+    pub fn conduits_between<'a>(&'a self, a: &'a str, b: &'a str) -> impl Iterator<Item = &'a Conduit> {
         self.conduits
             .iter()
-            .find(|c| (c.zones[0] == a && c.zones[1] == b) || (c.zones[0] == b && c.zones[1] == a))
+            .filter(move |c| (c.zones[0] == a && c.zones[1] == b) || (c.zones[0] == b && c.zones[1] == a))
     }
 }
 
@@ -431,7 +432,7 @@ services = ["tcp/502", "tcp/102", "udp/44818"]
             ZoneKind::Control
         );
         assert!(d.zone_of("192.168.0.1".parse().unwrap()).is_none());
-        let c = d.conduit_between("enterprise", "historian").unwrap();
+        let c = d.conduits_between("enterprise", "historian").next().unwrap();
         assert!(c.services[0].matches("tcp", 1433, None) && !c.services[0].matches("udp", 1433, None));
         assert!(d.zones[1].allowed_services[1].matches("tcp", 4840, Some("opcua")));
         assert_eq!(d.class_services["plc"].len(), 3);

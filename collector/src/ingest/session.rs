@@ -123,10 +123,14 @@ impl Session<'_> {
         };
         let store = self.ctx.store.clone();
         let owned = self.id.agent_id.clone();
-        let highest = match tokio::task::spawn_blocking(move || store.highest_seq(&owned)).await {
-            Ok(Ok(h)) => h,
-            other => {
-                let msg = format!("store unavailable: {other:?}");
+        let read = tokio::task::spawn_blocking(move || store.highest_seq(&owned))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        let highest = match read {
+            Ok(h) => h,
+            Err(why) => {
+                let msg = format!("cannot read the agent's highest stored batch: {why}");
                 return Err(Some(Refusal::new(
                     ErrorCode::Unavailable,
                     "store_unavailable",

@@ -160,19 +160,30 @@ pub(super) fn on_conduit(
     (transport, port, app): (&str, u16, Option<&str>),
 ) -> (Outcome, String) {
     let (from, to) = (name(&Place::Zone(a)), name(&Place::Zone(b)));
-    match declared.conduit_between(&a.name, &b.name) {
-        Some(c) if c.services.is_empty() || c.services.iter().any(|s| s.matches(transport, port, app)) => (
+    let conduits: Vec<&str> = declared
+        .conduits_between(&a.name, &b.name)
+        .map(|c| c.name.as_str())
+        .collect();
+    let carrying = declared
+        .conduits_between(&a.name, &b.name)
+        .find(|c| c.services.is_empty() || c.services.iter().any(|s| s.matches(transport, port, app)));
+    match (carrying, conduits.as_slice()) {
+        (Some(c), _) => (
             Outcome::Satisfied,
             format!("{from} to {to} on conduit {}", c.name),
         ),
-        Some(c) => (
+        (None, []) => (Outcome::Violated, format!("{from} to {to}: no declared conduit")),
+        (None, [one]) => (
+            Outcome::Violated,
+            format!("{from} to {to}: {transport}/{port} is not a service of conduit {one}"),
+        ),
+        (None, several) => (
             Outcome::Violated,
             format!(
-                "{from} to {to}: {transport}/{port} is not a service of conduit {}",
-                c.name
+                "{from} to {to}: {transport}/{port} is a service of none of the conduits {}",
+                several.join(", ")
             ),
         ),
-        None => (Outcome::Violated, format!("{from} to {to}: no declared conduit")),
     }
 }
 
@@ -399,6 +410,41 @@ cidrs = ["10.10.4.0/24"]
 class = "plc"
 services = ["modbus"]
 "#;
+
+    #[test]
+    fn a_flow_may_run_on_any_of_the_conduits_joining_its_zones() {
+        let text = format!(
+            "{ZONES}\n[[conduit]]\nname = \"polling\"\nzones = [\"scada\", \"cell\"]\n\
+             services = [\"modbus\"]\n\n[[conduit]]\nname = \"maintenance\"\n\
+             zones = [\"cell\", \"scada\"]\nservices = [\"tcp/23\"]\n"
+        );
+        let declared = Declared::parse(&text, "zones.toml").unwrap();
+        let (scada, cell) = (&declared.zones[0], &declared.zones[1]);
+        let judge = |port, app| on_conduit(&declared, (scada, cell), ("tcp", port, app));
+        assert_eq!(
+            judge(502, Some("modbus")),
+            (
+                Outcome::Satisfied,
+                "scada (control) to cell (field) on conduit polling".to_string()
+            )
+        );
+        assert_eq!(
+            judge(23, Some("telnet")),
+            (
+                Outcome::Satisfied,
+                "scada (control) to cell (field) on conduit maintenance".to_string()
+            )
+        );
+        assert_eq!(
+            judge(80, Some("http")),
+            (
+                Outcome::Violated,
+                "scada (control) to cell (field): tcp/80 is a service of none of the conduits \
+                 polling, maintenance"
+                    .to_string()
+            )
+        );
+    }
 
     #[test]
     fn remote_access_time_sources_zones_and_services() {

@@ -16,8 +16,8 @@ use shoko_agent::logging::LogArgs;
 use shoko_collector::assess::catalog::Catalog;
 use shoko_collector::assess::declared::Declared;
 use shoko_collector::config::CollectorConfig;
-use shoko_collector::filter::{AssetFilter, ChangeFilter};
-use shoko_collector::listing::{asset_table, catalog_table, change_table};
+use shoko_collector::filter::{AssetFilter, ChangeFilter, EventFilter};
+use shoko_collector::listing::{asset_table, catalog_table, change_table, event_table};
 use shoko_collector::pki::{Authority, PkiPaths};
 use shoko_collector::server::{Collector, open_store, open_store_read_only};
 use shoko_collector::store::{Decision, DecisionKind};
@@ -116,6 +116,18 @@ enum Command {
         json: bool,
         #[command(flatten)]
         filter: ChangeFilter,
+    },
+    /// List the protocol events the sensors saw (writes, commands, run-state changes, program
+    /// transfers), newest first, optionally filtered.
+    Events {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON (the same as GET /api/v1/events).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        filter: EventFilter,
     },
     /// Acknowledge (authorise) or reject a change, as an attested record: who, when and the
     /// change reference. The latest decision stands.
@@ -397,6 +409,16 @@ fn run(command: Command) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&assets)?);
             } else {
                 print!("{}", asset_table(&assets));
+            }
+            Ok(())
+        }
+        Command::Events { data, json, filter } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let events = shoko_collector::events::list(&*open_store_read_only(&data, &cfg)?, &filter)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&events)?);
+            } else {
+                print!("{}", event_table(&events));
             }
             Ok(())
         }
