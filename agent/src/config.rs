@@ -366,6 +366,20 @@ mod tests {
     }
 
     #[test]
+    fn sensor_and_host_agent_examples_in_deploy_load() {
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+        let sensor = AgentConfig::load(&deploy.join("sensor.toml")).unwrap();
+        assert_eq!(sensor.capture.interfaces.len(), 1);
+        assert_eq!(sensor.capture.interfaces[0].name, "eth1");
+        assert!(!sensor.host.enabled);
+        let host = AgentConfig::load(&deploy.join("host-agent.toml")).unwrap();
+        assert!(host.capture.interfaces.is_empty() && host.host.enabled);
+        assert_eq!(host.host.interval_secs, 21_600);
+        // One machine may run both: they never share a spool.
+        assert_ne!(sensor.spool.dir, host.spool.dir);
+    }
+
+    #[test]
     fn interfaces_with_defaults_and_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.toml");

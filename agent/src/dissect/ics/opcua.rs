@@ -1,7 +1,7 @@
 //! OPC UA binary (TCP 4840, recognised by its Hello on any port): the endpoint URL of Hello, the
-//! security policy of OpenSecureChannel (policy None is a cleartext finding), and the server's
-//! application and product URIs and security modes from unencrypted GetEndpoints and
-//! CreateSession responses.
+//! security policy of OpenSecureChannel (counted: policy None is also how clients discover
+//! endpoints), and the server's application and product URIs and the security mode and policy of
+//! each endpoint it offers, from unencrypted GetEndpoints and CreateSession responses.
 
 use super::framer::Frame;
 use super::{State, TcpProtocol, ip_of};
@@ -84,21 +84,14 @@ pub fn dissect(v: &StreamView<'_>, f: &FrameRef<'_>, _: &mut State, out: &mut Fi
             let Some(policy) = r.skip(4).and_then(|_| string(&mut r)).flatten() else {
                 return;
             };
+            // A channel with policy None is also how every client discovers endpoints, so it is
+            // counted, not judged: the endpoints a server offers (below) tell its hardening.
             out.tally(
                 server,
                 "opcua",
                 "security_policy_none",
                 u32::from(policy == POLICY_NONE),
             );
-            if policy == POLICY_NONE {
-                let mut id = Identity::new("opcua", 70);
-                id.attributes.insert("security_policy".into(), policy);
-                id.attributes.insert(
-                    "cleartext".into(),
-                    "secure channel without signing or encryption".into(),
-                );
-                out.identity(f, server, id);
-            }
         }
         b"MSG" if !v.from_client => message(&mut r, v, f, out),
         _ => {}
@@ -277,8 +270,8 @@ mod tests {
             &[&[0u8; 4][..], &ua_string(POLICY_NONE), &[0xff; 8]].concat(),
         );
         let out = findings_for(dissect, &view(true, &opn));
-        let (_, id) = out.identities.keys().next().unwrap();
-        assert!(id.attributes.contains_key("cleartext"));
+        assert!(out.identities.is_empty());
+        assert_eq!(out.tallies.values().sum::<u64>(), 1);
         // Lengths past the end: nothing.
         let mut bad = hello.clone();
         bad[28] = 0xff;

@@ -22,6 +22,7 @@ use crate::store::{AssetView, ChangeView, Store, StoreError};
 use serde::Serialize;
 use shoko_proto::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 /// What a rule found for one subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -183,6 +184,8 @@ pub struct Observed {
     pub vulnerabilities: Vulnerabilities,
     /// When each change record first reached a SIEM destination, by change id.
     pub deliveries: BTreeMap<i64, Timestamp>,
+    /// OPC UA servers offering an endpoint without security, by address.
+    pub opcua_without_security: BTreeMap<IpAddr, (String, i64)>,
 }
 
 impl Observed {
@@ -199,6 +202,7 @@ impl Observed {
             baseline: latest_baseline(inputs.store, period.end)?,
             attestations: inputs.store.attestations()?,
             deliveries: inputs.store.first_deliveries("change")?.into_iter().collect(),
+            opcua_without_security: comp::opcua_without_security(inputs.store, period)?,
         })
     }
 }

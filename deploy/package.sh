@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the .deb packages of shoko-agent and shoko-collector with cargo-deb (installed when
+# missing) into target/debian/. SHOKO_DEB_PROFILE picks the cargo profile (default release; the
+# package test uses the dev build it already has). Prints the paths of the packages built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=${SHOKO_DEB_PROFILE:-release}
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked -q
+for crate in shoko-agent shoko-collector; do
+    # cargo-deb prints the path of the package it wrote.
+    cargo deb -p "$crate" --profile "$profile" --quiet | tail -n 1
+done
