@@ -248,6 +248,48 @@ def opcua_browse(a):
     asyncio.run(run())
 
 
+# ---------------------------------------------------------------- BACnet/IP (bacpypes3)
+
+def bacnet_app(name, instance, address):
+    from bacpypes3.app import Application
+
+    args = argparse.Namespace(name=name, instance=instance, network=0, address=address,
+                              vendoridentifier=999, foreign=None, ttl=30, bbmd=None)
+    return Application.from_args(args)
+
+
+def serve_bacnet(a):
+    async def run():
+        app = bacnet_app(a.name, a.instance, a.address)
+        device = app.device_object
+        device.vendorName = a.vendor
+        device.modelName = a.model
+        device.firmwareRevision = a.firmware
+        device.applicationSoftwareVersion = a.software
+        ready()
+        await asyncio.Future()
+
+    asyncio.run(run())
+
+
+def bacnet_read(a):
+    from bacpypes3.pdu import Address
+    from bacpypes3.primitivedata import ObjectIdentifier
+
+    async def run():
+        app = bacnet_app("plant-bacnet-client", 4194000, a.address)
+        server = Address(a.host)
+        i_ams = await asyncio.wait_for(app.who_is(a.instance, a.instance, server), 10)
+        if not i_ams:
+            fail(f"no I-Am from device {a.instance} at {a.host}")
+        device = ObjectIdentifier(f"device,{a.instance}")
+        for prop in ("vendor-name", "model-name", "firmware-revision", "application-software-version"):
+            await asyncio.wait_for(app.read_property(server, device, prop), 10)
+        app.close()
+
+    asyncio.run(run())
+
+
 # ---------------------------------------------------------------- banner services
 
 def serve_banner(a):
@@ -306,6 +348,11 @@ def main():
         ("--secure", {"action": "store_true"}))
     cmd("opcua-browse", opcua_browse, ("--host", text()), ("--port", num(4840)),
         ("--secure", {"action": "store_true"}))
+    cmd("serve-bacnet", serve_bacnet, ("--name", text()), ("--instance", num(0)),
+        ("--address", text()), ("--vendor", text()), ("--model", text()), ("--firmware", text()),
+        ("--software", text()))
+    cmd("bacnet-read", bacnet_read, ("--host", text()), ("--instance", num(0)),
+        ("--address", text()))
     cmd("serve-banner", serve_banner, ("--kind", {"choices": ["telnet", "vnc"], "required": True}),
         ("--port", num(23)))
     cmd("banner-connect", banner_connect, ("--host", text()), ("--port", num(23)),
