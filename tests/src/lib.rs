@@ -690,6 +690,24 @@ pub fn load_observation(a: usize, i: usize) -> Observation {
     }
 }
 
+/// Writes `agent.toml` into `dir` for an agent that delivers the capture file `pcap` in batches of
+/// 25 observations, spooling in `dir/spool`, with hourly telemetry; its path.
+pub fn file_agent_config(dir: &Path, bundle: &Path, pcap: &Path) -> PathBuf {
+    let config = dir.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "identity = {:?}\ntelemetry_interval_secs = 3600\n[capture]\nfiles = [{:?}]\n\
+             [uplink]\nbatch_max_observations = 25\n[spool]\ndir = {:?}\n",
+            bundle.display().to_string(),
+            pcap.display().to_string(),
+            dir.join("spool").display().to_string()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// Starts `shoko-agent run` with a configuration.
 pub fn start_agent(config: &Path) -> Child {
     start_agent_with(config, &[], Stdio::null())

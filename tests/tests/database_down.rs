@@ -82,18 +82,7 @@ fn a_database_outage_delays_evidence_but_loses_none() {
 
     relay.cut();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "identity = {:?}\ntelemetry_interval_secs = 3600\n[capture]\nfiles = [{:?}]\n\
-             [uplink]\nbatch_max_observations = 25\n[spool]\ndir = {:?}\n",
-            bundle.display().to_string(),
-            dev_capture(CAPTURE).display().to_string(),
-            dir.path().join("spool").display().to_string()
-        ),
-    )
-    .unwrap();
+    let config = file_agent_config(dir.path(), &bundle, &dev_capture(CAPTURE));
     let mut agent = start_agent_with(&config, &[], Stdio::null());
     let refusal = collector.wait_refusal("store_unavailable");
     let message = refusal["message"].as_str().unwrap_or("");

@@ -83,18 +83,7 @@ fn a_full_disk_delays_evidence_but_loses_none() {
     fs.resize(&format!("{}k", fs.used_kib() + 96));
 
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "identity = {:?}\ntelemetry_interval_secs = 3600\n[capture]\nfiles = [{:?}]\n\
-             [uplink]\nbatch_max_observations = 25\n[spool]\ndir = {:?}\n",
-            bundle.display().to_string(),
-            pcap.display().to_string(),
-            dir.path().join("spool").display().to_string()
-        ),
-    )
-    .unwrap();
+    let config = file_agent_config(dir.path(), &bundle, &pcap);
     let mut agent = start_agent_with(&config, &[], Stdio::null());
     let refusal = collector.wait_refusal("store_unavailable");
     assert!(
