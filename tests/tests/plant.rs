@@ -224,8 +224,9 @@ fn check_expectations(p: &Run) {
     }
 }
 
-/// Attests the zone drawing for NET 1.1, scores the plant, and checks that the documentary
-/// level follows the attestation and that the evidence bundle verifies.
+/// Attests the zone drawing for NET 1.1, acknowledges the PLC stop as a planned change, scores
+/// the plant, and checks that the levels follow the attestation and the decision, and that the
+/// evidence bundle verifies.
 fn check_assessment(p: &Run) {
     let d = p.data.path();
     let zones = workspace().join("tests/plant").join(&p.scenario.zones);
@@ -254,6 +255,45 @@ fn check_assessment(p: &Run) {
             "plant.owner",
         ],
     );
+    // The PLC stop was planned: the engineer's change is acknowledged with its reference, and
+    // change control (CM 1.4) finds it decided within its SLA.
+    let stops = cli_json(&p.data, &["changes", "--kind", "protocol_event"]);
+    let stop = stops
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "s7comm plc_stop from 10.77.1.20")
+        .unwrap_or_else(|| panic!("no change record of the PLC stop: {stops}"));
+    let id = stop["id"].to_string();
+    run_ok(
+        "shoko-collector",
+        &[
+            "decide",
+            "--data",
+            &d,
+            "--change",
+            &id,
+            "--reference",
+            "MOC-2026-042",
+            "--by",
+            "plant.engineer",
+        ],
+    );
+    let findings = cli_json(&p.data, &["findings", "--requirement", "CM 1.4"]);
+    let decided: Vec<&serde_json::Value> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&format!("change {id} ")))
+        })
+        .collect();
+    assert_eq!(decided.len(), 1, "{findings}");
+    assert_eq!(decided[0]["outcome"], "satisfied", "{}", decided[0]);
+    assert!(!decided[0]["evidence"].as_array().unwrap().is_empty());
+
     let assessment = cli_json(&p.data, &["assess"]);
     let mut wrong = Vec::new();
     for want in &p.scenario.expect.score {
