@@ -1,5 +1,6 @@
 //! The sensor stays within its configured bounds under a flood: one million distinct flows from
-//! 100,000 random MAC addresses, SYNs that are never answered, and what does not fit is counted.
+//! 100,000 random MAC addresses, SYNs that are never answered, first fragments whose rest never
+//! comes; what does not fit is counted.
 
 use shoko_agent::capture::{Packet, linktype};
 use shoko_agent::flow::FlowLimits;
@@ -93,4 +94,46 @@ fn a_million_flows_and_100k_macs_stay_within_bounds() {
     assert!(s.inventory_dropped.macs > 0 && s.inventory_dropped.ips > 0);
     assert!(grown < 200 << 20, "RSS grew by {} MiB", grown >> 20);
     eprintln!("RSS grew by {} MiB under the flood", grown >> 20);
+}
+
+#[test]
+fn first_fragments_that_never_complete_stay_within_bounds() {
+    use shoko_agent::decode::defrag::DefragLimits;
+    let limits = SensorLimits {
+        defrag: DefragLimits {
+            max_datagrams: 1_000,
+            max_bytes: 4 << 20,
+            timeout_ns: 30_000_000_000,
+        },
+        ..Default::default()
+    };
+    let mut sensor = Sensor::new(limits);
+    let before = rss_bytes();
+    // Ethernet + IPv4 with "more fragments" set and 1,400 bytes of UDP: the rest never comes.
+    let mut frame = vec![0u8; 14 + 20 + 1400];
+    frame[0..12].copy_from_slice(&[0x00, 0x1b, 0x1b, 0, 0, 1, 0x02, 0x42, 0, 0, 0, 1]);
+    frame[12..14].copy_from_slice(&[0x08, 0x00]);
+    frame[14..20].copy_from_slice(&[0x45, 0, 0x05, 0x8c, 0, 0]);
+    frame[20..24].copy_from_slice(&[0x20, 0x00, 64, 17]);
+    frame[26..34].copy_from_slice(&[10, 0, 0, 7, 10, 0, 0, 1]);
+    for i in 0..200_000u32 {
+        // A new datagram id (and source) each time: 200,000 reassemblies asked for.
+        frame[18..20].copy_from_slice(&(i as u16).to_be_bytes());
+        frame[28..30].copy_from_slice(&((i >> 16) as u16).to_be_bytes());
+        sensor.process(&Packet {
+            ts: Timestamp(1_700_000_000_000_000_000 + i64::from(i) * 1000),
+            linktype: linktype::ETHERNET,
+            orig_len: frame.len() as u32,
+            data: &frame,
+        });
+    }
+    let grown = rss_bytes().saturating_sub(before);
+    let out = sensor.output();
+    let d = &out.stats.defrag;
+    assert_eq!(d.reassembled, 0);
+    // At most 1,000 reassemblies at once (1.4 MB buffered, under the 4 MiB bound), none timing
+    // out within the flood's 0.2 s: every other first fragment is refused and counted.
+    assert_eq!((d.refused, d.timed_out), (199_000, 0));
+    assert!(grown < 64 << 20, "RSS grew by {} MiB", grown >> 20);
+    eprintln!("RSS grew by {} MiB under the fragment flood", grown >> 20);
 }
