@@ -744,6 +744,17 @@ pub fn splice(a: std::net::TcpStream, b: std::net::TcpStream) {
     }
 }
 
+/// True when running as root; otherwise prints `SKIPPED: {why}` and returns false (tests that
+/// need namespaces, mounts or packages skip, saying why).
+pub fn root_or_skip(why: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("SKIPPED: {why}");
+    }
+    root
+}
+
 /// A child process killed and reaped when dropped, so a failing test leaves nothing running.
 pub struct KillOnDrop(pub Child);
 

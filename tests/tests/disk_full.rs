@@ -66,9 +66,7 @@ impl Drop for Tmpfs {
 
 #[test]
 fn a_full_disk_delays_evidence_but_loses_none() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: needs root to mount a small filesystem");
+    if !root_or_skip("needs root to mount a small filesystem") {
         return;
     }
     let pcap = dev_capture(CAPTURE);

@@ -46,9 +46,7 @@ fn agent_row(data: &DataDir) -> (i64, i64) {
 
 #[test]
 fn collector_and_agent_killed_and_the_link_cut_lose_and_duplicate_nothing() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: needs root for network namespaces");
+    if !root_or_skip("needs root for network namespaces") {
         return;
     }
     let pcap = dev_capture(CAPTURE);

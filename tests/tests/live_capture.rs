@@ -11,9 +11,7 @@ use std::process::Command;
 
 /// The test's namespace with its veth pair; `None` (with the reason printed) when not root.
 fn veth_namespace(test: &str) -> Option<Namespace> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED {test}: needs root for network namespaces");
+    if !root_or_skip(&format!("{test} needs root for network namespaces")) {
         return None;
     }
     assert!(

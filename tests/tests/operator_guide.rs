@@ -40,9 +40,7 @@ fn psql(sql: &str) -> bool {
 
 #[test]
 fn every_command_of_the_operator_guide_runs_as_written() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: the operator guide runs as root (packages, users, units)");
+    if !root_or_skip("the operator guide runs as root (packages, users, units)") {
         return;
     }
     for tool in ["apt-get", "setpriv", "unshare", "runuser", "psql", "pg_dump"] {

@@ -25,16 +25,6 @@ struct Run {
 /// One plant at a time: two would share two cores with a dozen protocol stacks each.
 static ONE_PLANT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Whether the plant can be built here: root (network namespaces); says why not.
-fn can_build(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("SKIPPED {test}: needs root for network namespaces");
-    }
-    root
-}
-
 /// Builds the plant (namespaces tagged `tag`), starts shoko in it — storing in `postgres` when
 /// given, reached from the collector's namespace through a forwarded local port — starts the
 /// devices and runs the steps.
@@ -364,7 +354,7 @@ fn finish(mut p: Run) {
 
 #[test]
 fn plant_in_a_box_on_sqlite() {
-    if !can_build("plant_in_a_box_on_sqlite") {
+    if !root_or_skip("plant_in_a_box_on_sqlite needs root for network namespaces") {
         return;
     }
     let _one = ONE_PLANT.lock().unwrap_or_else(|e| e.into_inner());
@@ -373,7 +363,7 @@ fn plant_in_a_box_on_sqlite() {
 
 #[test]
 fn plant_in_a_box_on_postgres() {
-    if !can_build("plant_in_a_box_on_postgres") {
+    if !root_or_skip("plant_in_a_box_on_postgres needs root for network namespaces") {
         return;
     }
     let Some(db) = Scratch::for_test("plant_in_a_box_on_postgres") else {
