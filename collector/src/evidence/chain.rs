@@ -124,25 +124,70 @@ impl ChainReport {
 /// Checks every agent's chain: positions consecutive, each batch linked to the one before, each
 /// digest recomputed from the stored leaves, each stored observation matching its leaf, the
 /// agent's head on its newest batch. `progress` is called after each agent with (done, total).
+///
+/// A running collector may store batches and prune observations while this reads: each chain is
+/// checked up to the head read at the start, a batch stored since must link to that head and be
+/// counted in the agent's head when read again at the end, and the retention cut-off is read
+/// again before observations are called missing.
 pub fn verify(store: &dyn Store, mut progress: impl FnMut(usize, usize)) -> Result<ChainReport, StoreError> {
-    let pruned_before = store.store_mark("pruned_before")?.unwrap_or(i64::MIN);
+    let mut retention = Retention::read(store)?;
     let heads = store.chain_heads()?;
     let mut report = ChainReport {
         agents: heads.len(),
         ..ChainReport::default()
     };
+    let mut arrived = Vec::new();
     for (done, head) in heads.iter().enumerate() {
-        verify_agent(store, head, pruned_before, &mut report)?;
+        if let Some(later) = verify_agent(store, head, &mut retention, &mut report)? {
+            arrived.push(later);
+        }
         progress(done + 1, heads.len());
     }
+    if !arrived.is_empty() {
+        let now = store.chain_heads()?;
+        for (agent_id, later) in arrived {
+            let counted = now
+                .iter()
+                .any(|h| h.agent_id == agent_id && h.batches >= later.position);
+            if !counted {
+                report.problems.push(Problem {
+                    agent_id,
+                    seq: Some(later.seq),
+                    what: format!(
+                        "a batch at position {} beyond the agent's chain head (inserted)",
+                        later.position
+                    ),
+                });
+            }
+        }
+    }
     Ok(report)
+}
+
+/// The newest retention cut-off: observations of batches received before it may be gone.
+struct Retention(i64);
+
+impl Retention {
+    /// The cut-off as stored now.
+    fn read(store: &dyn Store) -> Result<Self, StoreError> {
+        Ok(Self(store.store_mark("pruned_before")?.unwrap_or(i64::MIN)))
+    }
+
+    /// Whether retention may have deleted observations of a batch received at `received_at`,
+    /// reading the cut-off again when the one known does not reach it (retention may be running).
+    fn reached(&mut self, store: &dyn Store, received_at: i64) -> Result<bool, StoreError> {
+        if received_at >= self.0 {
+            *self = Self::read(store)?;
+        }
+        Ok(received_at < self.0)
+    }
 }
 
 /// Checks what a crash could have left half-written, quickly: each agent's newest sealed batch
 /// (its digest, its observations, and that it is the agent's head). The collector runs it at
 /// start; `verify-store` checks everything.
 pub fn check_newest(store: &dyn Store) -> Result<ChainReport, StoreError> {
-    let pruned_before = store.store_mark("pruned_before")?.unwrap_or(i64::MIN);
+    let mut retention = Retention::read(store)?;
     let heads = store.chain_heads()?;
     let mut report = ChainReport {
         agents: heads.len(),
@@ -158,7 +203,7 @@ pub fn check_newest(store: &dyn Store) -> Result<ChainReport, StoreError> {
             });
             continue;
         };
-        verify_batch(store, &head.agent_id, batch, pruned_before, &mut report)?;
+        verify_batch(store, &head.agent_id, batch, &mut retention, &mut report)?;
         if head.head.as_deref() != Some(batch.digest.as_slice()) {
             report.problems.push(Problem {
                 agent_id: head.agent_id.clone(),
@@ -170,13 +215,14 @@ pub fn check_newest(store: &dyn Store) -> Result<ChainReport, StoreError> {
     Ok(report)
 }
 
-/// Checks one agent's chain into `report`.
+/// Checks one agent's chain up to `head` into `report`; returns the first batch found beyond it
+/// (stored since `head` was read, or inserted), already checked to link to it.
 fn verify_agent(
     store: &dyn Store,
     head: &ChainHead,
-    pruned_before: i64,
+    retention: &mut Retention,
     report: &mut ChainReport,
-) -> Result<(), StoreError> {
+) -> Result<Option<(String, SealedBatch)>, StoreError> {
     let problem = |seq: Option<u64>, what: String| Problem {
         agent_id: head.agent_id.clone(),
         seq,
@@ -185,11 +231,16 @@ fn verify_agent(
     report.unsealed += head.unsealed as u64;
     let mut expected = head.unsealed + 1;
     let mut prev = [0u8; 32].to_vec();
-    loop {
+    let mut beyond = None;
+    'walk: loop {
         let page = store.sealed_batches(&head.agent_id, expected, PAGE)?;
         let Some(last) = page.last() else { break };
         let next = last.position + 1;
-        for batch in &page {
+        for batch in page {
+            if batch.position > head.batches {
+                beyond = Some(batch);
+                break 'walk;
+            }
             if batch.position != expected {
                 report.problems.push(problem(
                     Some(batch.seq),
@@ -206,8 +257,8 @@ fn verify_agent(
                     format!("not linked to the batch before it (position {})", batch.position),
                 ));
             }
-            verify_batch(store, &head.agent_id, batch, pruned_before, report)?;
-            prev = batch.digest.clone();
+            verify_batch(store, &head.agent_id, &batch, retention, report)?;
+            prev = batch.digest;
             expected = batch.position + 1;
         }
         expected = expected.max(next);
@@ -235,7 +286,14 @@ fn verify_agent(
             digest: hex::encode(&prev),
         });
     }
-    Ok(())
+    let Some(later) = beyond else { return Ok(None) };
+    if later.position == sealed_to + 1 && later.prev != prev {
+        report.problems.push(problem(
+            Some(later.seq),
+            format!("not linked to the batch before it (position {})", later.position),
+        ));
+    }
+    Ok(Some((head.agent_id.clone(), later)))
 }
 
 /// Checks one sealed batch's digest and its stored observations against their leaves.
@@ -243,7 +301,7 @@ fn verify_batch(
     store: &dyn Store,
     agent_id: &str,
     batch: &SealedBatch,
-    pruned_before: i64,
+    retention: &mut Retention,
     report: &mut ChainReport,
 ) -> Result<(), StoreError> {
     let mut problem = |what: String| {
@@ -289,14 +347,15 @@ fn verify_batch(
         }
     }
     let missing: Vec<usize> = (0..count).filter(|&i| !present[i]).collect();
-    if batch.received_at < pruned_before {
-        report.pruned += missing.len() as u64;
-    } else if !missing.is_empty() {
-        problem(format!(
-            "{} observations missing (first: {}) in a batch retention has not reached",
-            missing.len(),
-            missing[0]
-        ));
+    if let Some(first) = missing.first() {
+        if retention.reached(store, batch.received_at)? {
+            report.pruned += missing.len() as u64;
+        } else {
+            problem(format!(
+                "{} observations missing (first: {first}) in a batch retention has not reached",
+                missing.len()
+            ));
+        }
     }
     report.batches += 1;
     Ok(())

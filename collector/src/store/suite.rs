@@ -39,6 +39,7 @@ macro_rules! store_suite {
             a_hosts_second_interface_and_a_shared_serial_merge_assets,
             attestations_are_kept_and_revoked_not_deleted,
             the_hash_chain_names_every_edit,
+            verifying_beside_a_running_collector_finds_nothing_wrong,
             users_tokens_sessions_and_the_audit_log,
         );
     };
@@ -1291,6 +1292,60 @@ pub fn the_hash_chain_names_every_edit(engine: &impl Engine) {
             None,
             "1 stored batches but the chain ends at position 0 (batches deleted or unsealed)".to_string()
         )
+    );
+}
+
+/// `verify-store` beside a running collector: a batch stored and observations pruned while it
+/// reads are not tampering; a batch put beyond an agent's head behind the store's back is.
+pub fn verifying_beside_a_running_collector_finds_nothing_wrong(engine: &impl Engine) {
+    use crate::evidence::chain::verify;
+    let store = engine.open();
+    let (hmi, plc) = ("10.0.0.5", "10.0.0.9");
+    let flows = |at| vec![obs(at, flow(hmi, plc, at, 1)), obs(at, flow(plc, hmi, at, 1))];
+    store.ingest(&batch("a", 1, flows(1)), Timestamp(1)).unwrap();
+    store.ingest(&batch("b", 1, flows(2)), Timestamp(2)).unwrap();
+    // Once agent a is checked, agent b stores a batch and retention deletes batch 1's flows.
+    let report = verify(&*store, |done, _| {
+        if done == 1 {
+            store.ingest(&batch("b", 2, flows(10)), Timestamp(10)).unwrap();
+            assert_eq!(store.prune_observations(Timestamp(5)).unwrap().deleted, 4);
+        }
+    })
+    .unwrap();
+    assert!(report.intact(), "{:?}", report.problems);
+    assert_eq!(
+        (report.agents, report.batches, report.observations, report.pruned),
+        (2, 2, 2, 2)
+    );
+    assert_eq!(
+        report
+            .heads
+            .iter()
+            .map(|h| (h.agent_id.as_str(), h.position))
+            .collect::<Vec<_>>(),
+        [("a", 1), ("b", 1)]
+    );
+    assert!(verify(&*store, |_, _| ()).unwrap().intact());
+
+    // A copy of b's newest batch after it, linked to it, that the agent's head does not count.
+    engine.execute(
+        "INSERT INTO batches (agent_id, seq, protocol_version, sent_at, received_at, observation_count, chain_pos, prev_digest, digest, leaves)
+         SELECT agent_id, 3, protocol_version, sent_at, received_at, observation_count, chain_pos + 1, digest, digest, leaves
+         FROM batches WHERE agent_id = 'b' AND seq = 2",
+    );
+    let problems: Vec<(String, Option<u64>, String)> = verify(&*store, |_, _| ())
+        .unwrap()
+        .problems
+        .into_iter()
+        .map(|p| (p.agent_id, p.seq, p.what))
+        .collect();
+    assert_eq!(
+        problems,
+        [(
+            "b".into(),
+            Some(3),
+            "a batch at position 3 beyond the agent's chain head (inserted)".into()
+        )]
     );
 }
 
