@@ -120,9 +120,7 @@ fn send(ns: &str, total: u64, pps: u64) -> (u64, f64) {
 }
 
 fn main() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("live_rate: skipped (needs root for a network namespace)");
+    if !shoko_tests::root_or_skip("live_rate needs root for a network namespace") {
         return;
     }
     let pps = env("SHOKO_LIVE_PPS", 1_000_000);

@@ -72,6 +72,46 @@ pub fn run_ok(name: &str, args: &[&str]) -> Output {
     out
 }
 
+/// Runs a command that must succeed; its standard output.
+pub fn command_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Builds the .deb packages with `deploy/package.sh` from the dev build the tests already have;
+/// their paths (agent, then collector).
+pub fn build_packages() -> Vec<PathBuf> {
+    command_ok(Command::new(workspace().join("deploy/package.sh")).env("SHOKO_DEB_PROFILE", "dev"))
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// Acknowledges change record `change` in the store of `data` under `reference`, decided by `by`
+/// (`shoko-collector decide`).
+pub fn acknowledge(data: &str, change: &str, reference: &str, by: &str) -> Output {
+    run_ok(
+        "shoko-collector",
+        &[
+            "decide",
+            "--data",
+            data,
+            "--change",
+            change,
+            "--reference",
+            reference,
+            "--by",
+            by,
+        ],
+    )
+}
+
 /// Runs `shoko-agent send` of `pcap` to the collector at `ingest` with a 20 s delivery timeout.
 pub fn agent_send(bundle: &Path, ingest: SocketAddr, pcap: &Path) -> Output {
     run(

@@ -179,21 +179,7 @@ fn a_firmware_change_must_be_acknowledged_within_seven_days() {
     );
     // Acknowledged today under a change reference: satisfied in this period.
     let change = collector.get_json("/api/v1/changes?kind=firmware_change")[0]["id"].to_string();
-    let d = data.path();
-    run_ok(
-        "shoko-collector",
-        &[
-            "decide",
-            "--data",
-            &d,
-            "--change",
-            &change,
-            "--reference",
-            "MOC-2008-117",
-            "--by",
-            "j.smith",
-        ],
-    );
+    acknowledge(&data.path(), &change, "MOC-2008-117", "j.smith");
     assert_eq!(
         firmware(""),
         (

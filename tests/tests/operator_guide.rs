@@ -59,12 +59,11 @@ fn every_command_of_the_operator_guide_runs_as_written() {
         eprintln!("SKIPPED: no PostgreSQL server at 127.0.0.1:5432 for the guide's step 9");
         return;
     }
-    let built = run_ok_env("deploy/package.sh");
+    let debs = build_packages();
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    for deb in built.lines() {
-        let name = std::path::Path::new(deb).file_name().unwrap();
-        std::fs::copy(deb, w.join(name)).unwrap();
+    for deb in &debs {
+        std::fs::copy(deb, w.join(deb.file_name().unwrap())).unwrap();
     }
     let guide = std::fs::read_to_string(workspace().join("deploy/docs/operator-guide.md")).unwrap();
     let blocks = sh_blocks(&guide);
@@ -146,18 +145,4 @@ set -x
     assert!(!std::path::Path::new("/var/lib/shoko").exists());
     assert!(!std::path::Path::new("/lib/systemd/system/shoko-collector.service").exists());
     assert!(psql("DROP DATABASE IF EXISTS shoko") && psql("DROP ROLE IF EXISTS shoko"));
-}
-
-/// Runs a workspace script with the dev build; its standard output.
-fn run_ok_env(script: &str) -> String {
-    let out = Command::new(workspace().join(script))
-        .env("SHOKO_DEB_PROFILE", "dev")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -7,21 +7,9 @@ use shoko_tests::*;
 use std::path::Path;
 use std::process::Command;
 
-/// Runs a command that must succeed; its standard output.
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The files and directories a package holds, as `dpkg-deb --contents` lists them (`./usr/bin/x`).
 fn contents(deb: &Path) -> Vec<String> {
-    ok(Command::new("dpkg-deb").arg("--contents").arg(deb))
+    command_ok(Command::new("dpkg-deb").arg("--contents").arg(deb))
         .lines()
         .filter_map(|l| l.split_whitespace().nth(5).map(str::to_owned))
         .filter(|p| !p.ends_with('/'))
@@ -34,18 +22,17 @@ fn packages_build_and_install_into_a_throwaway_root() {
         eprintln!("SKIPPED: dpkg is not installed");
         return;
     }
-    let built = ok(Command::new(workspace().join("deploy/package.sh")).env("SHOKO_DEB_PROFILE", "dev"));
-    let debs: Vec<&Path> = built.lines().map(Path::new).collect();
-    assert_eq!(debs.len(), 2, "{built}");
-    let (agent, collector) = (debs[0], debs[1]);
+    let debs = build_packages();
+    assert_eq!(debs.len(), 2, "{debs:?}");
+    let (agent, collector) = (debs[0].as_path(), debs[1].as_path());
     let version = env!("CARGO_PKG_VERSION");
     assert!(
         agent.ends_with(format!("shoko-agent_{version}-1_amd64.deb")),
-        "{built}"
+        "{debs:?}"
     );
     assert!(
         collector.ends_with(format!("shoko-collector_{version}-1_amd64.deb")),
-        "{built}"
+        "{debs:?}"
     );
 
     let mut files = contents(agent);
@@ -64,7 +51,7 @@ fn packages_build_and_install_into_a_throwaway_root() {
             "./usr/share/doc/shoko-agent/examples/agent.toml",
         ]
     );
-    let info = ok(Command::new("dpkg-deb").arg("--field").arg(agent).arg("Depends"));
+    let info = command_ok(Command::new("dpkg-deb").arg("--field").arg(agent).arg("Depends"));
     assert!(info.contains("passwd") && info.contains("libc6"), "{info}");
 
     // A root with an empty package database and only root in its user database.
@@ -76,20 +63,24 @@ fn packages_build_and_install_into_a_throwaway_root() {
     std::fs::write(r.join("var/lib/dpkg/status"), "").unwrap();
     std::fs::write(r.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
     std::fs::write(r.join("etc/group"), "root:x:0:\n").unwrap();
-    ok(Command::new("dpkg")
-        .arg(format!("--root={}", r.display()))
-        .args([
-            "--force-not-root",
-            "--force-depends",
-            "--force-script-chrootless",
-            "--log=/dev/null",
-            "-i",
-        ])
-        .args([agent, collector]));
+    command_ok(
+        Command::new("dpkg")
+            .arg(format!("--root={}", r.display()))
+            .args([
+                "--force-not-root",
+                "--force-depends",
+                "--force-script-chrootless",
+                "--log=/dev/null",
+                "-i",
+            ])
+            .args([agent, collector]),
+    );
 
-    let status = ok(Command::new("dpkg-query")
-        .arg(format!("--admindir={}", r.join("var/lib/dpkg").display()))
-        .args(["-W", "-f", "${Package} ${Status}\n"]));
+    let status = command_ok(
+        Command::new("dpkg-query")
+            .arg(format!("--admindir={}", r.join("var/lib/dpkg").display()))
+            .args(["-W", "-f", "${Package} ${Status}\n"]),
+    );
     assert_eq!(
         status,
         "shoko-agent install ok installed\nshoko-collector install ok installed\n"
@@ -149,7 +140,7 @@ fn packages_build_and_install_into_a_throwaway_root() {
     );
     // The installed binaries run.
     for binary in ["shoko-agent", "shoko-collector"] {
-        let version_line = ok(Command::new(r.join("usr/bin").join(binary)).arg("--version"));
+        let version_line = command_ok(Command::new(r.join("usr/bin").join(binary)).arg("--version"));
         assert_eq!(version_line, format!("{binary} {version}\n"));
     }
 }

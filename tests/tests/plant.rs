@@ -255,20 +255,7 @@ fn check_assessment(p: &Run) {
         .find(|c| c["subject"] == "s7comm plc_stop from 10.77.1.20")
         .unwrap_or_else(|| panic!("no change record of the PLC stop: {stops}"));
     let id = stop["id"].to_string();
-    run_ok(
-        "shoko-collector",
-        &[
-            "decide",
-            "--data",
-            &d,
-            "--change",
-            &id,
-            "--reference",
-            "MOC-2026-042",
-            "--by",
-            "plant.engineer",
-        ],
-    );
+    acknowledge(&d, &id, "MOC-2026-042", "plant.engineer");
     let findings = cli_json(&p.data, &["findings", "--requirement", "CM 1.4"]);
     let decided: Vec<&serde_json::Value> = findings
         .as_array()
