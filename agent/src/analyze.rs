@@ -63,6 +63,17 @@ pub struct FileStats {
     pub packets: u64,
     /// Why reading stopped early, if it did.
     pub damaged: Option<String>,
+    /// Frames left out for want of a capture time (pcapng Simple Packet Blocks before any
+    /// timestamped packet).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub untimed: u64,
+    /// Frames left out because they name an interface their section never described.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub undescribed_interface: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl InventoryDocument {

@@ -195,18 +195,22 @@ fn sense(files: &[PathBuf]) -> Result<(Sensor, Vec<FileStats>), CaptureFileError
     let mut sensor = Sensor::new(SensorLimits::default());
     let mut stats = Vec::new();
     for path in files {
-        let before = sensor.packets();
         let started = Instant::now();
-        let damaged = sensor.process_file(path)?;
-        let packets = sensor.packets() - before;
-        if let Some(reason) = &damaged {
+        let read = sensor.process_file(path)?;
+        if let Some(reason) = &read.damaged {
             warn!(file = %path.display(), %reason, "capture file damaged; frames before the damage were used");
         }
-        info!(file = %path.display(), packets, elapsed_ms = started.elapsed().as_millis() as u64, "capture file read");
+        if read.untimed > 0 || read.undescribed_interface > 0 {
+            warn!(file = %path.display(), untimed = read.untimed, undescribed_interface = read.undescribed_interface,
+                "frames left out: no time to give them, or an interface never described");
+        }
+        info!(file = %path.display(), packets = read.packets, elapsed_ms = started.elapsed().as_millis() as u64, "capture file read");
         stats.push(FileStats {
             path: path.display().to_string(),
-            packets,
-            damaged,
+            packets: read.packets,
+            damaged: read.damaged,
+            untimed: read.untimed,
+            undescribed_interface: read.undescribed_interface,
         });
     }
     Ok((sensor, stats))

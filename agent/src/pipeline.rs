@@ -1,7 +1,7 @@
 //! The sensor pipeline: capture -> decode -> inventory, dissectors and flow table -> observations.
 
 use crate::capture::Packet;
-use crate::capture::file::{CaptureFile, CaptureFileError};
+use crate::capture::file::{CaptureFile, CaptureFileError, FileReadSummary};
 use crate::decode::defrag::{DefragLimits, DefragStats, Defragmenter, FragKey};
 use crate::decode::{self, DecodeError, Decoded, Ip, Net};
 use crate::dissect;
@@ -177,11 +177,9 @@ impl Sensor {
         self.flows.observe(&whole, f, &mut self.findings);
     }
 
-    /// Reads a whole capture file. Returns the reason reading stopped early, if it did.
-    pub fn process_file(&mut self, path: &Path) -> Result<Option<String>, CaptureFileError> {
-        let file = CaptureFile::open(path)?;
-        let summary = file.read_all(&mut |p| self.process(&p))?;
-        Ok(summary.damaged)
+    /// Reads a whole capture file: what it gave, and why reading stopped early if it did.
+    pub fn process_file(&mut self, path: &Path) -> Result<FileReadSummary, CaptureFileError> {
+        CaptureFile::open(path)?.read_all(&mut |p| self.process(&p))
     }
 
     /// Frames processed so far.

@@ -1,6 +1,7 @@
 //! `shoko-agent analyze` as a user runs it: real captures in, the inventory document out, and exit
 //! codes that say what went wrong.
 
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -70,7 +71,7 @@ fn every_shared_capture_is_read_without_failure() {
         }
     }
     files.sort();
-    assert_eq!(files.len(), 38, "35 DEV and 3 bench captures");
+    assert_eq!(files.len(), 55, "35 dev, 17 dev2 and 3 bench captures");
     for f in &files {
         let out = analyze(&["--pcap", f.to_str().unwrap(), "--json", "/dev/null"]);
         if f.ends_with("iphttps.cap") {
@@ -197,4 +198,94 @@ fn conn_log_of_mb2_matches_tshark_conversations() {
         "141.81.0.86 502 tcp modbus 5.558624 378 955 OTH - - 0 DadAFfR 19 1138 17 1635 -"
     );
     assert!(row[1].starts_with('C') && row[1].len() == 18);
+}
+
+#[test]
+fn pcapng_times_reach_stats_assets_flows_identities_and_events() {
+    // pcapng files at the default microsecond resolution: these were dated January 1970 when
+    // their timestamps were read as nanoseconds. Every expected time below is tshark's
+    // frame.time_epoch of the frames concerned (tshark 4.0).
+    let doc = document(&analyze(&[
+        "--pcap",
+        shared("dev/ITI_ICS-Security-Tools/pcaps/s7/S7Comm/wrapup.pcapng")
+            .to_str()
+            .unwrap(),
+    ]));
+    assert_eq!(doc["stats"]["first_packet"], "2018-07-30T07:29:11.862175Z");
+    assert_eq!(doc["stats"]["last_packet"], "2018-07-30T07:31:09.777683Z");
+    // The PMU: frames it sent (eth.src == 00:25:65:00:2b:b2), 5568 of them.
+    let pmu = doc["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ips"][0] == "192.168.0.17")
+        .unwrap();
+    assert_eq!(
+        (&pmu["first_seen"], &pmu["last_seen"], &pmu["packets"]),
+        (
+            &json!("2018-07-30T07:29:15.433655Z"),
+            &json!("2018-07-30T07:31:07.639656Z"),
+            &json!(5568)
+        )
+    );
+    // Its C37.118 connection (tcp.port == 4712): first and last frame in either direction.
+    let flow = doc["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resp"]["port"] == 4712)
+        .unwrap();
+    assert_eq!(
+        (&flow["first_seen"], &flow["last_seen"]),
+        (
+            &json!("2018-07-30T07:29:15.433011Z"),
+            &json!("2018-07-30T07:31:07.639656Z")
+        )
+    );
+
+    // Modbus writes in the pcapng bench capture: "write single register" from the master
+    // (modbus.func_code == 6 && ip.src == 192.168.43.148), 20 requests.
+    let doc = document(&analyze(&[
+        "--pcap",
+        shared("bench/channel_5d_3s.pcap").to_str().unwrap(),
+        "--json",
+        "-",
+    ]));
+    let write = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["details"]["function"] == "6")
+        .unwrap();
+    assert_eq!(
+        (&write["first_seen"], &write["last_seen"], &write["count"]),
+        (
+            &json!("2015-04-24T00:22:07.358633Z"),
+            &json!("2015-04-24T00:45:00.160407Z"),
+            &json!(20)
+        )
+    );
+
+    // A GOOSE publisher's identity (goose.goID == "TxGOOSE1_859"): two frames.
+    let doc = document(&analyze(&[
+        "--pcap",
+        shared("dev2/ControlThings-io_ct-samples/Protocols/IEC61850/GOOSE/GE - Multilin UR - Digital Protection Relay/GOOSE and MMS.pcapng")
+            .to_str()
+            .unwrap(),
+    ]));
+    let goose = doc["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["identities"].as_array().unwrap())
+        .find(|i| i["attributes"]["go_id"] == "TxGOOSE1_859")
+        .unwrap();
+    assert_eq!(
+        (&goose["first_seen"], &goose["last_seen"], &goose["count"]),
+        (
+            &json!("2023-04-27T17:26:41.416418Z"),
+            &json!("2023-04-27T17:26:51.419600Z"),
+            &json!(2)
+        )
+    );
 }
