@@ -52,6 +52,11 @@ pub struct Metrics {
     pub siem_delivered: Family<DestinationLabel, Counter>,
     /// Failed delivery rounds per SIEM destination (each retried).
     pub siem_failures: Family<DestinationLabel, Counter>,
+    /// Argon2id password verifications run (one per login attempt checked).
+    pub login_password_checks: Counter,
+    /// Failed login attempts by reason: `wrong` (name or password), `backoff` (refused while the
+    /// user backs off from that address), `busy` (every verifier busy, the queue full).
+    pub login_failures: Family<ReasonLabel, Counter>,
 }
 
 impl Metrics {
@@ -73,6 +78,8 @@ impl Metrics {
             retention_deleted: Counter::default(),
             siem_delivered: Family::default(),
             siem_failures: Family::default(),
+            login_password_checks: Counter::default(),
+            login_failures: Family::default(),
             registry: Registry::default(),
         };
         // (name, help, metric): one line each.
@@ -96,6 +103,8 @@ impl Metrics {
             "retention_deleted_observations", "Raw observations deleted by retention", m.retention_deleted;
             "siem_delivered", "Change records and events delivered, per SIEM destination", m.siem_delivered;
             "siem_failures", "Failed SIEM delivery rounds (retried), per destination", m.siem_failures;
+            "login_password_checks", "Argon2id password verifications run", m.login_password_checks;
+            "login_failures", "Failed login attempts: wrong, backoff (delay after failures), busy (queue full)", m.login_failures;
         }
         Metrics { registry, ..m }
     }
@@ -103,6 +112,15 @@ impl Metrics {
     /// Counts a refusal.
     pub fn refuse(&self, reason: &str) {
         self.refused
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a failed login attempt.
+    pub fn login_failed(&self, reason: &str) {
+        self.login_failures
             .get_or_create(&ReasonLabel {
                 reason: reason.to_owned(),
             })

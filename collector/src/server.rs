@@ -1,5 +1,6 @@
 //! A running collector: ingest listener and web server (UI and API) over one store.
 
+use crate::access::guard::LoginGuard;
 use crate::config::{CollectorConfig, StoreLocation};
 use crate::http::AppState;
 use crate::ingest::writer::{Writer, WriterLimits};
@@ -157,9 +158,11 @@ impl Collector {
             metrics.clone(),
             rx.clone(),
         ));
+        let login = LoginGuard::new(login_slots(), &metrics.login_password_checks);
         let app = crate::http::router(AppState {
             store: store.clone(),
             metrics,
+            login,
             basis,
             secure_cookies: cfg.http_tls,
             signing: match SigningKey::load_or_create(&PkiPaths::new(data)) {
@@ -200,4 +203,10 @@ impl Collector {
             let _ = t.await;
         }
     }
+}
+
+/// Password checks run at once: one per core, at most four (each holds 19 MiB while it runs,
+/// so a flood of logins costs at most 76 MiB).
+fn login_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
 }

@@ -2,6 +2,7 @@
 //! sessions (random secrets, stored only as their SHA-256), and an audit log of every write.
 //! [`Accounts`] is what the CLI and the HTTP server use; the store keeps the [`records`].
 
+pub mod guard;
 pub mod password;
 pub mod records;
 
@@ -272,18 +273,17 @@ impl<'a> Accounts<'a> {
         name: &str,
         password: &str,
         source: &str,
+        verifier: &mut password::Verifier,
     ) -> Result<(String, Timestamp), AccessError> {
         let user = self.store.users()?.into_iter().find(|u| u.name == name);
-        let Some(user) =
-            user.filter(|u| u.disabled_at.is_none() && password::verify(password, &u.password_hash))
-        else {
-            self.audit(
-                &format!("user:{name}"),
-                "login_failed",
-                &format!("user:{name}"),
-                "",
-                source,
-            )?;
+        // One verification whoever asks: an unknown user is checked against a dummy hash, a
+        // disabled one against its own, so timing tells no name apart.
+        let stored = user
+            .as_ref()
+            .map_or(password::dummy_hash(), |u| u.password_hash.as_str());
+        let matches = verifier.verify(password, stored);
+        let Some(user) = user.filter(|u| matches && u.disabled_at.is_none()) else {
+            self.login_failed(name, "", source)?;
             return Err(AccessError::LoginFailed);
         };
         let expires = Timestamp(Timestamp::now().0 + SESSION_HOURS * 3_600_000_000_000);
@@ -296,6 +296,18 @@ impl<'a> Accounts<'a> {
             source,
         )?;
         Ok((secret, expires))
+    }
+
+    /// Audits a failed login attempt (the name cut to [`guard::MAX_NAME`] characters).
+    pub fn login_failed(&self, name: &str, detail: &str, source: &str) -> Result<(), StoreError> {
+        let name: String = name.chars().take(guard::MAX_NAME).collect();
+        self.audit(
+            &format!("user:{name}"),
+            "login_failed",
+            &format!("user:{name}"),
+            detail,
+            source,
+        )
     }
 
     /// Who holds `secret`: none for an unknown, expired or revoked credential or a disabled user.

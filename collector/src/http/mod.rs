@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod listener;
 
+use crate::access::guard::LoginGuard;
 use crate::assess::Basis;
 use crate::metrics::Metrics;
 use crate::pki::signing::SigningKey;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The key evidence bundles are signed with (none when it cannot be read).
     pub signing: Option<Arc<SigningKey>>,
+    /// Password checks of the login form: bounded, with delays after failures.
+    pub login: Arc<LoginGuard>,
 }
 
 /// The address a request came from.

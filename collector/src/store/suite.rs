@@ -1387,11 +1387,15 @@ pub fn users_tokens_sessions_and_the_audit_log(engine: &impl Engine) {
     assert_eq!(accounts.authenticate("shoko_0000").unwrap(), None);
     assert_eq!(accounts.authenticate(&token[1..]).unwrap(), None);
 
+    let checks = prometheus_client::metrics::counter::Counter::default();
+    let verifier = &mut crate::access::password::Verifier::new(checks.clone());
     assert!(matches!(
-        accounts.login("otto", "wrong password!", "10.0.0.9"),
+        accounts.login("otto", "wrong password!", "10.0.0.9", verifier),
         Err(AccessError::LoginFailed)
     ));
-    let (session, _) = accounts.login("otto", "operator password", "10.0.0.9").unwrap();
+    let (session, _) = accounts
+        .login("otto", "operator password", "10.0.0.9", verifier)
+        .unwrap();
     assert_eq!(
         accounts.authenticate(&session).unwrap().unwrap().role,
         Role::Operator
@@ -1406,9 +1410,15 @@ pub fn users_tokens_sessions_and_the_audit_log(engine: &impl Engine) {
     accounts.disable_user("otto", "user:ada", "10.0.0.1").unwrap();
     assert_eq!(accounts.authenticate(&session).unwrap(), None);
     assert!(matches!(
-        accounts.login("otto", "operator password", "10.0.0.9"),
+        accounts.login("otto", "operator password", "10.0.0.9", verifier),
         Err(AccessError::LoginFailed)
     ));
+    // A disabled user, an unknown one: one verification each, like any other attempt.
+    assert!(matches!(
+        accounts.login("nobody", "operator password", "10.0.0.9", verifier),
+        Err(AccessError::LoginFailed)
+    ));
+    assert_eq!(checks.get(), 4);
 
     // An expired credential.
     store
@@ -1433,6 +1443,7 @@ pub fn users_tokens_sessions_and_the_audit_log(engine: &impl Engine) {
     assert_eq!(
         log,
         [
+            e("user:nobody", "login_failed", "10.0.0.9"),
             e("user:otto", "login_failed", "10.0.0.9"),
             e("user:ada", "user_disabled", "10.0.0.1"),
             e("user:ada", "credential_revoked", "10.0.0.1"),

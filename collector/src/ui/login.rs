@@ -1,6 +1,7 @@
 //! Logging in and out: the form, the session cookie it sets, and closing the session.
 
 use super::{html_response, layout, page_headers};
+use crate::access::guard::Refusal;
 use crate::access::{AccessError, Accounts, SESSION_HOURS};
 use crate::http::auth::{Caller, SESSION_COOKIE, cookie, local_target, session_cookie};
 use crate::http::{AppState, Peer};
@@ -47,21 +48,29 @@ pub async fn form(Query(q): Query<Next>) -> Response {
     login_page(local_target(q.next.as_deref()), None)
 }
 
-/// `POST /login`: checks the password, sets the session cookie and goes on.
+/// `POST /login`: checks the password (through the login guard), sets the session cookie and
+/// goes on. Every failure is counted and audited.
 pub async fn login(State(s): State<AppState>, peer: Peer, Form(c): Form<Credentials>) -> Response {
     let next = local_target(c.next.as_deref()).to_owned();
-    let store = s.store.clone();
-    let (user, password) = (c.user, c.password);
+    let ip = peer.0.ip();
+    let mut lease = match s.login.lease(&c.user, ip).await {
+        Ok(lease) => lease,
+        Err(refusal) => return refuse(&s, &next, &peer, c.user, refusal).await,
+    };
+    let (store, source, user) = (s.store.clone(), peer.source(), c.user.clone());
     let attempt = tokio::task::spawn_blocking(move || {
-        Accounts::new(store.as_ref()).login(&user, &password, &peer.source())
+        Accounts::new(store.as_ref()).login(&user, &c.password, &source, lease.verifier())
     })
     .await;
     match attempt {
         Ok(Ok((secret, _expires))) => {
+            s.login.succeeded(&c.user, ip);
             let cookie = session_cookie(&secret, SESSION_HOURS * 3600, s.secure_cookies);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
         }
         Ok(Err(AccessError::LoginFailed)) => {
+            s.login.failed(&c.user, ip);
+            s.metrics.login_failed("wrong");
             let mut r = login_page(&next, Some("Wrong user name or password."));
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
@@ -74,6 +83,35 @@ pub async fn login(State(s): State<AppState>, peer: Peer, Form(c): Form<Credenti
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
+}
+
+/// Answers a login the guard did not let through (backing off, or too many at once): counted,
+/// audited, and told when to retry.
+async fn refuse(s: &AppState, next: &str, peer: &Peer, user: String, refusal: Refusal) -> Response {
+    let (status, reason, retry, message) = match refusal {
+        Refusal::BackingOff(wait) => {
+            let secs = wait.as_millis().div_ceil(1000) as u64;
+            let message = format!("Too many failed attempts: try again in {secs} s.");
+            (StatusCode::TOO_MANY_REQUESTS, "backoff", secs, message)
+        }
+        Refusal::Busy => {
+            let message = "Too many logins at once: try again in a moment.".to_owned();
+            (StatusCode::SERVICE_UNAVAILABLE, "busy", 1, message)
+        }
+    };
+    s.metrics.login_failed(reason);
+    let (store, source) = (s.store.clone(), peer.source());
+    let audited = tokio::task::spawn_blocking(move || {
+        Accounts::new(store.as_ref()).login_failed(&user, reason, &source)
+    })
+    .await;
+    if !matches!(audited, Ok(Ok(()))) {
+        tracing::error!("could not audit a refused login");
+    }
+    let mut r = login_page(next, Some(&message));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::RETRY_AFTER, retry.into());
+    r
 }
 
 /// `POST /logout`: revokes the session and clears the cookie.
