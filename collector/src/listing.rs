@@ -2,7 +2,7 @@
 
 use crate::assess::attest::AttestationView;
 use crate::assess::catalog::{Catalog, EvidenceKind};
-use crate::assess::rules::{Finding, Outcome};
+use crate::assess::rules::{Finding, KINDS, Outcome};
 use crate::baseline::{AssetRefView, BaselineView, Drift};
 use crate::events::EventView;
 use crate::store::{AssetView, ChangeView};
@@ -215,7 +215,7 @@ pub fn drift_report(d: &Drift) -> String {
 /// Renders the catalog: its version, then each requirement with its group, evidence kind, rules
 /// and SLA.
 pub fn catalog_table(c: &Catalog) -> String {
-    let rows: Vec<[String; 5]> = c
+    let rows: Vec<[String; 6]> = c
         .requirements
         .iter()
         .map(|r| {
@@ -229,16 +229,25 @@ pub fn catalog_table(c: &Catalog) -> String {
                 evidence.into(),
                 r.rules.len().to_string(),
                 format!("{} d", r.sla_days),
+                match r.critical.is_empty() {
+                    true => "-".into(),
+                    false => r.critical.join(", "),
+                },
             ]
         })
         .collect();
+    let kinds: Vec<[String; 2]> = KINDS
+        .iter()
+        .map(|(k, what)| [k.to_string(), what.to_string()])
+        .collect();
     format!(
-        "{} catalog {} ({} requirements; cross references: {})\n\n{}",
+        "{} catalog {} ({} requirements; cross references: {})\n\n{}\nKinds of violation (a requirement's CRITICAL ones cap it at ML1):\n{}",
         c.standard,
         c.version,
         c.requirements.len(),
         c.crosswalk,
-        table(["ID", "TITLE", "EVIDENCE", "RULES", "SLA"], &rows)
+        table(["ID", "TITLE", "EVIDENCE", "RULES", "SLA", "CRITICAL"], &rows),
+        table(["KIND", "MEANING"], &kinds)
     )
 }
 

@@ -94,7 +94,8 @@ pub struct ExpectedScore {
     pub practice: String,
     /// The level its documents show, when any.
     pub documentary: Option<String>,
-    /// The first reason given: how many subjects were satisfied.
+    /// The first reason given (how many subjects were satisfied, or the critical violation
+    /// listed first); `PERIOD` stands for the current period's label.
     pub practised: String,
 }
 

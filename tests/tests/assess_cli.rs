@@ -15,12 +15,36 @@ fn catalog_and_zones_commands() {
             "IEC 62443-2-1:2024 catalog shoko-2026.11-1 (38 requirements; cross references: working crosswalk, not an official annex)"
         )
     );
-    let rows: Vec<&str> = lines.skip(2).collect();
+    let rows: Vec<&str> = lines.skip(2).take_while(|l| !l.is_empty()).collect();
     assert_eq!(rows.len(), 38);
     assert!(
-        rows[3].starts_with("CM 1.4") && rows[3].ends_with("7 d"),
+        rows[3].starts_with("CM 1.4") && rows[3].ends_with("7 d   -"),
         "{}",
         rows[3]
+    );
+    assert!(
+        rows[4].starts_with("NET 1.1") && rows[4].ends_with("30 d  direct-enterprise-iacs"),
+        "{}",
+        rows[4]
+    );
+    // The kinds of violation follow, each with what it means.
+    let kinds: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("KIND "))
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "direct-enterprise-iacs",
+            "undeclared-conduit",
+            "safety-undeclared-conduit",
+            "remote-access-around-jump-host",
+            "cleartext-admin-into-iacs",
+            "cleartext-management",
+            "known-exploited-unmitigated"
+        ]
     );
     assert!(
         rows.iter()

@@ -231,9 +231,21 @@ fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_
     let violations = e["findings"].as_array().unwrap();
     assert_eq!(violations.len(), 48);
     assert!(violations.iter().all(|f| f["outcome"] == "violated"));
+    // Office hosts talking straight to the master: a critical violation, listed first with the
+    // number of others (the 14 office conversations of the 48 violations).
+    let critical = score["reasons"][0].as_str().unwrap();
+    assert!(
+        critical.starts_with(&format!(
+            "critical violation in period {}: ",
+            label_of(&now["period"])
+        )) && critical
+            .ends_with("not through a DMZ (and 13 more): rated ML1 at most until 4 periods pass without one"),
+        "{critical}"
+    );
+    assert_eq!(score["critical"].as_array().unwrap().len(), 14);
     // Only one period holds evidence: conformance 0.30 < 0.95 already in the latest.
     assert_eq!(
-        score["reasons"][1],
+        score["reasons"][2],
         format!(
             "period {}: conformance 0.30 (ML3 needs 0.95), observability 1.00 (needs 0.8): not ML3",
             label_of(&now["period"])
@@ -254,7 +266,8 @@ fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_
         "{text}"
     );
 
-    // Documented for the group: ML2, saved with the evidence digest `--json` shows.
+    // Documented for the group: still ML1 (a document does not lift a critical violation), saved
+    // with the evidence digest `--json` shows.
     let doc = data.dir.path().join("segmentation.pdf");
     std::fs::write(&doc, b"zones and conduits").unwrap();
     run_ok(
@@ -293,7 +306,7 @@ fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
         cells[2..9],
-        ["ML2", "ML1", "ML2", "1.00", "0.30", "21/48/0", "Segmentation"]
+        ["ML1", "ML1", "ML2", "1.00", "0.30", "21/48/0", "Segmentation"]
     );
     assert!(text.trim_end().ends_with("saved as assessment 1"), "{text}");
     let out = run_ok(
@@ -312,6 +325,24 @@ fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_
     );
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["scores"].as_array().unwrap().len(), 38);
+    let net11 = a["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["requirement"] == "NET 1.1")
+        .unwrap();
+    let reasons: Vec<&str> = net11["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("documented, critical violation in period ") && r.ends_with(": ML1")),
+        "{reasons:?}"
+    );
     assert!(text.contains(&format!("evidence digest {}", a["digest"].as_str().unwrap())));
 }
 

@@ -6,7 +6,7 @@
 
 use crate::access::{Accounts, Permission};
 use crate::advisory::Vulnerabilities;
-use crate::assess::catalog::Catalog;
+use crate::assess::catalog::{Catalog, MIN_PERIOD_DAYS};
 use crate::assess::explain::explain;
 use crate::assess::score::assess;
 use crate::filter::{AssetFilter, ChangeFilter, EventFilter};
@@ -191,8 +191,10 @@ impl PeriodQuery {
             None => Timestamp::now(),
         };
         let days = self.period_days.unwrap_or(catalog.scoring.period_days);
-        if days == 0 {
-            return Err(bad("period_days must be at least 1\n".into()));
+        if days < MIN_PERIOD_DAYS {
+            return Err(bad(format!(
+                "period_days must be at least {MIN_PERIOD_DAYS}: four shorter periods would not show practice sustained over a month\n"
+            )));
         }
         Ok((at, days))
     }

@@ -4,6 +4,7 @@
 //! (`collector/catalog/iec-62443-2-1-2024.toml`); a user's copy replaces it. Every catalog is
 //! checked on load; errors name the file and line.
 
+use super::rules::KINDS;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -72,6 +73,23 @@ pub struct Scoring {
     pub ml4_periods: u32,
     /// Longest a violation may stay open for ML3 (requirements may set their own `sla_days`).
     pub violation_sla_days: u32,
+    /// Subjects a period needs for ML3 or ML4 (requirements may set their own `min_subjects`).
+    #[serde(default = "default_min_subjects")]
+    pub min_subjects: u32,
+    /// Days after its period within which a record of practice must be entered to count for it.
+    #[serde(default = "default_record_grace_days")]
+    pub record_grace_days: u32,
+}
+
+/// The shortest period scores are computed over: four of them must span a month of practice.
+pub const MIN_PERIOD_DAYS: u32 = 7;
+
+fn default_min_subjects() -> u32 {
+    5
+}
+
+fn default_record_grace_days() -> u32 {
+    7
 }
 
 /// A security program element.
@@ -170,6 +188,11 @@ pub struct Requirement {
     pub sla_days: u32,
     /// Its ML4 metric, if it has one.
     pub metric: Option<Metric>,
+    /// Kinds of violation (`rules::KINDS`) that cap it at ML1 while one was seen in the last
+    /// `ml3_periods` periods, whatever the ratio and the documents.
+    pub critical: Vec<String>,
+    /// Subjects a period needs for ML3 or ML4 (fewer where the subjects are zones or zone pairs).
+    pub min_subjects: u32,
     /// Cross references by framework (a working crosswalk).
     pub crossref: BTreeMap<String, Vec<String>>,
     /// A user's note.
@@ -188,6 +211,10 @@ struct RequirementFile {
     sla_days: Option<u32>,
     #[serde(default)]
     metric: Option<Metric>,
+    #[serde(default)]
+    critical: Vec<Spanned<String>>,
+    #[serde(default)]
+    min_subjects: Option<u32>,
     #[serde(default)]
     crossref: BTreeMap<String, Vec<String>>,
     #[serde(default)]
@@ -317,6 +344,19 @@ impl Catalog {
                 }
                 _ => {}
             }
+            for kind in &r.critical {
+                if !KINDS.iter().any(|(k, _)| k == kind.get_ref()) {
+                    let known: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+                    return Err(at(
+                        kind.span().start,
+                        format!(
+                            "requirement {id}: unknown kind of violation {:?} (known: {})",
+                            kind.get_ref(),
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
             requirements.push(Requirement {
                 id,
                 spe,
@@ -326,6 +366,8 @@ impl Catalog {
                 rules,
                 sla_days: r.sla_days.unwrap_or(scoring.violation_sla_days),
                 metric: r.metric.clone(),
+                critical: r.critical.iter().map(|k| k.get_ref().clone()).collect(),
+                min_subjects: r.min_subjects.unwrap_or(scoring.min_subjects),
                 crossref: r.crossref.clone(),
                 note: r.note.clone(),
             });
@@ -370,8 +412,14 @@ fn check_scoring(s: &Scoring) -> Result<(), String> {
             return Err(format!("scoring.{name} = {v}: expected a fraction from 0 to 1"));
         }
     }
-    if s.period_days == 0 || s.ml3_periods == 0 {
-        return Err("scoring: period_days and ml3_periods must be at least 1".into());
+    if s.period_days < MIN_PERIOD_DAYS {
+        return Err(format!(
+            "scoring.period_days = {}: periods shorter than {MIN_PERIOD_DAYS} days are refused (four of them must span a month of practice)",
+            s.period_days
+        ));
+    }
+    if s.ml3_periods == 0 {
+        return Err("scoring: ml3_periods must be at least 1".into());
     }
     if s.ml4_periods < s.ml3_periods {
         return Err(format!(
@@ -427,7 +475,25 @@ mod tests {
                 ml3_periods: 4,
                 ml4_periods: 8,
                 violation_sla_days: 30,
+                min_subjects: 5,
+                record_grace_days: 7,
             }
+        );
+        let critical: Vec<(&str, &[String])> = c
+            .requirements
+            .iter()
+            .filter(|r| !r.critical.is_empty())
+            .map(|r| (r.id.as_str(), r.critical.as_slice()))
+            .collect();
+        assert_eq!(
+            critical,
+            [
+                ("NET 1.1", &["direct-enterprise-iacs".to_string()][..]),
+                ("NET 1.3", &["safety-undeclared-conduit".to_string()][..]),
+                ("NET 3.2", &["remote-access-around-jump-host".to_string()][..]),
+                ("COMP 1.1", &["cleartext-admin-into-iacs".to_string()][..]),
+                ("COMP 3.5", &["known-exploited-unmitigated".to_string()][..]),
+            ]
         );
         let attestation_only: Vec<&str> = c
             .requirements
@@ -533,5 +599,28 @@ mod tests {
             t[..start].to_string()
         });
         assert_eq!(missing, "my.toml: requirements missing: EVENT 1.9");
+        let critical = refused(|t| {
+            t.replacen(
+                "critical = [\"direct-enterprise-iacs\"]",
+                "critical = [\"scary\"]",
+                1,
+            )
+        });
+        assert_eq!(
+            critical,
+            format!(
+                "my.toml:{}: requirement NET 1.1: unknown kind of violation \"scary\" (known: direct-enterprise-iacs, undeclared-conduit, safety-undeclared-conduit, remote-access-around-jump-host, cleartext-admin-into-iacs, cleartext-management, known-exploited-unmitigated)",
+                line("critical = [\"direct-enterprise-iacs\"]")
+            )
+        );
+        // Four one-day periods are no month of practice.
+        let short = refused(|t| t.replacen("period_days = 7", "period_days = 1", 1));
+        assert_eq!(
+            short,
+            format!(
+                "my.toml:{}: scoring.period_days = 1: periods shorter than 7 days are refused (four of them must span a month of practice)",
+                line("[scoring]")
+            )
+        );
     }
 }

@@ -183,15 +183,22 @@ impl std::fmt::Display for Explanation {
         }
         writeln!(
             f,
-            "\nThresholds (catalog {}): observability >= {} to rate; ML3: conformance >= {} and observability >= {} in each of {} periods, no violation open over {} days; ML4: metric over {} periods",
+            "\nThresholds (catalog {}): observability >= {} to rate; ML3: conformance >= {} and observability >= {} in each of {} periods with at least {} subjects, no violation open over {} days, none recurring; ML4: metric at target in those periods and not worsening over {} periods",
             self.catalog_version,
             sc.observability_min,
             sc.ml3_conformance,
             sc.ml3_observability,
             sc.ml3_periods,
+            s.min_subjects,
             s.sla_days,
             sc.ml4_periods
         )?;
+        if !s.critical.is_empty() {
+            writeln!(f, "Critical violations (ML1 at most):")?;
+            for c in &s.critical {
+                writeln!(f, "  - {c}")?;
+            }
+        }
         if let Some(m) = &s.metric {
             writeln!(
                 f,
@@ -212,10 +219,10 @@ impl std::fmt::Display for Explanation {
                 fraction(p.observability),
                 fraction(p.conformance),
                 p.metric.map_or("-".into(), |v| format!("{v:.2}")),
-                if p.records > 0 {
-                    format!("  records {}", p.records)
-                } else {
-                    String::new()
+                match (p.records, p.records_late) {
+                    (0, 0) => String::new(),
+                    (n, 0) => format!("  records {n}"),
+                    (n, late) => format!("  records {n} (and {late} recorded late)"),
                 }
             )?;
         }

@@ -227,8 +227,10 @@ pub fn render(r: &Report) -> String {
                         tr { th { "Catalog" } td { (r.appendix.catalog_version) " – " (r.appendix.standard) } }
                         tr { th { "Period" } td { (s.period_days) " days" } }
                         tr { th { "Observability for a rating" } td { (percent(Some(s.observability_min))) } }
-                        tr { th { "ML3" } td { "conformance ≥ " (percent(Some(s.ml3_conformance))) " and observability ≥ " (percent(Some(s.ml3_observability))) " in each of the last " (s.ml3_periods) " periods" } }
-                        tr { th { "ML4" } td { "metric at target or improving over " (s.ml4_periods) " periods" } }
+                        tr { th { "ML3" } td { "conformance ≥ " (percent(Some(s.ml3_conformance))) " and observability ≥ " (percent(Some(s.ml3_observability))) " in each of the last " (s.ml3_periods) " periods, at least " (s.min_subjects) " subjects in each unless a requirement sets its own, no violation past its SLA, no kind of violation recurring" } }
+                        tr { th { "ML4" } td { "metric at target in each of the last " (s.ml3_periods) " periods and not worsening over " (s.ml4_periods) " periods" } }
+                        tr { th { "Gates" } td { "a critical kind of violation in any of the last " (s.ml3_periods) " periods caps the requirement at ML1, documents or not" } }
+                        tr { th { "Records of practice" } td { "count for their period when entered within it or " (s.record_grace_days) " days after" } }
                         tr { th { "Violation SLA" } td { (s.violation_sla_days) " days unless a requirement sets its own" } }
                         tr { th { "Assessment digest" } td class="mono" { (r.appendix.assessment_digest) } }
                     } }

@@ -84,17 +84,17 @@ fn render(x: &Explanation, as_of: &AsOf, by_ip: &HashMap<String, i64>) -> Markup
         h2 { "Periods" }
         table id="periods" {
             thead { tr { th { "Period" } th class="num" { "Subjects" } th class="num" { "Satisfied" } th class="num" { "Violated" } th class="num" { "Without data" }
-                th class="num" { "Observability" } th class="num" { "Conformance" } th class="num" { "Metric" } th class="num" { "Records" } } }
+                th class="num" { "Observability" } th class="num" { "Conformance" } th class="num" { "Metric" } th class="num" { "Records" } th class="num" { "Recorded late" } } }
             tbody { @for p in &s.periods { tr {
                 td { (period_label(&p.period)) } td class="num" { (p.subjects) } td class="num" { (p.satisfied) } td class="num" { (p.violated) }
                 td class="num" { (p.unknown) } td class="num" { (percent(p.observability)) } td class="num" { (percent(p.conformance)) }
-                td class="num" { (p.metric.map_or_else(|| "–".into(), |m| format!("{m:.2}"))) } td class="num" { (p.records) }
+                td class="num" { (p.metric.map_or_else(|| "–".into(), |m| format!("{m:.2}"))) } td class="num" { (p.records) } td class="num" { (p.records_late) }
             } } }
         }
         p class="muted" {
             "Thresholds: observability ≥ " (percent(Some(t.observability_min))) " for a rating; ML3 with conformance ≥ "
             (percent(Some(t.ml3_conformance))) " and observability ≥ " (percent(Some(t.ml3_observability))) " in each of "
-            (t.ml3_periods) " periods; ML4 with the metric at target or improving over " (t.ml4_periods) " periods."
+            (t.ml3_periods) " periods with at least " (s.min_subjects) " subjects, no violation past its SLA and none recurring; ML4 with the metric at target in each of those periods and not worsening over " (t.ml4_periods) " periods. A critical violation in any of the last " (t.ml3_periods) " periods caps the level at ML1."
         }
         h2 { "Rules" }
         table id="rules" {

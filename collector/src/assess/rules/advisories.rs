@@ -3,7 +3,7 @@
 //! attested compensating control (COMP 3.5), advisory feeds imported within 30 days and matched
 //! vulnerabilities triaged within the SLA (EVENT 1.9).
 
-use super::{Evidence, Inputs, Observed, Outcome, finding};
+use super::{Evidence, Inputs, KNOWN_EXPLOITED_UNMITIGATED, Observed, Outcome, finding};
 use crate::advisory::matching::Match;
 use crate::assess::attest::{AttestationKind, AttestationView, day_of};
 use crate::assess::rules::Finding;
@@ -131,7 +131,11 @@ pub fn mitigations(seen: &Observed) -> Vec<Finding> {
                     ),
                 ),
             };
-            out.push(finding(rule, subject, outcome, detail, evidence(m)));
+            let f = finding(rule, subject, outcome, detail, evidence(m));
+            out.push(match m.known_exploited.is_empty() {
+                true => f,
+                false => f.of_kind(KNOWN_EXPLOITED_UNMITIGATED, m.product.clone()),
+            });
         }
     }
     for (asset, host) in &seen.hosts {

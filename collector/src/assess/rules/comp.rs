@@ -3,7 +3,9 @@
 //! offering an endpoint without security (SecurityMode None) is seen in the period; every other
 //! service seen satisfies it.
 
-use super::{Evidence, Observed, Outcome, Period, finding};
+use super::{
+    CLEARTEXT_ADMIN_INTO_IACS, CLEARTEXT_MANAGEMENT, Evidence, Inputs, Observed, Outcome, Period, finding,
+};
 use crate::assess::rules::Finding;
 use crate::store::{Store, StoreError};
 use shoko_proto::ObservationBody;
@@ -49,7 +51,7 @@ pub fn opcua_without_security(
 }
 
 /// One finding per service seen during the period.
-pub fn cleartext_management(seen: &Observed) -> Vec<Finding> {
+pub fn cleartext_management(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     let (rule, period) = ("comp-1.1/no-cleartext-management", seen.period);
     let mut out = Vec::new();
     for asset in &seen.assets {
@@ -84,7 +86,14 @@ pub fn cleartext_management(seen: &Observed) -> Vec<Finding> {
                     "not a cleartext management protocol".to_string(),
                 ),
             };
-            out.push(finding(rule, subject, outcome, detail, evidence));
+            let zone = inputs.declared.and_then(|d| d.zone_of(s.ip));
+            let kind = match zone {
+                Some(z) if protocol == "telnet" && z.kind.is_iacs() => {
+                    (CLEARTEXT_ADMIN_INTO_IACS, z.name.clone())
+                }
+                _ => (CLEARTEXT_MANAGEMENT, protocol.to_owned()),
+            };
+            out.push(finding(rule, subject, outcome, detail, evidence).of_kind(kind.0, kind.1));
         }
     }
     out
@@ -125,10 +134,11 @@ mod tests {
             ],
             None,
         );
-        let got: Vec<(String, Outcome, String, usize)> = cleartext_management(&plant.observed(0, 1_000))
-            .into_iter()
-            .map(|f| (f.subject, f.outcome, f.detail, f.evidence.len()))
-            .collect();
+        let got: Vec<(String, Outcome, String, usize)> =
+            cleartext_management(&plant.inputs(), &plant.observed(0, 1_000))
+                .into_iter()
+                .map(|f| (f.subject, f.outcome, f.detail, f.evidence.len()))
+                .collect();
         assert_eq!(
             got,
             [
@@ -160,7 +170,7 @@ mod tests {
             ],
             None,
         );
-        let got: Vec<(String, Outcome)> = cleartext_management(&plant.observed(0, 1_000))
+        let got: Vec<(String, Outcome)> = cleartext_management(&plant.inputs(), &plant.observed(0, 1_000))
             .into_iter()
             .map(|f| (f.subject, f.outcome))
             .collect();
@@ -174,6 +184,6 @@ mod tests {
             ]
         );
         // Outside the period nothing is seen.
-        assert!(cleartext_management(&plant.observed(2_000, 3_000)).is_empty());
+        assert!(cleartext_management(&plant.inputs(), &plant.observed(2_000, 3_000)).is_empty());
     }
 }

@@ -90,12 +90,75 @@ pub struct Finding {
     /// host with security patches pending over 30 days ...), when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+    /// What kind of violation it is and where, when the rule tells kinds apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
 }
+
+/// A kind of violation and where it happened: recurrence is judged per rule, kind and place
+/// (whichever hosts were involved), and the catalog names the kinds that are critical.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Kind {
+    /// One of [`KINDS`].
+    pub name: &'static str,
+    /// Where: a zone pair (`office -> cell-1`), a zone, or a device class.
+    pub place: String,
+}
+
+/// Every kind of violation the rules tell apart, with what it means.
+pub const KINDS: &[(&str, &str)] = &[
+    (
+        DIRECT_ENTERPRISE_IACS,
+        "a flow between an enterprise or Internet address and a control, field or safety zone, not through a DMZ",
+    ),
+    (
+        UNDECLARED_CONDUIT,
+        "a flow between two zones on no declared conduit carrying its service",
+    ),
+    (
+        SAFETY_UNDECLARED_CONDUIT,
+        "a flow into a safety zone on no declared conduit carrying its service",
+    ),
+    (
+        REMOTE_ACCESS_AROUND_JUMP_HOST,
+        "a remote-access session into an IACS zone from neither a jump host nor the remote-access zone",
+    ),
+    (
+        CLEARTEXT_ADMIN_INTO_IACS,
+        "a cleartext remote shell (Telnet) on an asset in a control, field or safety zone",
+    ),
+    (CLEARTEXT_MANAGEMENT, "any other cleartext management service"),
+    (
+        KNOWN_EXPLOITED_UNMITIGATED,
+        "a vulnerability the KEV catalog lists as exploited, with no valid mitigation attested",
+    ),
+];
+
+/// See [`KINDS`].
+pub const DIRECT_ENTERPRISE_IACS: &str = "direct-enterprise-iacs";
+/// See [`KINDS`].
+pub const UNDECLARED_CONDUIT: &str = "undeclared-conduit";
+/// See [`KINDS`].
+pub const SAFETY_UNDECLARED_CONDUIT: &str = "safety-undeclared-conduit";
+/// See [`KINDS`].
+pub const REMOTE_ACCESS_AROUND_JUMP_HOST: &str = "remote-access-around-jump-host";
+/// See [`KINDS`].
+pub const CLEARTEXT_ADMIN_INTO_IACS: &str = "cleartext-admin-into-iacs";
+/// See [`KINDS`].
+pub const CLEARTEXT_MANAGEMENT: &str = "cleartext-management";
+/// See [`KINDS`].
+pub const KNOWN_EXPLOITED_UNMITIGATED: &str = "known-exploited-unmitigated";
 
 impl Finding {
     /// The finding with its metric value.
     fn valued(self, value: Option<f64>) -> Self {
         Finding { value, ..self }
+    }
+
+    /// A violation of kind `name` at `place` (other outcomes carry no kind).
+    fn of_kind(self, name: &'static str, place: String) -> Self {
+        let kind = (self.outcome == Outcome::Violated).then_some(Kind { name, place });
+        Finding { kind, ..self }
     }
 }
 
@@ -161,6 +224,7 @@ fn finding(
         detail,
         evidence,
         value: None,
+        kind: None,
     }
 }
 
@@ -250,7 +314,7 @@ pub fn evaluate_observed(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     findings.extend(net::zones_and_services(inputs, seen));
     findings.extend(net::time_sources(inputs, seen));
     findings.extend(net::remote_access(inputs, seen));
-    findings.extend(comp::cleartext_management(seen));
+    findings.extend(comp::cleartext_management(inputs, seen));
     findings.extend(siem::events_delivered(seen));
     findings
         .sort_by(|a, b| (&a.requirement, &a.rule, &a.subject).cmp(&(&b.requirement, &b.rule, &b.subject)));

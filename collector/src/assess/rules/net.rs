@@ -5,7 +5,10 @@
 //! zone (a DMZ, another IACS zone) it is satisfied on a declared conduit that allows its service
 //! and violated off one; with an address in no declared zone (and not public) it is unknown.
 
-use super::{Evidence, Inputs, Observed, Outcome, finding};
+use super::{
+    DIRECT_ENTERPRISE_IACS, Evidence, Inputs, Observed, Outcome, REMOTE_ACCESS_AROUND_JUMP_HOST,
+    UNDECLARED_CONDUIT, finding,
+};
 use crate::assess::declared::{Declared, Zone, ZoneKind};
 use crate::assess::rules::Finding;
 use crate::fuse::flows::{FlowKey, FlowTotals};
@@ -60,6 +63,20 @@ pub(super) fn name(p: &Place<'_>) -> String {
         Place::Internet => "internet".into(),
         Place::Undeclared => "no declared zone".into(),
     }
+}
+
+/// A place's short name (the zone's, `internet` or `undeclared`), for kinds of violation.
+pub(super) fn label(p: &Place<'_>) -> String {
+    match p {
+        Place::Zone(z) => z.name.clone(),
+        Place::Internet => "internet".into(),
+        Place::Undeclared => "undeclared".into(),
+    }
+}
+
+/// `a -> b` of two places' short names.
+pub(super) fn pair(a: &Place<'_>, b: &Place<'_>) -> String {
+    format!("{} -> {}", label(a), label(b))
 }
 
 fn is_enterprise(p: &Place<'_>) -> bool {
@@ -123,32 +140,40 @@ pub fn segmentation(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
             continue;
         }
         let app = app_of(rows);
-        let (outcome, detail) =
-            if (is_enterprise(&from) && is_iacs(&to)) || (is_iacs(&from) && is_enterprise(&to)) {
-                (
-                    Outcome::Violated,
-                    format!(
-                        "{} talks to {} directly, not through a DMZ",
-                        name(&from),
-                        name(&to)
-                    ),
-                )
-            } else if let (Place::Zone(a), Place::Zone(b)) = (&from, &to) {
-                on_conduit(declared, (a, b), (transport, port, app))
-            } else {
-                (
-                    Outcome::Unknown,
-                    format!("{} to {}: declare the zone to judge it", name(&from), name(&to)),
-                )
-            };
+        let direct = (is_enterprise(&from) && is_iacs(&to)) || (is_iacs(&from) && is_enterprise(&to));
+        let (outcome, detail) = if direct {
+            (
+                Outcome::Violated,
+                format!(
+                    "{} talks to {} directly, not through a DMZ",
+                    name(&from),
+                    name(&to)
+                ),
+            )
+        } else if let (Place::Zone(a), Place::Zone(b)) = (&from, &to) {
+            on_conduit(declared, (a, b), (transport, port, app))
+        } else {
+            (
+                Outcome::Unknown,
+                format!("{} to {}: declare the zone to judge it", name(&from), name(&to)),
+            )
+        };
         let evidence = flow_evidence(rows);
-        out.push(finding(
-            rule,
-            format!("{orig} -> {resp} {transport}/{port}"),
-            outcome,
-            detail,
-            evidence,
-        ));
+        let kind = if direct {
+            DIRECT_ENTERPRISE_IACS
+        } else {
+            UNDECLARED_CONDUIT
+        };
+        out.push(
+            finding(
+                rule,
+                format!("{orig} -> {resp} {transport}/{port}"),
+                outcome,
+                detail,
+                evidence,
+            )
+            .of_kind(kind, pair(&from, &to)),
+        );
     }
     out
 }
@@ -245,13 +270,17 @@ pub fn remote_access(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
                 ),
             )
         };
-        out.push(finding(
-            rule,
-            format!("{orig} -> {resp} {transport}/{port}"),
-            outcome,
-            detail,
-            flow_evidence(rows),
-        ));
+        let to = place(declared, r);
+        out.push(
+            finding(
+                rule,
+                format!("{orig} -> {resp} {transport}/{port}"),
+                outcome,
+                detail,
+                flow_evidence(rows),
+            )
+            .of_kind(REMOTE_ACCESS_AROUND_JUMP_HOST, pair(&from, &to)),
+        );
     }
     out
 }

@@ -5,8 +5,9 @@
 //! traffic seen by a sensor (EVENT 1.1), and syslog from the IACS to the declared log servers
 //! (EVENT 1.4). Without declared zones none of them has subjects.
 
-use super::net::{Place, REMOTE_ACCESS, app_of, flow_evidence, is_iacs, name, on_conduit, place};
+use super::net::{Place, REMOTE_ACCESS, app_of, flow_evidence, is_iacs, name, on_conduit, pair, place};
 use super::{Inputs, Observed, Outcome, finding};
+use super::{SAFETY_UNDECLARED_CONDUIT, UNDECLARED_CONDUIT};
 use crate::assess::declared::{Declared, Zone, ZoneKind};
 use crate::assess::rules::Finding;
 use crate::fuse::flows::{FlowKey, FlowTotals};
@@ -73,7 +74,7 @@ fn zone<'a>(p: &Place<'a>) -> Option<&'a Zone> {
 fn conduit_rule(
     declared: &Declared,
     seen: &Observed,
-    rule: &str,
+    (rule, kind): (&str, &'static str),
     crosses: impl Fn(Option<&Zone>, Option<&Zone>) -> bool,
     strict: bool,
 ) -> Vec<Finding> {
@@ -91,7 +92,8 @@ fn conduit_rule(
             ),
             _ => continue,
         };
-        out.push(finding(rule, c.subject, outcome, detail, flow_evidence(c.rows)));
+        let place = pair(&c.from, &c.to);
+        out.push(finding(rule, c.subject, outcome, detail, flow_evidence(c.rows)).of_kind(kind, place));
     }
     out
 }
@@ -106,25 +108,31 @@ pub fn conduits(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
         return Vec::new();
     };
     let between_zones = |a: Option<&Zone>, b: Option<&Zone>| a.is_some() && b.is_some();
-    let mut out = conduit_rule(declared, seen, "cm-1.2/conduits-documented", between_zones, false);
+    let mut out = conduit_rule(
+        declared,
+        seen,
+        ("cm-1.2/conduits-documented", UNDECLARED_CONDUIT),
+        between_zones,
+        false,
+    );
     out.extend(conduit_rule(
         declared,
         seen,
-        "net-1.2/conduits-documented",
+        ("net-1.2/conduits-documented", UNDECLARED_CONDUIT),
         between_zones,
         false,
     ));
     out.extend(conduit_rule(
         declared,
         seen,
-        "net-1.3/safety-conduits-only",
+        ("net-1.3/safety-conduits-only", SAFETY_UNDECLARED_CONDUIT),
         |a, b| kind_is(a, ZoneKind::Safety) || kind_is(b, ZoneKind::Safety),
         true,
     ));
     out.extend(conduit_rule(
         declared,
         seen,
-        "net-2.2/wireless-conduits-only",
+        ("net-2.2/wireless-conduits-only", UNDECLARED_CONDUIT),
         |a, _| kind_is(a, ZoneKind::Wireless),
         true,
     ));

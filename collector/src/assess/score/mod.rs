@@ -77,8 +77,11 @@ pub struct PeriodStats {
     pub conformance: Option<f64>,
     /// The metric's value (none when the period gives none).
     pub metric: Option<f64>,
-    /// Records of practice attested for days in the period.
+    /// Records of practice for days in the period, entered within it or the grace days after.
     pub records: usize,
+    /// Records of practice for days in the period entered later (or before it): shown, not
+    /// counted.
+    pub records_late: usize,
 }
 
 /// One requirement's score.
@@ -108,10 +111,18 @@ pub struct RequirementScore {
     pub periods: Vec<PeriodStats>,
     /// Longest a violation may stay open for ML3, in days.
     pub sla_days: u32,
+    /// Subjects each period needs for ML3 or ML4.
+    pub min_subjects: u32,
     /// The metric, when the catalog gives one.
     pub metric: Option<Metric>,
     /// Violations of the current period open longer than the SLA (subjects).
     pub overdue: Vec<String>,
+    /// Critical violations of the last `ml3_periods` periods (`period: subject: detail`), newest
+    /// first: while there is one the requirement is rated ML1 at most.
+    pub critical: Vec<String>,
+    /// Kinds of violation (rule, kind, place) seen in 2 or more of the last `ml3_periods`
+    /// periods: they block ML3.
+    pub recurring: Vec<String>,
     /// Attestations used (ids).
     pub attestations: Vec<i64>,
     /// SHA-256 (hex) of the evidence used: findings of every period and attestations.
@@ -127,7 +138,8 @@ pub struct Rollup {
     pub title: String,
     /// Requirements per level.
     pub levels: BTreeMap<&'static str, usize>,
-    /// The lowest rated level (not-met and ML1 to ML4; none when none is rated).
+    /// The lowest level, insufficient evidence included (none when every requirement is not
+    /// applicable).
     pub lowest: Option<Level>,
 }
 
@@ -277,7 +289,8 @@ impl Context<'_> {
             Measure::Mean => mean(&values),
         });
         let period = self.periods[k];
-        let records = self
+        let grace = i64::from(self.scoring.record_grace_days) * DAY_NS;
+        let (on_time, late): (Vec<_>, Vec<_>) = self
             .covering(AttestationKind::Record)
             .filter(|a| {
                 let day = a
@@ -287,7 +300,9 @@ impl Context<'_> {
                     .and_then(|d| parse_date(d).ok());
                 day.is_some_and(|d| d >= day_of(period.start) && d < day_of(period.end))
             })
-            .count();
+            .partition(|a| {
+                a.attested_at >= period.start && a.attested_at.0 < period.end.0.saturating_add(grace)
+            });
         PeriodStats {
             period,
             subjects: n,
@@ -297,7 +312,8 @@ impl Context<'_> {
             observability: ratio(satisfied + violated, n),
             conformance,
             metric,
-            records,
+            records: on_time.len(),
+            records_late: late.len(),
         }
     }
 
@@ -323,6 +339,67 @@ impl Context<'_> {
         out
     }
 
+    /// The last `ml3_periods` periods, newest first.
+    fn window(&self) -> std::ops::Range<usize> {
+        0..(self.scoring.ml3_periods as usize).min(self.periods.len())
+    }
+
+    /// Violations of the requirement's critical kinds in the window, newest first.
+    fn critical(&self) -> Vec<String> {
+        let r = self.requirement;
+        self.window()
+            .flat_map(|k| {
+                self.findings_of(k)
+                    .filter(|f| {
+                        f.outcome == Outcome::Violated
+                            && f.kind
+                                .as_ref()
+                                .is_some_and(|kind| r.critical.iter().any(|c| c == kind.name))
+                    })
+                    .map(move |f| {
+                        format!(
+                            "period {}: {}: {}",
+                            period_label(&self.periods[k]),
+                            f.subject,
+                            f.detail
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// Kinds of violation that recur in the window: `rule kind at place (n of m periods)`. A kind
+    /// recurs when it was violated in 2 or more periods, unless by one subject in consecutive
+    /// periods (one violation staying open, which the SLA judges). A violation whose rule tells
+    /// no kinds apart is of the rule's one kind.
+    fn recurring(&self) -> Vec<String> {
+        type Key<'f> = (&'f str, &'static str, &'f str);
+        let mut seen: BTreeMap<Key<'_>, (BTreeSet<usize>, BTreeSet<&str>)> = BTreeMap::new();
+        for k in self.window() {
+            for f in self.findings_of(k).filter(|f| f.outcome == Outcome::Violated) {
+                let key = match &f.kind {
+                    Some(kind) => (f.rule.as_str(), kind.name, kind.place.as_str()),
+                    None => (f.rule.as_str(), "", ""),
+                };
+                let (periods, subjects) = seen.entry(key).or_default();
+                periods.insert(k);
+                subjects.insert(f.subject.as_str());
+            }
+        }
+        let n = self.window().len();
+        seen.into_iter()
+            .filter(|(_, (periods, subjects))| {
+                let first = periods.first().copied().unwrap_or_default();
+                let consecutive = periods.iter().copied().eq(first..first + periods.len());
+                periods.len() >= 2 && !(subjects.len() == 1 && consecutive)
+            })
+            .map(|((rule, kind, place), (periods, _))| match kind {
+                "" => format!("{rule} violated in {} of {n} periods", periods.len()),
+                _ => format!("{rule} {kind} at {place} in {} of {n} periods", periods.len()),
+            })
+            .collect()
+    }
+
     fn score(&self, evidenced_na: Option<String>) -> RequirementScore {
         let r = self.requirement;
         let periods: Vec<PeriodStats> = (0..self.periods.len()).map(|k| self.stats(k)).collect();
@@ -343,9 +420,38 @@ impl Context<'_> {
             })
             .or(evidenced_na);
         let overdue = self.overdue();
+        let critical = self.critical();
+        let recurring = self.recurring();
         let practice = match r.evidence {
-            EvidenceKind::Telemetry => self.telemetry_practice(&periods, &overdue, &mut reasons),
+            EvidenceKind::Telemetry => self.telemetry_practice(&periods, &overdue, &recurring, &mut reasons),
             EvidenceKind::AttestationOnly => self.attested_practice(&periods, &mut reasons),
+        };
+        let practice = match critical.first() {
+            Some(first) => {
+                let more = match critical.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                reasons.insert(
+                    0,
+                    format!(
+                        "critical violation in {first}{more}: rated ML1 at most until {} periods pass without one",
+                        self.scoring.ml3_periods
+                    ),
+                );
+                practice.min(Level::Ml1)
+            }
+            None => practice,
+        };
+        let not_applicable = match not_applicable {
+            Some(why) if periods[0].violated > 0 => {
+                reasons.push(format!(
+                    "not-applicable statement contradicted by evidence ({why}): {} violations in the current period, rated from the evidence",
+                    periods[0].violated
+                ));
+                None
+            }
+            other => other,
         };
         let documentary = if documents.is_empty() {
             reasons.push("no valid document covers it or its group: not rated above ML1".into());
@@ -367,6 +473,16 @@ impl Context<'_> {
                 Level::NotApplicable
             }
             (None, Some(_), p @ (Level::Ml3 | Level::Ml4)) => p,
+            (None, Some(_), Level::NotMet) => {
+                reasons.push(
+                    "documented, not practised: a document does not lift practice that is not met".into(),
+                );
+                Level::NotMet
+            }
+            (None, Some(_), Level::Ml1) if !critical.is_empty() => {
+                reasons.push(format!("documented, critical violation in {}: ML1", critical[0]));
+                Level::Ml1
+            }
             (None, Some(_), _) => Level::Ml2,
             (None, None, p @ (Level::InsufficientEvidence | Level::NotMet)) => p,
             (None, None, Level::Ml3 | Level::Ml4) => {
@@ -397,8 +513,11 @@ impl Context<'_> {
             reasons,
             periods,
             sla_days: r.sla_days,
+            min_subjects: r.min_subjects,
             metric: r.metric.clone(),
             overdue,
+            critical,
+            recurring,
             attestations,
             evidence_digest,
         }
@@ -409,6 +528,7 @@ impl Context<'_> {
         &self,
         periods: &[PeriodStats],
         overdue: &[String],
+        recurring: &[String],
         reasons: &mut Vec<String>,
     ) -> Level {
         let s = self.scoring;
@@ -435,7 +555,8 @@ impl Context<'_> {
             now.satisfied,
             now.satisfied + now.violated
         ));
-        let window = &periods[..(s.ml3_periods as usize).min(periods.len())];
+        let window = &periods[self.window()];
+        let min = self.requirement.min_subjects as usize;
         for p in window {
             let fails_conformance = p.conformance.is_none_or(|c| c < s.ml3_conformance);
             let fails_observability = p.observability.is_none_or(|o| o < s.ml3_observability);
@@ -450,6 +571,15 @@ impl Context<'_> {
                 ));
                 return Level::Ml1;
             }
+            if p.subjects < min {
+                reasons.push(format!(
+                    "too few subjects to rate above ML1: {} in period {} (ML3 and ML4 need at least {min} in each of the last {} periods)",
+                    p.subjects,
+                    period_label(&p.period),
+                    window.len()
+                ));
+                return Level::Ml1;
+            }
         }
         if !overdue.is_empty() {
             reasons.push(format!(
@@ -460,8 +590,15 @@ impl Context<'_> {
             ));
             return Level::Ml1;
         }
+        if !recurring.is_empty() {
+            reasons.push(format!(
+                "the same kind of violation recurs ({}): not ML3",
+                recurring.join("; ")
+            ));
+            return Level::Ml1;
+        }
         reasons.push(format!(
-            "conformance >= {} and observability >= {} in each of the last {} periods, no violation past its SLA (ML3)",
+            "conformance >= {} and observability >= {} in each of the last {} periods, no violation past its SLA, none recurring (ML3)",
             s.ml3_conformance, s.ml3_observability, s.ml3_periods
         ));
         match self.requirement.metric.as_ref() {
@@ -478,30 +615,43 @@ impl Context<'_> {
                     ));
                     return Level::Ml3;
                 }
-                let at_target = values.iter().all(|v| match m.better {
-                    Better::Lower => *v <= m.target,
-                    Better::Higher => *v >= m.target,
-                });
-                let slope = trend(&values);
-                let improving = match m.better {
-                    Better::Lower => slope < 0.0,
-                    Better::Higher => slope > 0.0,
+                let at_target = |v: f64| match m.better {
+                    Better::Lower => v <= m.target,
+                    Better::Higher => v >= m.target,
                 };
-                if at_target || improving {
+                let recent: Vec<String> = window.iter().map(|p| fraction(p.metric)).collect();
+                if !window.iter().all(|p| p.metric.is_some_and(at_target)) {
                     reasons.push(format!(
-                        "{} {} over the last {} periods (target {}; trend {slope:+.3} per period) (ML4)",
+                        "{} not at target ({}) in each of the last {} periods ({}, newest first): not ML4",
                         m.name,
-                        if at_target { "at target" } else { "improving" },
-                        periods.len(),
-                        m.target
+                        m.target,
+                        window.len(),
+                        recent.join(", ")
                     ));
-                    Level::Ml4
-                } else {
+                    return Level::Ml3;
+                }
+                // Within rounding, a flat series is not worsening.
+                let slope = trend(&values);
+                let worsening = match m.better {
+                    Better::Lower => slope > 1e-9,
+                    Better::Higher => slope < -1e-9,
+                };
+                if worsening {
                     reasons.push(format!(
-                        "{} neither at target ({}) nor improving (trend {slope:+.3} per period): not ML4",
-                        m.name, m.target
+                        "{} at target but worsening over the last {} periods (trend {slope:+.3} per period): not ML4",
+                        m.name,
+                        periods.len()
                     ));
                     Level::Ml3
+                } else {
+                    reasons.push(format!(
+                        "{} at target ({}) in each of the last {} periods and not worsening over {} (trend {slope:+.3} per period) (ML4)",
+                        m.name,
+                        m.target,
+                        window.len(),
+                        periods.len()
+                    ));
+                    Level::Ml4
                 }
             }
             None => {
@@ -513,7 +663,14 @@ impl Context<'_> {
 
     /// The practice level attested records show (telemetry cannot speak to it).
     fn attested_practice(&self, periods: &[PeriodStats], reasons: &mut Vec<String>) -> Level {
-        let window = &periods[..(self.scoring.ml3_periods as usize).min(periods.len())];
+        let window = &periods[self.window()];
+        let late: usize = window.iter().map(|p| p.records_late).sum();
+        if late > 0 {
+            reasons.push(format!(
+                "{late} records of practice recorded late (more than {} days after their period, or before it): not counted",
+                self.scoring.record_grace_days
+            ));
+        }
         if periods[0].records == 0 {
             reasons.push(
                 "attestation-only: telemetry cannot show it and no record of practice is attested for the current period"
@@ -621,10 +778,12 @@ fn rollups(
             for s in &members {
                 *levels.entry(s.level.as_str()).or_insert(0) += 1;
             }
+            // Insufficient evidence counts as the lowest: a group is no better than what could
+            // not be seen in it.
             let lowest = members
                 .iter()
                 .map(|s| s.level)
-                .filter(|l| !matches!(l, Level::InsufficientEvidence | Level::NotApplicable))
+                .filter(|l| *l != Level::NotApplicable)
                 .min();
             Rollup {
                 id,

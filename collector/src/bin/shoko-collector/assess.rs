@@ -3,6 +3,7 @@
 
 use clap::Args;
 use shoko_collector::assess::Basis;
+use shoko_collector::assess::catalog::MIN_PERIOD_DAYS;
 use shoko_collector::assess::explain::{explain, scores_table};
 use shoko_collector::assess::rules::{self, Inputs, Period};
 use shoko_collector::assess::score::assess;
@@ -155,11 +156,18 @@ fn parse_period(s: &str) -> Result<u32, String> {
         Some(n) => (n, 1),
         None => s.strip_suffix('w').map_or((s, 1), |n| (n, 7)),
     };
-    n.parse::<u32>()
+    let days = n
+        .parse::<u32>()
         .ok()
         .filter(|n| *n > 0)
         .and_then(|n| n.checked_mul(unit))
-        .ok_or_else(|| format!("{s:?} is not a period (7d, 2w or a number of days)"))
+        .ok_or_else(|| format!("{s:?} is not a period (7d, 2w or a number of days)"))?;
+    if days < MIN_PERIOD_DAYS {
+        return Err(format!(
+            "{s:?}: periods shorter than {MIN_PERIOD_DAYS} days are refused (four of them must span a month of practice)"
+        ));
+    }
+    Ok(days)
 }
 
 /// An RFC 3339 time.
@@ -178,5 +186,11 @@ mod tests {
         assert_eq!(parse_period("30"), Ok(30));
         assert!(parse_period("0d").is_err());
         assert!(parse_period("week").is_err());
+        // Four one-day periods are no month of practice.
+        assert_eq!(
+            parse_period("1d"),
+            Err("\"1d\": periods shorter than 7 days are refused (four of them must span a month of practice)".into())
+        );
+        assert!(parse_period("6").is_err());
     }
 }
