@@ -154,6 +154,7 @@ mod tests {
             agent_id: "a1".into(),
             agent_version: "0.1.0".into(),
             protocol_versions: vec![1],
+            agent_time: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! stored. Any refusal is an [`Message::Error`] followed by closing the connection.
 
 use crate::envelope::Envelope;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// One framed message.
@@ -20,6 +21,10 @@ pub enum Message {
         agent_version: String,
         /// Protocol versions the agent speaks.
         protocol_versions: Vec<u16>,
+        /// The agent's clock when it sent the hello: the collector measures the agent's clock
+        /// offset from it (absent from older agents).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_time: Option<Timestamp>,
     },
     /// Collector -> agent: session accepted.
     Welcome {

@@ -247,6 +247,16 @@ fn vectors() -> Vec<(&'static str, Message)> {
                 agent_id: "sensor-01".into(),
                 agent_version: "0.1.0".into(),
                 protocol_versions: vec![1],
+                agent_time: None,
+            },
+        ),
+        (
+            "hello_timed",
+            Message::Hello {
+                agent_id: "sensor-01".into(),
+                agent_version: "0.2.0".into(),
+                protocol_versions: vec![1],
+                agent_time: Some(ts(1_700_000_000)),
             },
         ),
         (
@@ -355,7 +365,8 @@ fn newer_fields_are_ignored() {
 
 #[test]
 fn json_form_is_readable() {
-    let msg = &vectors()[2].1;
+    let vectors = vectors();
+    let msg = &vectors.iter().find(|(name, _)| *name == "batch").unwrap().1;
     let json = serde_json::to_value(msg).unwrap();
     let first = &json["batch"]["observations"][0];
     assert_eq!(first["body"]["asset_sighting"]["mac"], "00:1b:1b:02:e6:1f");

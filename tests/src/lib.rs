@@ -522,6 +522,7 @@ impl RawSession {
             agent_id: agent_id.into(),
             agent_version: "test".into(),
             protocol_versions: versions.to_vec(),
+            agent_time: Some(Timestamp::now()),
         })
         .await;
         self.recv().await

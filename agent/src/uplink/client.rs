@@ -485,6 +485,7 @@ async fn session(shared: &Shared, cfg: &UplinkConfig) -> SessionEnd {
         agent_id: cfg.agent_id.clone(),
         agent_version: env!("CARGO_PKG_VERSION").into(),
         protocol_versions: SUPPORTED_PROTOCOL_VERSIONS.to_vec(),
+        agent_time: Some(Timestamp::now()),
     };
     if let Err(e) = conn.send(&hello).await {
         return SessionEnd::Retry(format!("sending hello: {e}"));

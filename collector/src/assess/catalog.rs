@@ -79,6 +79,14 @@ pub struct Scoring {
     /// Days after its period within which a record of practice must be entered to count for it.
     #[serde(default = "default_record_grace_days")]
     pub record_grace_days: u32,
+    /// Hours after its period's end within which an observation must be received to count as
+    /// contemporaneous; later ones are retrospective (they show a period's state, not practice).
+    #[serde(default = "default_retrospective_grace_hours")]
+    pub retrospective_grace_hours: u32,
+    /// Minutes an observation's capture time may lie after its receipt before it is from the
+    /// future (a wrong clock).
+    #[serde(default = "default_future_tolerance_minutes")]
+    pub future_tolerance_minutes: u32,
 }
 
 /// The shortest period scores are computed over: four of them must span a month of practice.
@@ -90,6 +98,14 @@ fn default_min_subjects() -> u32 {
 
 fn default_record_grace_days() -> u32 {
     7
+}
+
+fn default_retrospective_grace_hours() -> u32 {
+    48
+}
+
+fn default_future_tolerance_minutes() -> u32 {
+    5
 }
 
 /// A security program element.
@@ -477,6 +493,8 @@ mod tests {
                 violation_sla_days: 30,
                 min_subjects: 5,
                 record_grace_days: 7,
+                retrospective_grace_hours: 48,
+                future_tolerance_minutes: 5,
             }
         );
         let critical: Vec<(&str, &[String])> = c

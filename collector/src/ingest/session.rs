@@ -5,7 +5,8 @@ use crate::pki::tls::{PeerIdentity, peer_identity};
 use crate::store::IngestOutcome;
 use futures_util::{SinkExt, StreamExt};
 use shoko_proto::{
-    CodecError, Envelope, ErrorCode, Message, MessageCodec, SUPPORTED_PROTOCOL_VERSIONS, negotiate_version,
+    CodecError, Envelope, ErrorCode, Message, MessageCodec, SUPPORTED_PROTOCOL_VERSIONS, Timestamp,
+    negotiate_version,
 };
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -51,6 +52,9 @@ impl Refusal {
 }
 
 /// One session's connection and who is on the other end.
+/// An agent clock this far from the collector's is reported.
+const CLOCK_TOLERANCE_NS: u64 = 5 * 60 * 1_000_000_000;
+
 struct Session<'a> {
     conn: Conn,
     ctx: &'a IngestContext,
@@ -59,6 +63,25 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// Measures the agent's clock against ours from its hello and records it: capture times of a
+    /// sensor whose clock is off are not what they seem.
+    async fn measure_clock(&self, agent_time: Option<Timestamp>) {
+        let Some(agent_time) = agent_time else {
+            return;
+        };
+        let now = Timestamp::now();
+        let offset = now.0.saturating_sub(agent_time.0);
+        if offset.unsigned_abs() > CLOCK_TOLERANCE_NS {
+            warn!(peer = %self.peer, agent_id = %self.id.agent_id, offset_ms = offset / 1_000_000,
+                "agent clock differs from the collector's by more than 5 minutes");
+        }
+        let (store, agent) = (self.ctx.store.clone(), self.id.agent_id.clone());
+        let recorded = tokio::task::spawn_blocking(move || store.record_clock(&agent, offset, now)).await;
+        if !matches!(recorded, Ok(Ok(()))) {
+            warn!(agent_id = %self.id.agent_id, "could not record the agent's clock offset");
+        }
+    }
+
     /// Logs and counts a refusal, tells the agent, and closes the connection.
     async fn refuse(mut self, r: Refusal) {
         warn!(peer = %self.peer, agent_id = %self.id.agent_id, reason = r.label, "session refused: {}", r.message);
@@ -89,8 +112,12 @@ impl Session<'_> {
             Ok(Some(Ok(Message::Hello {
                 agent_id,
                 protocol_versions,
+                agent_time,
                 ..
-            }))) => (agent_id, protocol_versions),
+            }))) => {
+                self.measure_clock(agent_time).await;
+                (agent_id, protocol_versions)
+            }
             Ok(Some(Ok(other))) => {
                 let msg = format!("expected hello, got {}", other.name());
                 return Err(Some(Refusal::new(

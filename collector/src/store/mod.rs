@@ -16,7 +16,7 @@ use crate::fuse::claims::{AttributeView, ClaimView};
 use crate::fuse::flows::{ConversationView, FlowKey, FlowTotals};
 use serde::Serialize;
 use shoko_proto::{Envelope, MacAddr, Timestamp, Transport};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// What storing a batch did.
@@ -113,6 +113,11 @@ pub struct AgentView {
     pub highest_seq: u64,
     /// Batches stored.
     pub batches: u64,
+    /// The collector's time minus the agent's, as measured in its latest session handshake
+    /// (nanoseconds; none before one was measured).
+    pub clock_offset_ns: Option<i64>,
+    /// When it was measured.
+    pub clock_measured_at: Option<Timestamp>,
 }
 
 /// An observation about an asset: the evidence behind what is stored of it.
@@ -400,6 +405,8 @@ fn agent_view(r: &impl Columns) -> Result<AgentView, StoreError> {
         last_seen: Timestamp(required_int(r, 2)?),
         highest_seq: required_int(r, 3)? as u64,
         batches: required_int(r, 4)? as u64,
+        clock_offset_ns: r.int(5)?,
+        clock_measured_at: r.int(6)?.map(Timestamp),
     })
 }
 
@@ -643,6 +650,35 @@ pub(crate) fn transport(name: &str) -> Transport {
 }
 
 /// A storage engine.
+/// When observations of a period count as received late or as from the future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptWindow {
+    /// Received after this: retrospective.
+    pub late_after: Timestamp,
+    /// Captured more than this many nanoseconds after they were received: from the future.
+    pub future_ns: i64,
+}
+
+/// How the observations of a period were received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    /// Observations captured in the period.
+    pub observations: i64,
+    /// Of them, received after the period's end and its grace window (retrospective).
+    pub late: i64,
+    /// Of them, captured later than they were received (beyond the tolerance).
+    pub future: i64,
+}
+
+/// A receipt from a row of `sql::RECEIPT_BETWEEN`.
+fn receipt_row(r: &impl Columns) -> Result<Receipt, StoreError> {
+    Ok(Receipt {
+        observations: r.int(0)?.unwrap_or(0),
+        late: r.int(1)?.unwrap_or(0),
+        future: r.int(2)?.unwrap_or(0),
+    })
+}
+
 pub trait Store: Send + Sync {
     /// Durably stores batches in one transaction (each once per agent id and sequence number);
     /// one outcome per batch, in order. Nothing is stored when it fails.
@@ -755,6 +791,19 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Every delivered item of a stream with when it first reached any destination.
     fn first_deliveries(&self, stream: &str) -> Result<Vec<(i64, Timestamp)>, StoreError>;
+    /// How the observations captured in `[start, end)` were received (agent telemetry aside).
+    fn receipt_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+        window: ReceiptWindow,
+    ) -> Result<Receipt, StoreError>;
+    /// Assets with an observation captured in `[start, end)`: what was seen in a period, with
+    /// nothing assumed between two sightings.
+    fn assets_observed_between(&self, start: Timestamp, end: Timestamp) -> Result<BTreeSet<i64>, StoreError>;
+    /// Records an agent's clock offset (the collector's time minus the agent's) measured at
+    /// `at` in a session handshake; nothing for an agent that delivered nothing yet.
+    fn record_clock(&self, agent_id: &str, offset_ns: i64, at: Timestamp) -> Result<(), StoreError>;
     /// Adds a user; its id.
     fn save_user(&self, user: &NewUser) -> Result<i64, StoreError>;
     /// Every user, by id.

@@ -58,7 +58,8 @@ pub const ASSET_OBSERVATIONS: &str =
 
 /// Every agent.
 pub const AGENTS: &str =
-    "SELECT agent_id, first_seen, last_seen, highest_seq, batches FROM agents ORDER BY agent_id";
+    "SELECT agent_id, first_seen, last_seen, highest_seq, batches, clock_offset_ns, clock_measured_at
+    FROM agents ORDER BY agent_id";
 
 /// The columns of change records with their latest decision and when their observation was
 /// received (the shared start of `CHANGES` and `CHANGES_AFTER`).
@@ -381,6 +382,22 @@ pub const RECORD_DELIVERY: &str =
 
 /// Every delivered item of a stream with its first delivery to any destination.
 pub const FIRST_DELIVERIES: &str = "SELECT item_id, MIN(delivered_at) FROM siem_deliveries WHERE stream = ?1 GROUP BY item_id ORDER BY item_id";
+
+/// How the observations captured in [?1, ?2) were received: how many, how many after ?3, how many
+/// captured more than ?4 ns after their receipt.
+pub const RECEIPT_BETWEEN: &str = "SELECT COUNT(*),
+        CAST(COALESCE(SUM(CASE WHEN b.received_at > ?3 THEN 1 ELSE 0 END), 0) AS BIGINT),
+        CAST(COALESCE(SUM(CASE WHEN o.observed_at > b.received_at + ?4 THEN 1 ELSE 0 END), 0) AS BIGINT)
+    FROM observations o JOIN batches b ON b.agent_id = o.agent_id AND b.seq = o.seq
+    WHERE o.observed_at >= ?1 AND o.observed_at < ?2 AND o.kind <> 'agent_telemetry'";
+
+/// Assets with an observation captured in [?1, ?2).
+pub const ASSETS_OBSERVED_BETWEEN: &str = "SELECT DISTINCT asset_id FROM observations
+    WHERE observed_at >= ?1 AND observed_at < ?2 AND asset_id IS NOT NULL";
+
+/// Records an agent's clock offset ?2 measured at ?3.
+pub const RECORD_CLOCK: &str =
+    "UPDATE agents SET clock_offset_ns = ?2, clock_measured_at = ?3 WHERE agent_id = ?1";
 
 /// Sealed batches of an agent from a chain position on.
 pub const SEALED_BATCHES: &str =

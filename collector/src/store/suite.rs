@@ -2,11 +2,12 @@
 //! Each engine instantiates it with [`store_suite!`] and a way to open handles on one fresh
 //! database.
 
-use super::{Decision, DecisionKind, IngestOutcome, Store, StoreCounts, StoreError};
+use super::{Decision, DecisionKind, IngestOutcome, Receipt, ReceiptWindow, Store, StoreCounts, StoreError};
 use shoko_proto::{
     AssetRef, AssetSighting, Envelope, HostFacts, HostInterface, Identity, IdentityClaim, Observation,
     ObservationBody, ParserRef, Provenance, Service, SoftwareItem, Source, Timestamp, Transport,
 };
+use std::collections::BTreeSet;
 
 /// One fresh database of an engine.
 pub trait Engine: Sync {
@@ -41,6 +42,7 @@ macro_rules! store_suite {
             the_hash_chain_names_every_edit,
             verifying_beside_a_running_collector_finds_nothing_wrong,
             users_tokens_sessions_and_the_audit_log,
+            capture_and_receipt_times_are_both_kept,
         );
     };
     (@tests $engine:expr; $($name:ident),* $(,)?) => {
@@ -1480,5 +1482,116 @@ pub fn users_tokens_sessions_and_the_audit_log(engine: &impl Engine) {
             ("session".into(), false),
             ("token".into(), false)
         ]
+    );
+}
+
+/// What a period observed is found by capture time, and how it was received by the batch's
+/// receipt: late (retrospective) and future observations are counted, nothing is interpolated
+/// between two sightings, and an agent's clock offset is recorded once it has delivered.
+pub fn capture_and_receipt_times_are_both_kept(engine: &impl Engine) {
+    let store = engine.open();
+    const DAY: i64 = 86_400_000_000_000;
+    // The same device seen on day 1 (received on day 1) and on day 700 (received on day 700),
+    // another seen on day 3 but delivered on day 20, one captured on day 40 by a clock a day fast
+    // (received on day 39).
+    let sighted = |seq, mac: &str, ip: &str, day: i64| {
+        batch(
+            "a1",
+            seq,
+            vec![
+                obs(day * DAY, sighting(Some(mac), ip)),
+                obs(day * DAY, ObservationBody::AgentTelemetry(Default::default())),
+            ],
+        )
+    };
+    store
+        .ingest(
+            &sighted(1, "00:00:bc:00:00:01", "10.0.0.1", 1),
+            Timestamp(DAY + 60),
+        )
+        .unwrap();
+    store
+        .ingest(
+            &sighted(2, "00:00:bc:00:00:01", "10.0.0.1", 700),
+            Timestamp(700 * DAY + 60),
+        )
+        .unwrap();
+    store
+        .ingest(
+            &sighted(3, "00:00:bc:00:00:02", "10.0.0.2", 3),
+            Timestamp(20 * DAY),
+        )
+        .unwrap();
+    store
+        .ingest(
+            &sighted(4, "00:00:bc:00:00:03", "10.0.0.3", 40),
+            Timestamp(39 * DAY),
+        )
+        .unwrap();
+    let id = |ip: &str| {
+        store
+            .assets()
+            .unwrap()
+            .into_iter()
+            .find(|a| a.ips.iter().any(|x| x.to_string() == ip))
+            .unwrap()
+            .id
+    };
+    let (first, late, fast) = (id("10.0.0.1"), id("10.0.0.2"), id("10.0.0.3"));
+    let between = |a: i64, b: i64| {
+        store
+            .assets_observed_between(Timestamp(a * DAY), Timestamp(b * DAY))
+            .unwrap()
+    };
+    assert_eq!(between(0, 7), [first, late].into());
+    assert_eq!(
+        between(7, 14),
+        BTreeSet::new(),
+        "no sighting between day 1 and day 700"
+    );
+    assert_eq!(between(350, 357), BTreeSet::new());
+    assert_eq!(between(699, 706), [first].into());
+    assert_eq!(between(35, 42), [fast].into());
+    // The first week: two observations (telemetry aside), one received after the week's end plus
+    // 48 hours. The sixth: one, captured a day after it was received.
+    let window = |end: i64| ReceiptWindow {
+        late_after: Timestamp(end * DAY + 2 * DAY),
+        future_ns: 300_000_000_000,
+    };
+    let receipt = |a: i64, b: i64| {
+        store
+            .receipt_between(Timestamp(a * DAY), Timestamp(b * DAY), window(b))
+            .unwrap()
+    };
+    assert_eq!(
+        receipt(0, 7),
+        Receipt {
+            observations: 2,
+            late: 1,
+            future: 0
+        }
+    );
+    assert_eq!(
+        receipt(35, 42),
+        Receipt {
+            observations: 1,
+            late: 0,
+            future: 1
+        }
+    );
+    assert_eq!(receipt(7, 14), Receipt::default());
+    store.record_clock("a1", -DAY, Timestamp(40 * DAY)).unwrap();
+    store
+        .record_clock("never-delivered", 5, Timestamp(40 * DAY))
+        .unwrap();
+    let agents: Vec<(String, Option<i64>, Option<Timestamp>)> = store
+        .agents()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.agent_id, a.clock_offset_ns, a.clock_measured_at))
+        .collect();
+    assert_eq!(
+        agents,
+        [("a1".to_string(), Some(-DAY), Some(Timestamp(40 * DAY)))]
     );
 }

@@ -73,13 +73,8 @@ fn listing(ms: &[&Match]) -> String {
 pub fn patch_status(seen: &Observed) -> Vec<Finding> {
     let rule = "comp-3.3/no-pending-security-patches";
     let by_asset = matches_by_asset(seen);
-    let p = seen.period;
     let mut out = Vec::new();
-    for a in seen
-        .assets
-        .iter()
-        .filter(|a| a.last_seen >= p.start && a.first_seen < p.end)
-    {
+    for a in seen.present_assets() {
         let mine = by_asset.get(&a.id).map(Vec::as_slice).unwrap_or_default();
         let firmware = a.attributes.get("firmware");
         if mine.is_empty() && (firmware.is_none() || seen.hosts.contains_key(&a.id)) {
@@ -94,7 +89,9 @@ pub fn patch_status(seen: &Observed) -> Vec<Finding> {
             out.push(finding(rule, subject, Outcome::Satisfied, detail, vec![]).valued(Some(0.0)));
             continue;
         }
-        let over = mine.iter().any(|m| p.end.0 - m.since.0 > PENDING_DAYS * DAY_NS);
+        let over = mine
+            .iter()
+            .any(|m| seen.period.end.0 - m.since.0 > PENDING_DAYS * DAY_NS);
         let evidence = mine.iter().flat_map(|m| evidence(m)).collect();
         out.push(
             finding(

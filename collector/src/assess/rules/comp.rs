@@ -54,7 +54,7 @@ pub fn opcua_without_security(
 pub fn cleartext_management(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> {
     let (rule, period) = ("comp-1.1/no-cleartext-management", seen.period);
     let mut out = Vec::new();
-    for asset in &seen.assets {
+    for asset in seen.present_assets() {
         for s in asset
             .services
             .iter()

@@ -7,14 +7,6 @@ use crate::assess::attest::day_of;
 use crate::assess::rules::Finding;
 use crate::store::AssetView;
 
-/// The assets seen in the period.
-fn seen_assets(seen: &Observed) -> impl Iterator<Item = &AssetView> {
-    let p = seen.period;
-    seen.assets
-        .iter()
-        .filter(move |a| a.last_seen >= p.start && a.first_seen < p.end)
-}
-
 fn subject(a: &AssetView) -> String {
     format!("asset {} {}", a.id, a.key)
 }
@@ -23,7 +15,7 @@ fn subject(a: &AssetView) -> String {
 pub fn baseline_membership(seen: &Observed) -> Vec<Finding> {
     let mut out = Vec::new();
     for rule in ["cm-1.1/assets-in-baseline", "net-1.6/no-unknown-assets"] {
-        for a in seen_assets(seen) {
+        for a in seen.present_assets() {
             let (outcome, detail) = match &seen.baseline {
                 None => (Outcome::Unknown, "no baseline approved yet".to_string()),
                 Some((b, members)) if members.contains(&a.id) => (
@@ -43,7 +35,7 @@ pub fn baseline_membership(seen: &Observed) -> Vec<Finding> {
 
 /// CM 1.1: each asset seen has a vendor, a model (or product) and a firmware (or OS) version.
 pub fn identity_known(seen: &Observed) -> Vec<Finding> {
-    seen_assets(seen)
+    seen.present_assets()
         .map(|a| {
             let has = |names: &[&str]| names.iter().any(|n| a.attributes.contains_key(*n));
             let missing: Vec<&str> = [

@@ -18,7 +18,7 @@ use super::declared::Declared;
 use crate::advisory::Vulnerabilities;
 use crate::assess::attest::AttestationView;
 use crate::baseline::BaselineView;
-use crate::store::{AssetView, ChangeView, Store, StoreError};
+use crate::store::{AssetView, ChangeView, Receipt, ReceiptWindow, Store, StoreError};
 use serde::Serialize;
 use shoko_proto::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -192,6 +192,20 @@ pub struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
+    /// When observations of `period` count as retrospective or from the future.
+    pub fn receipt_window(&self, period: Period) -> ReceiptWindow {
+        let s = &self.catalog.scoring;
+        ReceiptWindow {
+            late_after: Timestamp(
+                period
+                    .end
+                    .0
+                    .saturating_add(i64::from(s.retrospective_grace_hours) * 3_600_000_000_000),
+            ),
+            future_ns: i64::from(s.future_tolerance_minutes) * 60_000_000_000,
+        }
+    }
+
     /// The SLA of a requirement in nanoseconds.
     fn sla_ns(&self, requirement: &str) -> i64 {
         let days = self
@@ -250,6 +264,11 @@ pub struct Observed {
     pub deliveries: BTreeMap<i64, Timestamp>,
     /// OPC UA servers offering an endpoint without security, by address.
     pub opcua_without_security: BTreeMap<IpAddr, (String, i64)>,
+    /// Assets observed in the period (captured in it): only these are present, nothing is
+    /// assumed between two sightings.
+    pub present: BTreeSet<i64>,
+    /// How the period's observations were received (late ones are retrospective).
+    pub receipt: Receipt,
 }
 
 impl Observed {
@@ -267,7 +286,16 @@ impl Observed {
             attestations: inputs.store.attestations()?,
             deliveries: inputs.store.first_deliveries("change")?.into_iter().collect(),
             opcua_without_security: comp::opcua_without_security(inputs.store, period)?,
+            present: inputs.store.assets_observed_between(period.start, period.end)?,
+            receipt: inputs
+                .store
+                .receipt_between(period.start, period.end, inputs.receipt_window(period))?,
         })
+    }
+
+    /// The assets observed in the period.
+    pub fn present_assets(&self) -> impl Iterator<Item = &AssetView> {
+        self.assets.iter().filter(|a| self.present.contains(&a.id))
     }
 }
 

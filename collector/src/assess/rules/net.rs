@@ -336,13 +336,10 @@ pub fn zones_and_services(inputs: &Inputs<'_>, seen: &Observed) -> Vec<Finding> 
     };
     let mut out = Vec::new();
     let period = seen.period;
-    for asset in &seen.assets {
+    for asset in seen.present_assets() {
         let Some(ip) = asset.ips.first().copied() else {
             continue;
         };
-        if asset.last_seen < period.start || asset.first_seen >= period.end {
-            continue;
-        }
         let zone = declared.zone_of(ip);
         let (outcome, detail) = match zone {
             Some(z) => (Outcome::Satisfied, format!("in zone {}", z.name)),

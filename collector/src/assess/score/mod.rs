@@ -9,7 +9,7 @@ use super::attest::{AttestationKind, AttestationView, day_of, parse_date};
 use super::catalog::{Better, EvidenceKind, Measure, Metric, Requirement, Scoring};
 use super::declared::ZoneKind;
 use super::rules::{self, Finding, Inputs, Observed, Outcome, Period};
-use crate::store::StoreError;
+use crate::store::{Receipt, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shoko_proto::{CheckOutcome, Timestamp};
@@ -82,6 +82,16 @@ pub struct PeriodStats {
     /// Records of practice for days in the period entered later (or before it): shown, not
     /// counted.
     pub records_late: usize,
+    /// How the period's observations were received: those received late (retrospective) or
+    /// captured after their receipt (from the future) keep the period from showing practice.
+    pub receipt: Receipt,
+}
+
+impl PeriodStats {
+    /// Whether its evidence was received as it happened (no retrospective or future observation).
+    pub fn contemporaneous(&self) -> bool {
+        self.receipt.late == 0 && self.receipt.future == 0
+    }
 }
 
 /// One requirement's score.
@@ -183,10 +193,12 @@ pub fn assess(inputs: &Inputs<'_>, at: Timestamp, period_days: u32) -> Result<De
         .map(|k| Period::ending(Timestamp(at.0.saturating_sub(k * length)), period_days))
         .collect();
     let mut findings = Vec::with_capacity(periods.len());
+    let mut receipts = Vec::with_capacity(periods.len());
     let mut current = None;
     for (k, period) in periods.iter().enumerate() {
         let seen = Observed::read(inputs, *period)?;
         findings.push(rules::evaluate_observed(inputs, &seen));
+        receipts.push(seen.receipt);
         if k == 0 {
             current = Some(seen);
         }
@@ -203,6 +215,7 @@ pub fn assess(inputs: &Inputs<'_>, at: Timestamp, period_days: u32) -> Result<De
                 scoring: &scoring,
                 periods: &periods,
                 findings: &findings,
+                receipts: &receipts,
                 attestations: &attestations,
                 at,
             };
@@ -242,6 +255,7 @@ struct Context<'a> {
     scoring: &'a Scoring,
     periods: &'a [Period],
     findings: &'a [Vec<Finding>],
+    receipts: &'a [Receipt],
     attestations: &'a [AttestationView],
     at: Timestamp,
 }
@@ -314,6 +328,7 @@ impl Context<'_> {
             metric,
             records: on_time.len(),
             records_late: late.len(),
+            receipt: self.receipts[k],
         }
     }
 
@@ -558,6 +573,17 @@ impl Context<'_> {
         let window = &periods[self.window()];
         let min = self.requirement.min_subjects as usize;
         for p in window {
+            if !p.contemporaneous() {
+                reasons.push(format!(
+                    "period {}: of {} observations, {} received more than {} hours after its end (retrospective) and {} captured after their receipt (from the future): it shows the period's state, not practice: not ML3",
+                    period_label(&p.period),
+                    p.receipt.observations,
+                    p.receipt.late,
+                    s.retrospective_grace_hours,
+                    p.receipt.future
+                ));
+                return Level::Ml1;
+            }
             let fails_conformance = p.conformance.is_none_or(|c| c < s.ml3_conformance);
             let fails_observability = p.observability.is_none_or(|o| o < s.ml3_observability);
             if fails_conformance || fails_observability {
@@ -603,7 +629,13 @@ impl Context<'_> {
         ));
         match self.requirement.metric.as_ref() {
             Some(m) => {
-                let values: Vec<f64> = periods.iter().rev().filter_map(|p| p.metric).collect();
+                // Only periods whose evidence was received as it happened show a trend.
+                let values: Vec<f64> = periods
+                    .iter()
+                    .rev()
+                    .filter(|p| p.contemporaneous())
+                    .filter_map(|p| p.metric)
+                    .collect();
                 let needed = (s.ml4_periods as usize).div_ceil(2);
                 if values.len() < needed {
                     reasons.push(format!(

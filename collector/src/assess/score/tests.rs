@@ -39,8 +39,18 @@ fn host_ref(host: usize) -> AssetRef {
 }
 
 /// A store where `HOSTS` hosts report once in the middle of each of 8 weeks (week 0 the newest):
-/// a full inventory and `check` with the outcome `outcome(host, week)` gives.
+/// a full inventory and `check` with the outcome `outcome(host, week)` gives, each received as it
+/// is made.
 fn history(check: &str, outcome: impl Fn(usize, usize) -> CheckOutcome) -> (tempfile::TempDir, SqliteStore) {
+    history_received(check, outcome, |made| made)
+}
+
+/// [`history`] with each report received at `received(made)`.
+fn history_received(
+    check: &str,
+    outcome: impl Fn(usize, usize) -> CheckOutcome,
+    received: impl Fn(Timestamp) -> Timestamp,
+) -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
     for week in (0..8).rev() {
@@ -75,7 +85,7 @@ fn history(check: &str, outcome: impl Fn(usize, usize) -> CheckOutcome) -> (temp
                     host_obs(when, ObservationBody::ConfigCheck(check)),
                 ],
             };
-            store.ingest(&batch, when).unwrap();
+            store.ingest(&batch, received(when)).unwrap();
         }
     }
     (dir, store)
@@ -536,4 +546,47 @@ fn medians_means_and_trends() {
     assert_eq!(trend(&[4.0, 3.0, 2.0, 1.0]), -1.0);
     assert_eq!(trend(&[2.0, 2.0]), 0.0);
     assert_eq!(trend(&[7.0]), 0.0);
+}
+
+#[test]
+fn eight_weeks_delivered_at_once_show_each_weeks_state_but_no_practice_over_time() {
+    // The same eight weekly reports, all received now (a replay, or copies shifted a week apart
+    // in one delivery): every period but the newest is retrospective.
+    let (_d, store) = history_received(USB, |_, _| Pass, |_| at());
+    document(&store, "COMP 1", "2027-01-10");
+    let s = score_of(&store, "COMP 1.2");
+    assert_eq!(levels(&s), (Level::Ml2, Level::Ml1, Some(Level::Ml2)));
+    assert_eq!(
+        s.periods[0].receipt.late, 0,
+        "the current period is received in time"
+    );
+    assert_eq!(
+        (s.periods[1].receipt.observations, s.periods[1].receipt.late),
+        (40, 40)
+    );
+    assert!(
+        s.reasons.contains(
+            &"period 2026-11-08..2026-11-15: of 40 observations, 40 received more than 48 hours after its end (retrospective) and 0 captured after their receipt (from the future): it shows the period's state, not practice: not ML3"
+                .to_string()
+        ),
+        "{:?}",
+        s.reasons
+    );
+    // Each period still shows its state: 20 hosts passing every week.
+    assert!(s.periods.iter().all(|p| (p.satisfied, p.violated) == (20, 0)));
+
+    // Control twin: the same reports received week by week reach ML4.
+    let (_d, store) = history(USB, |_, _| Pass);
+    document(&store, "COMP 1", "2027-01-10");
+    assert_eq!(
+        levels(&score_of(&store, "COMP 1.2")),
+        (Level::Ml4, Level::Ml4, Some(Level::Ml2))
+    );
+
+    // Reports captured a day after they were received (a sensor clock a day fast) are from the
+    // future: no practice either.
+    let (_d, store) = history_received(USB, |_, _| Pass, |made| Timestamp(made.0 - DAY_NS));
+    let s = score_of(&store, "COMP 1.2");
+    assert_eq!(s.practice, Level::Ml1);
+    assert_eq!(s.periods[0].receipt.future, 40);
 }

@@ -21,8 +21,10 @@ use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
 use crate::store::chain::{self, ChainHead, SealedBatch, StoredRow};
 use crate::store::sql::{self, numbered};
+use crate::store::{Receipt, ReceiptWindow};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use shoko_proto::{Envelope, Timestamp};
+use std::collections::BTreeSet;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
@@ -35,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0005_evidence_chain.sql"),
     include_str!("../../../migrations/postgres/0006_siem_deliveries.sql"),
     include_str!("../../../migrations/postgres/0007_access.sql"),
+    include_str!("../../../migrations/postgres/0008_time_integrity.sql"),
 ];
 
 /// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
@@ -797,6 +800,38 @@ impl Store for PostgresStore {
         self.all(sql::FIRST_DELIVERIES, &[&stream], |r| {
             Ok((super::required_int(r, 0)?, Timestamp(super::required_int(r, 1)?)))
         })
+    }
+
+    fn receipt_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+        w: ReceiptWindow,
+    ) -> Result<Receipt, StoreError> {
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&start.0, &end.0, &w.late_after.0, &w.future_ns];
+        Ok(self
+            .all(sql::RECEIPT_BETWEEN, &params, super::receipt_row)?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    fn assets_observed_between(&self, start: Timestamp, end: Timestamp) -> Result<BTreeSet<i64>, StoreError> {
+        let ids = self.all(sql::ASSETS_OBSERVED_BETWEEN, &[&start.0, &end.0], |r| {
+            super::required_int(r, 0)
+        })?;
+        Ok(ids.into_iter().collect())
+    }
+
+    fn record_clock(&self, agent_id: &str, offset_ns: i64, at: Timestamp) -> Result<(), StoreError> {
+        self.run(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            client
+                .execute(&*numbered(sql::RECORD_CLOCK), &[&agent_id, &offset_ns, &at.0])
+                .await
+                .map_err(pg)
+        })?;
+        Ok(())
     }
 
     fn save_user(&self, u: &NewUser) -> Result<i64, StoreError> {

@@ -15,8 +15,10 @@ use crate::fuse::claims::ClaimView;
 use crate::fuse::flows::{FlowKey, FlowTotals};
 use crate::store::chain::{self, ChainHead, SealedBatch, StoredRow};
 use crate::store::sql;
+use crate::store::{Receipt, ReceiptWindow};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shoko_proto::{Envelope, Timestamp};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -32,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0008_evidence_chain.sql"),
     include_str!("../../../migrations/sqlite/0009_siem_deliveries.sql"),
     include_str!("../../../migrations/sqlite/0010_access.sql"),
+    include_str!("../../../migrations/sqlite/0011_time_integrity.sql"),
 ];
 
 /// SQLite store.
@@ -677,6 +680,41 @@ impl Store for SqliteStore {
         all(&conn, sql::FIRST_DELIVERIES, params![stream], |r| {
             Ok((super::required_int(r, 0)?, Timestamp(super::required_int(r, 1)?)))
         })
+    }
+
+    fn receipt_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+        w: ReceiptWindow,
+    ) -> Result<Receipt, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let params = params![start.0, end.0, w.late_after.0, w.future_ns];
+        Ok(
+            all(&conn, sql::RECEIPT_BETWEEN, params, |r| super::receipt_row(r))?
+                .pop()
+                .unwrap_or_default(),
+        )
+    }
+
+    fn assets_observed_between(&self, start: Timestamp, end: Timestamp) -> Result<BTreeSet<i64>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let ids = all(
+            &conn,
+            sql::ASSETS_OBSERVED_BETWEEN,
+            params![start.0, end.0],
+            |r| super::required_int(r, 0),
+        )?;
+        Ok(ids.into_iter().collect())
+    }
+
+    fn record_clock(&self, agent_id: &str, offset_ns: i64, at: Timestamp) -> Result<(), StoreError> {
+        self.writer()?
+            .prepare_cached(sql::RECORD_CLOCK)
+            .map_err(db)?
+            .execute(params![agent_id, offset_ns, at.0])
+            .map_err(db)?;
+        Ok(())
     }
 
     fn save_user(&self, u: &NewUser) -> Result<i64, StoreError> {
