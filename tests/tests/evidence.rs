@@ -178,6 +178,7 @@ fn an_evidence_bundle_verifies_and_every_tampering_is_named() {
             "report.json",
             "scores.json",
             "findings.json",
+            "rescore.json",
             "observations.jsonl",
             "changes.json",
             "attestations.json",
@@ -364,5 +365,112 @@ fn the_report_is_written_as_html_json_and_csv() {
     assert_eq!(inventory.lines().count(), 1 + assets);
     assert!(
         inventory.contains(",mac:00:00:bc:3e:eb:e4,Rockwell Automation/Allen-Bradley,1756-ENBT/A,4.007,")
+    );
+}
+
+#[test]
+fn an_auditor_rescores_a_bundle_and_an_altered_outcome_is_named() {
+    let (data, collector) = collector_with_captures(&FIRMWARE_CAPTURES, "");
+    drop(collector);
+    let work = tempfile::tempdir().unwrap();
+    let bundle = work.path().join("bundle.tar.gz");
+    let d = data.path();
+    let at = shoko_proto::Timestamp::now().to_string();
+    run_ok(
+        "shoko-collector",
+        &[
+            "export-evidence",
+            "--data",
+            &d,
+            "--requirement",
+            "CM-1.4",
+            "--requirement",
+            "NET 1.1",
+            "--period",
+            "10000d",
+            "--at",
+            &at,
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let key = format!("{d}/pki/evidence.pub");
+    let rescore = |path: &std::path::Path| {
+        let out = run(
+            "shoko-collector",
+            &[
+                "verify-bundle",
+                path.to_str().unwrap(),
+                "--key",
+                &key,
+                "--rescore",
+            ],
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // Untouched: every level recomputed from the recorded outcomes alone equals the recorded one.
+    // The changes were detected now and are within their SLA (pending, not counted): CM 1.4 has
+    // no subject yet; no zones are declared for NET 1.1.
+    let (code, text) = rescore(&bundle);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.starts_with("CM 1.4 equal insufficient-evidence\nNET 1.1 equal insufficient-evidence\n"),
+        "{text}"
+    );
+
+    // An insider turns the pending changes into acknowledged ones in the recorded outcomes and
+    // re-signs the manifest with the collector's own key: every digest and the signature hold,
+    // the re-scoring names CM 1.4.
+    let dir = unpack(&bundle, work.path(), "altered");
+    let path = dir.join("rescore.json");
+    let mut input: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut flipped = 0;
+    for period in input["findings"].as_array_mut().unwrap() {
+        for f in period.as_array_mut().unwrap() {
+            if f["requirement"] == "CM 1.4" && f["outcome"] == "pending" {
+                f["outcome"] = "satisfied".into();
+                flipped += 1;
+            }
+        }
+    }
+    assert!(flipped > 0);
+    let bytes = serde_json::to_vec_pretty(&input).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    for f in manifest["files"].as_array_mut().unwrap() {
+        if f["path"] == "rescore.json" {
+            use sha2::Digest;
+            f["sha256"] = hex::encode(sha2::Sha256::digest(&bytes)).into();
+            f["bytes"] = bytes.len().into();
+        }
+    }
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+    std::fs::write(&manifest_path, &manifest_bytes).unwrap();
+    let signing = shoko_collector::pki::signing::SigningKey::load_or_create(
+        &shoko_collector::pki::PkiPaths::new(std::path::Path::new(&d)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("manifest.sig"),
+        format!("{}\n", hex::encode(signing.sign(&manifest_bytes))),
+    )
+    .unwrap();
+    assert_eq!(
+        verify(&dir, &key),
+        (Some(0), vec![]),
+        "the bundle itself verifies"
+    );
+    let (code, text) = rescore(&dir);
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        text.starts_with(
+            "CM 1.4 DIFFERENT level: recorded insufficient-evidence, recomputed ML1; practice: recorded insufficient-evidence, recomputed ML1; evidence digest: the recorded outcomes are not those the score was computed from\nNET 1.1 equal insufficient-evidence\n"
+        ),
+        "{text}"
     );
 }

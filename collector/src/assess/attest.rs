@@ -6,7 +6,7 @@
 //! who and when, and is revoked rather than deleted.
 
 use super::catalog::Catalog;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shoko_proto::Timestamp;
 use std::path::Path;
@@ -14,7 +14,7 @@ use time::Date;
 use time::macros::format_description;
 
 /// What is attested.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttestationKind {
     /// A document (procedure, policy, drawing).
@@ -54,7 +54,7 @@ impl AttestationKind {
 }
 
 /// What an attestation states.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Statement {
     /// What it is.
     pub kind: AttestationKind,
@@ -91,7 +91,7 @@ pub struct NewAttestation {
 }
 
 /// A stored attestation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttestationView {
     /// Id.
     pub id: i64,

@@ -177,7 +177,7 @@ pub struct Metric {
 }
 
 /// One evidence rule: a stable id and what it checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     /// `net-1.1/no-enterprise-to-control`.
     pub id: String,
@@ -186,7 +186,7 @@ pub struct Rule {
 }
 
 /// A requirement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Requirement {
     /// `NET 1.1`.
     pub id: String,

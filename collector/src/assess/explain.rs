@@ -44,7 +44,11 @@ pub struct Explanation {
 pub fn explain(derivation: &Derivation, requirement: &str) -> Option<Explanation> {
     let a = &derivation.assessment;
     let score = a.scores.iter().find(|s| s.requirement == requirement)?.clone();
-    let current = derivation.findings.first().map(Vec::as_slice).unwrap_or_default();
+    let current = derivation
+        .findings()
+        .first()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let mine: Vec<&Finding> = current.iter().filter(|f| f.requirement == requirement).collect();
     let mut counts: BTreeMap<&str, RuleCounts> = BTreeMap::new();
     for f in &mine {

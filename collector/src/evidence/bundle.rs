@@ -7,6 +7,7 @@
 
 use super::frames::pcap_files;
 use crate::assess::rules::{Evidence, Finding, Period};
+use crate::assess::score::ScoringInput;
 use crate::pki::signing::{KeyError, PublicKey, SigningKey};
 use crate::report::{Built, csv, html};
 use crate::store::{Store, StoreError};
@@ -25,6 +26,10 @@ pub const MANIFEST: &str = "manifest.json";
 pub const SIGNATURE: &str = "manifest.sig";
 /// The signing key's public half, shipped for convenience (pin the real one with `--key`).
 pub const PUBLIC_KEY: &str = "collector.pub";
+/// The scores' inputs, for re-scoring offline (`verify-bundle --rescore`).
+pub const RESCORE: &str = "rescore.json";
+/// The scores as the collector computed them.
+pub const SCORES: &str = "scores.json";
 /// Largest manifest, signature or key file read when verifying.
 const MAX_SMALL_FILE: u64 = 64 << 20;
 /// Most entries an archive may hold.
@@ -124,7 +129,7 @@ pub fn contents(store: &dyn Store, built: &Built) -> Result<Vec<(String, Vec<u8>
         .assessment
         .periods
         .iter()
-        .zip(&built.derivation.findings)
+        .zip(built.derivation.findings())
         .map(|(period, findings)| PeriodFindings {
             period: *period,
             findings: findings
@@ -175,6 +180,10 @@ pub fn contents(store: &dyn Store, built: &Built) -> Result<Vec<(String, Vec<u8>
             json("scores.json", &report.assessment)?,
         ),
         ("findings.json".to_string(), json("findings.json", &periods)?),
+        (
+            RESCORE.to_string(),
+            json(RESCORE, &built.derivation.input.limited_to(&wanted))?,
+        ),
         ("observations.jsonl".to_string(), lines),
         (
             "changes.json".to_string(),
@@ -345,7 +354,7 @@ impl Gathered {
                 .push(format!("more than {MAX_ENTRIES} files: the rest not read"));
             return Ok(());
         }
-        let (digest, bytes) = if [MANIFEST, SIGNATURE, PUBLIC_KEY].contains(&path.as_str()) {
+        let (digest, bytes) = if [MANIFEST, SIGNATURE, PUBLIC_KEY, RESCORE, SCORES].contains(&path.as_str()) {
             let mut kept = Vec::new();
             data.take(MAX_SMALL_FILE).read_to_end(&mut kept)?;
             let digest = hex::encode(Sha256::digest(&kept));
@@ -411,6 +420,87 @@ fn read_dir(root: &Path, dir: &Path, into: &mut Gathered) -> std::io::Result<()>
 /// signature with `key` (or, without one, with the bundle's own public key, which proves
 /// integrity but not origin), then every file against the manifest.
 pub fn verify(path: &Path, key: Option<&PublicKey>) -> Result<BundleCheck, BundleError> {
+    Ok(verify_and_read(path, key)?.0)
+}
+
+/// One requirement's level as the bundle records it and as recomputed from its recorded outcomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rescored {
+    /// The requirement.
+    pub requirement: String,
+    /// Level, practice and documentary level as recorded in `scores.json`.
+    pub recorded: [String; 3],
+    /// The same recomputed from `rescore.json`.
+    pub recomputed: [String; 3],
+    /// What differs (level, practice, documentary, evidence digest); empty when equal.
+    pub differences: Vec<String>,
+}
+
+/// Verifies a bundle (see [`verify`]) and recomputes every level from the outcomes it records
+/// (`rescore.json`: each period's findings, receipts, thresholds and attestations), without
+/// running the rules, comparing them with the levels it records (`scores.json`).
+pub fn rescore(path: &Path, key: Option<&PublicKey>) -> Result<(BundleCheck, Vec<Rescored>), BundleError> {
+    let (mut check, read) = verify_and_read(path, key)?;
+    let parse =
+        |file: &str| -> Option<serde_json::Value> { serde_json::from_slice(read.small.get(file)?).ok() };
+    let input = read
+        .small
+        .get(RESCORE)
+        .and_then(|b| serde_json::from_slice::<ScoringInput>(b).ok());
+    let (Some(input), Some(scores)) = (input, parse(SCORES)) else {
+        check.problems.push(format!(
+            "{RESCORE} or {SCORES}: missing or unreadable: cannot re-score"
+        ));
+        return Ok((check, Vec::new()));
+    };
+    let recorded: BTreeMap<&str, &serde_json::Value> = scores["scores"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| Some((s["requirement"].as_str()?, s)))
+        .collect();
+    let levels = |s: &serde_json::Value| -> [String; 3] {
+        ["level", "practice", "documentary"].map(|k| s[k].as_str().unwrap_or("-").to_owned())
+    };
+    let mut out = Vec::new();
+    for score in input.scores() {
+        let recomputed = serde_json::to_value(&score).unwrap_or_default();
+        let (mine, theirs) = match recorded.get(score.requirement.as_str()) {
+            Some(r) => (levels(r), r["evidence_digest"].as_str().unwrap_or_default()),
+            None => (["-".into(), "-".into(), "-".into()], ""),
+        };
+        let again = levels(&recomputed);
+        let mut differences: Vec<String> = ["level", "practice", "documentary"]
+            .iter()
+            .zip(mine.iter().zip(&again))
+            .filter(|(_, (a, b))| a != b)
+            .map(|(k, (a, b))| format!("{k}: recorded {a}, recomputed {b}"))
+            .collect();
+        if theirs != score.evidence_digest {
+            differences.push(
+                "evidence digest: the recorded outcomes are not those the score was computed from".into(),
+            );
+        }
+        out.push(Rescored {
+            requirement: score.requirement.clone(),
+            recorded: mine,
+            recomputed: again,
+            differences,
+        });
+    }
+    for r in recorded
+        .keys()
+        .filter(|r| !out.iter().any(|o| o.requirement == **r))
+    {
+        check
+            .problems
+            .push(format!("{SCORES}: {r} has no recorded outcomes in {RESCORE}"));
+    }
+    Ok((check, out))
+}
+
+/// Reads a bundle's files as [`verify`] does: the check and what was kept of them.
+fn verify_and_read(path: &Path, key: Option<&PublicKey>) -> Result<(BundleCheck, Gathered), BundleError> {
     let mut read = Gathered::default();
     let outcome = if path.is_dir() {
         read_dir(path, path, &mut read)
@@ -450,7 +540,7 @@ pub fn verify(path: &Path, key: Option<&PublicKey>) -> Result<BundleCheck, Bundl
     check.key_fingerprint = key.map(|k| k.fingerprint()).unwrap_or_default();
     let Some(manifest_bytes) = read.small.get(MANIFEST) else {
         check.problems.push(format!("{MANIFEST}: missing"));
-        return Ok(check);
+        return Ok((check, read));
     };
     let signature = read
         .small
@@ -468,7 +558,7 @@ pub fn verify(path: &Path, key: Option<&PublicKey>) -> Result<BundleCheck, Bundl
         Ok(m) => m,
         Err(e) => {
             check.problems.push(format!("{MANIFEST}: not a manifest: {e}"));
-            return Ok(check);
+            return Ok((check, read));
         }
     };
     let mut listed = BTreeSet::new();
@@ -489,5 +579,5 @@ pub fn verify(path: &Path, key: Option<&PublicKey>) -> Result<BundleCheck, Bundl
                 .push(format!("{path}: not in the manifest (added)"));
         }
     }
-    Ok(check)
+    Ok((check, read))
 }

@@ -149,7 +149,11 @@ impl Report {
         let wanted = |id: &str| requirements.is_empty() || requirements.iter().any(|r| r == id);
         let mut assessment = derivation.assessment.clone();
         assessment.scores.retain(|s| wanted(&s.requirement));
-        let current = derivation.findings.first().map(Vec::as_slice).unwrap_or_default();
+        let current = derivation
+            .findings()
+            .first()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let evidence = assessment
             .scores
             .iter()

@@ -660,7 +660,7 @@ pub struct ReceiptWindow {
 }
 
 /// How the observations of a period were received.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Receipt {
     /// Observations captured in the period.
     pub observations: i64,

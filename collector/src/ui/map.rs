@@ -303,7 +303,7 @@ async fn build(s: &AppState, caller: &Caller, as_of: &AsOf) -> Result<Map, Refus
     let derivation = derive(s, caller, at).await?;
     let start = derivation.assessment.periods.first().map_or(at, |p| p.start);
     let violating: BTreeSet<(String, String)> = derivation
-        .findings
+        .findings()
         .first()
         .into_iter()
         .flatten()

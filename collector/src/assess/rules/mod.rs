@@ -19,13 +19,13 @@ use crate::advisory::Vulnerabilities;
 use crate::assess::attest::AttestationView;
 use crate::baseline::BaselineView;
 use crate::store::{AssetView, ChangeView, Receipt, ReceiptWindow, Store, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shoko_proto::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// What a rule found for one subject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The subject does what the requirement asks.
@@ -39,7 +39,7 @@ pub enum Outcome {
 }
 
 /// What decided a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Evidence {
     /// A stored observation.
@@ -72,7 +72,7 @@ pub enum Evidence {
 }
 
 /// One subject's outcome under one rule in one period.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Requirement id (`NET 1.1`).
     pub requirement: String,
@@ -88,19 +88,19 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// The subject's value for the requirement's metric (hours to acknowledge a change, 1 for a
     /// host with security patches pending over 30 days ...), when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     /// What kind of violation it is and where, when the rule tells kinds apart.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
 }
 
 /// A kind of violation and where it happened: recurrence is judged per rule, kind and place
 /// (whichever hosts were involved), and the catalog names the kinds that are critical.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Kind {
     /// One of [`KINDS`].
-    pub name: &'static str,
+    pub name: String,
     /// Where: a zone pair (`office -> cell-1`), a zone, or a device class.
     pub place: String,
 }
@@ -157,13 +157,16 @@ impl Finding {
 
     /// A violation of kind `name` at `place` (other outcomes carry no kind).
     fn of_kind(self, name: &'static str, place: String) -> Self {
-        let kind = (self.outcome == Outcome::Violated).then_some(Kind { name, place });
+        let kind = (self.outcome == Outcome::Violated).then(|| Kind {
+            name: name.to_owned(),
+            place,
+        });
         Finding { kind, ..self }
     }
 }
 
 /// A period: from `start` up to (not including) `end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
     /// First instant.
     pub start: Timestamp,

@@ -10,7 +10,7 @@ use super::catalog::{Better, EvidenceKind, Measure, Metric, Requirement, Scoring
 use super::declared::ZoneKind;
 use super::rules::{self, Finding, Inputs, Observed, Outcome, Period};
 use crate::store::{Receipt, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shoko_proto::{CheckOutcome, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -176,12 +176,93 @@ pub struct Assessment {
     pub digest: String,
 }
 
-/// An assessment with the findings behind it (per period, newest first), for explanations.
+/// An assessment with everything it was computed from, for explanations and bundles.
 pub struct Derivation {
     /// The scores.
     pub assessment: Assessment,
+    /// What they were computed from (every period's findings among it).
+    pub input: ScoringInput,
+}
+
+impl Derivation {
+    /// The findings of each period, newest first.
+    pub fn findings(&self) -> &[Vec<Finding>] {
+        &self.input.findings
+    }
+}
+
+/// A requirement as scored: its catalog entry, and why evidence shows it does not apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredRequirement {
+    /// The catalog's entry (thresholds, SLA, metric, critical kinds).
+    pub requirement: Requirement,
+    /// Why the evidence shows it does not apply, when it does (NET 2.x without wireless).
+    pub not_applicable_by_evidence: Option<String>,
+}
+
+/// Everything the scores are computed from, once the rules have run: the recorded outcomes of
+/// every period, how the periods' evidence was received, and the attestations. Evidence bundles
+/// carry it (`rescore.json`) so an auditor recomputes every level offline from it alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoringInput {
+    /// End of the newest period.
+    pub at: Timestamp,
+    /// Thresholds.
+    pub scoring: Scoring,
+    /// The periods, newest first.
+    pub periods: Vec<Period>,
+    /// How each period's observations were received.
+    pub receipts: Vec<Receipt>,
     /// The findings of each period.
     pub findings: Vec<Vec<Finding>>,
+    /// Every attestation (revoked ones too: scoring looks at when).
+    pub attestations: Vec<AttestationView>,
+    /// The requirements scored, in catalog order.
+    pub requirements: Vec<ScoredRequirement>,
+}
+
+impl ScoringInput {
+    /// Scores every requirement.
+    pub fn scores(&self) -> Vec<RequirementScore> {
+        self.requirements
+            .iter()
+            .map(|r| {
+                let context = Context {
+                    requirement: &r.requirement,
+                    scoring: &self.scoring,
+                    periods: &self.periods,
+                    findings: &self.findings,
+                    receipts: &self.receipts,
+                    attestations: &self.attestations,
+                    at: self.at,
+                };
+                context.score(r.not_applicable_by_evidence.clone())
+            })
+            .collect()
+    }
+
+    /// The same input limited to `wanted` requirements and their findings.
+    pub fn limited_to(&self, wanted: &BTreeSet<&str>) -> ScoringInput {
+        ScoringInput {
+            findings: self
+                .findings
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .filter(|f| wanted.contains(f.requirement.as_str()))
+                        .cloned()
+                        .collect()
+                })
+                .collect(),
+            requirements: self
+                .requirements
+                .iter()
+                .filter(|r| wanted.contains(r.requirement.id.as_str()))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
 }
 
 /// Scores every requirement of the catalog for the periods of `period_days` ending at `at`.
@@ -203,25 +284,25 @@ pub fn assess(inputs: &Inputs<'_>, at: Timestamp, period_days: u32) -> Result<De
             current = Some(seen);
         }
     }
-    let attestations = inputs.store.attestations()?;
     let current = current.expect("at least one period");
-    let scores: Vec<RequirementScore> = inputs
-        .catalog
-        .requirements
-        .iter()
-        .map(|r| {
-            let context = Context {
-                requirement: r,
-                scoring: &scoring,
-                periods: &periods,
-                findings: &findings,
-                receipts: &receipts,
-                attestations: &attestations,
-                at,
-            };
-            context.score(not_applicable_by_evidence(inputs, r, &current))
-        })
-        .collect();
+    let input = ScoringInput {
+        at,
+        scoring,
+        periods,
+        receipts,
+        findings,
+        attestations: inputs.store.attestations()?,
+        requirements: inputs
+            .catalog
+            .requirements
+            .iter()
+            .map(|r| ScoredRequirement {
+                requirement: r.clone(),
+                not_applicable_by_evidence: not_applicable_by_evidence(inputs, r, &current),
+            })
+            .collect(),
+    };
+    let scores = input.scores();
     let assessment = Assessment {
         catalog_version: inputs.catalog.version.clone(),
         standard: inputs.catalog.standard.clone(),
@@ -243,10 +324,10 @@ pub fn assess(inputs: &Inputs<'_>, at: Timestamp, period_days: u32) -> Result<De
             titles(&inputs.catalog.spes, |s| (&s.code, &s.title)),
             |s| &s.spe,
         ),
-        periods,
+        periods: input.periods.clone(),
         scores,
     };
-    Ok(Derivation { assessment, findings })
+    Ok(Derivation { assessment, input })
 }
 
 /// What scoring one requirement reads.
@@ -369,7 +450,7 @@ impl Context<'_> {
                         f.outcome == Outcome::Violated
                             && f.kind
                                 .as_ref()
-                                .is_some_and(|kind| r.critical.iter().any(|c| c == kind.name))
+                                .is_some_and(|kind| r.critical.contains(&kind.name))
                     })
                     .map(move |f| {
                         format!(
@@ -388,12 +469,12 @@ impl Context<'_> {
     /// periods (one violation staying open, which the SLA judges). A violation whose rule tells
     /// no kinds apart is of the rule's one kind.
     fn recurring(&self) -> Vec<String> {
-        type Key<'f> = (&'f str, &'static str, &'f str);
+        type Key<'f> = (&'f str, &'f str, &'f str);
         let mut seen: BTreeMap<Key<'_>, (BTreeSet<usize>, BTreeSet<&str>)> = BTreeMap::new();
         for k in self.window() {
             for f in self.findings_of(k).filter(|f| f.outcome == Outcome::Violated) {
                 let key = match &f.kind {
-                    Some(kind) => (f.rule.as_str(), kind.name, kind.place.as_str()),
+                    Some(kind) => (f.rule.as_str(), kind.name.as_str(), kind.place.as_str()),
                     None => (f.rule.as_str(), "", ""),
                 };
                 let (periods, subjects) = seen.entry(key).or_default();

@@ -95,24 +95,52 @@ pub fn export(window: &Window, requirements: &[String], out: &Path) -> anyhow::R
     Ok(())
 }
 
-/// `verify-bundle`: checks a bundle offline; Tampered when anything is wrong.
-pub fn verify_bundle(path: &Path, key: Option<&PathBuf>, json: bool) -> anyhow::Result<()> {
+/// `verify-bundle`: checks a bundle offline, and with `rescore` recomputes its levels from the
+/// outcomes it records; Tampered when anything is wrong or a level differs.
+pub fn verify_bundle(path: &Path, key: Option<&PathBuf>, json: bool, rescore: bool) -> anyhow::Result<()> {
     let key = key.map(|k| PublicKey::read(k)).transpose()?;
-    let check = bundle::verify(path, key.as_ref())?;
+    let (check, rescored) = match rescore {
+        true => bundle::rescore(path, key.as_ref())?,
+        false => (bundle::verify(path, key.as_ref())?, Vec::new()),
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&check)?);
+        #[derive(serde::Serialize)]
+        struct Verified<'a> {
+            #[serde(flatten)]
+            check: &'a bundle::BundleCheck,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            rescored: &'a [bundle::Rescored],
+        }
+        let out = Verified {
+            check: &check,
+            rescored: &rescored,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
+        for r in &rescored {
+            match r.differences.is_empty() {
+                true => println!("{} equal {}", r.requirement, r.recorded[0]),
+                false => println!("{} DIFFERENT {}", r.requirement, r.differences.join("; ")),
+            }
+        }
         print!("{}", bundle_summary(path, &check));
     }
-    if check.intact() {
-        Ok(())
-    } else {
+    let different = rescored.iter().filter(|r| !r.differences.is_empty()).count();
+    if !check.intact() {
         Err(Tampered(format!(
             "{}: fails verification: {} problems",
             path.display(),
             check.problems.len()
         ))
         .into())
+    } else if different > 0 {
+        Err(Tampered(format!(
+            "{}: {different} requirements score differently from the outcomes the bundle records",
+            path.display()
+        ))
+        .into())
+    } else {
+        Ok(())
     }
 }
 

@@ -218,6 +218,12 @@ enum Command {
         /// used, which proves the files match the manifest but not who signed it.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Also recompute every level from the outcomes the bundle records (each period's
+        /// findings, how its evidence was received, thresholds, attestations), without running
+        /// the rules, and compare with the levels it records: equal or different per requirement
+        /// (exit 4 on any difference).
+        #[arg(long)]
+        rescore: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -490,7 +496,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             requirement,
             out,
         } => evidence::export(&window, &requirement, &out),
-        Command::VerifyBundle { bundle, key, json } => evidence::verify_bundle(&bundle, key.as_ref(), json),
+        Command::VerifyBundle {
+            bundle,
+            key,
+            json,
+            rescore,
+        } => evidence::verify_bundle(&bundle, key.as_ref(), json, rescore),
         Command::Export { action } => export::run(action),
         Command::Users { action } => access::users(action),
         Command::Tokens { action } => access::tokens(action),
