@@ -257,6 +257,31 @@ pub fn add_user(data: &str, name: &str, role: &str, password: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `attest countersign` of attestation `id` with `token` (read from standard input).
+pub fn countersign(data: &str, id: i64, token: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(bin("shoko-collector"))
+        .args(["attest", "countersign", "--data", data, "--id", &id.to_string()])
+        .env_remove("SHOKO_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Adds a second administrator, `approver`, and countersigns attestation `id` as them (four
+/// eyes).
+pub fn countersign_as_second_admin(data: &str, id: i64) {
+    let added = add_user(data, "approver", "admin", "a second admin passphrase");
+    let err = String::from_utf8_lossy(&added.stderr);
+    assert!(added.status.success() || err.contains("exists"), "{err}");
+    let out = countersign(data, id, &create_token(data, "approver"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Creates an API token for `user` through `tokens create`; the token.
 pub fn create_token(data: &str, user: &str) -> String {
     let out = run_ok(

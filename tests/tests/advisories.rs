@@ -195,6 +195,11 @@ fn advisories_match_the_affected_firmware_and_packages_and_nothing_else() {
             "ot-sec",
         ],
     );
+    // CVE-2026-2002 is known exploited: its mitigation lifts a critical gate, so it takes effect
+    // only once a second administrator countersigns it.
+    let comp35 = findings(&d, "COMP-3.5");
+    assert!(comp35.iter().all(|(_, o)| o == "violated"), "{comp35:#?}");
+    countersign_as_second_admin(&d, 1);
     let comp35 = findings(&d, "COMP-3.5");
     let satisfied: Vec<&str> = comp35
         .iter()

@@ -192,6 +192,54 @@ fn attestations_are_recorded_listed_and_revoked() {
         ),
         (Some("auditor"), Some("rule removed"))
     );
+    // Four eyes: the attester cannot countersign their own document, nor can an auditor; a
+    // second administrator can, once. Each step is in the audit log.
+    assert!(add_user(&d, "a.owner", "admin", "the owner's passphrase").status.success());
+    assert!(add_user(&d, "reader", "auditor", "an auditor's passphrase").status.success());
+    let refused = countersign(&d, 1, &create_token(&d, "a.owner"));
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim(),
+        "shoko-collector: attestation 1 was attested by a.owner: a second administrator must countersign it"
+    );
+    let refused = countersign(&d, 1, &create_token(&d, "reader"));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim(),
+        "shoko-collector: reader is auditor: only an administrator countersigns attestations"
+    );
+    let refused = countersign(&d, 1, "shoko_not_a_token");
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim(),
+        "shoko-collector: the token is unknown, expired or revoked"
+    );
+    countersign_as_second_admin(&d, 1);
+    let again = countersign(&d, 1, &create_token(&d, "approver"));
+    assert_eq!(again.status.code(), Some(1), "countersigned once");
+    let listed = run_ok("shoko-collector", &["attest", "list", "--data", &d, "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["countersigned_by"], "user:approver");
+    let audit = run_ok("shoko-collector", &["audit-log", "--data", &d, "--json"]);
+    let audit: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    let actions: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .filter(|e| e["target"].as_str().is_some_and(|t| t.starts_with("attestation:")))
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap(),
+                e["action"].as_str().unwrap(),
+                e["target"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("user:approver", "attestation_countersigned", "attestation:1"),
+            ("cli:auditor", "attestation_revoked", "attestation:2"),
+            ("cli:a.owner", "attestation_recorded", "attestation:2"),
+            ("cli:a.owner", "attestation_recorded", "attestation:1"),
+        ]
+    );
     let table = run_ok("shoko-collector", &["attest", "list", "--data", &d]);
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(

@@ -295,6 +295,8 @@ fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_
             "j.doe",
         ],
     );
+    // Four eyes: the document counts once a second administrator countersigns it.
+    countersign_as_second_admin(&d, 1);
     // The same evidence and periods (`--at`) give the same digest.
     let at = shoko_proto::Timestamp::now().to_string();
     let out = run_ok(

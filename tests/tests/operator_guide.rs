@@ -135,6 +135,10 @@ set -x
         stdout.contains("attestation 1 recorded: document NET 1.1 by a.owner"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("attestation 1 (document NET 1.1, attested by a.owner) countersigned by b.approver"),
+        "{stdout}"
+    );
     // Nothing escaped the scratch copy: no user, no unit, no data directory on this machine.
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     assert!(

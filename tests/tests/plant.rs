@@ -245,6 +245,8 @@ fn check_assessment(p: &Run) {
             "plant.owner",
         ],
     );
+    // Four eyes: the zone drawing counts once a second administrator countersigns it.
+    countersign_as_second_admin(&d, 1);
     // The PLC stop was planned: the engineer's change is acknowledged with its reference, and
     // change control (CM 1.4) finds it decided within its SLA.
     let stops = cli_json(&p.data, &["changes", "--kind", "protocol_event"]);

@@ -6,6 +6,7 @@ pub mod guard;
 pub mod password;
 pub mod records;
 
+use crate::assess::attest::{AttestationKind, AttestationView};
 use crate::store::{ChangeView, Decision, Store, StoreError};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use records::{AuditEntry, CredentialRecord, NewCredential, NewUser, UserRecord};
@@ -264,6 +265,47 @@ impl<'a> Accounts<'a> {
             source,
         )?;
         Ok(())
+    }
+
+    /// Countersigns attestation `id` as `approver` (four eyes): an administrator other than the
+    /// one who attested it. Records of practice need none. Both the refusal reasons and the
+    /// countersignature are for the audit log; the countersigned attestation is returned.
+    pub fn countersign(&self, id: i64, approver: &Principal, source: &str) -> Result<AttestationView, AccessError> {
+        if approver.role != Role::Admin {
+            return Err(AccessError::Invalid(format!(
+                "{} is {}: only an administrator countersigns attestations",
+                approver.user,
+                approver.role.as_str()
+            )));
+        }
+        let a = self
+            .store
+            .attestations()?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| AccessError::Invalid(format!("no attestation {id}")))?;
+        if a.statement.kind == AttestationKind::Record {
+            return Err(AccessError::Invalid(format!(
+                "attestation {id} is a record of practice: it needs no countersignature"
+            )));
+        }
+        let attester = a.attested_by.trim_start_matches("user:").trim_start_matches("cli:");
+        if attester.eq_ignore_ascii_case(&approver.user) {
+            return Err(AccessError::Invalid(format!(
+                "attestation {id} was attested by {}: a second administrator must countersign it",
+                a.attested_by
+            )));
+        }
+        self.store
+            .countersign_attestation(id, &approver.actor(), Timestamp::now())?;
+        self.audit(
+            &approver.actor(),
+            "attestation_countersigned",
+            &format!("attestation:{id}"),
+            &format!("{} {} attested by {}", a.statement.kind.as_str(), a.statement.scope, a.attested_by),
+            source,
+        )?;
+        Ok(a)
     }
 
     /// Checks a user's password and opens a session; its secret (the cookie) and expiry. Every

@@ -108,9 +108,21 @@ pub struct AttestationView {
     pub revoked_at: Option<Timestamp>,
     /// Why.
     pub revoke_reason: Option<String>,
+    /// The second administrator who countersigned it (four eyes), when one did.
+    #[serde(default)]
+    pub countersigned_by: Option<String>,
+    /// When.
+    #[serde(default)]
+    pub countersigned_at: Option<Timestamp>,
 }
 
 impl AttestationView {
+    /// Whether a second administrator countersigned it by `at`: documents, not-applicable
+    /// statements and mitigations that lift a critical gate take effect only then.
+    pub fn countersigned_before(&self, at: Timestamp) -> bool {
+        self.countersigned_at.is_some_and(|t| t <= at)
+    }
+
     /// True when it stands on `day`: not revoked, not past its next review (documents) or its
     /// expiry (mitigations).
     pub fn is_valid(&self, day: Date) -> bool {
@@ -360,6 +372,8 @@ mod tests {
             revoked_by: None,
             revoked_at: None,
             revoke_reason: None,
+            countersigned_by: None,
+            countersigned_at: None,
         };
         assert!(view.is_valid(date!(2027 - 01 - 15)));
         assert!(!view.is_valid(date!(2027 - 01 - 16)));

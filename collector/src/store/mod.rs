@@ -561,6 +561,8 @@ fn attestation_view(r: &impl Columns) -> Result<AttestationView, StoreError> {
         revoked_by: r.text(13)?,
         revoked_at: r.int(14)?.map(Timestamp),
         revoke_reason: r.text(15)?,
+        countersigned_by: r.text(16)?,
+        countersigned_at: r.int(17)?.map(Timestamp),
     })
 }
 
@@ -724,6 +726,9 @@ pub trait Store: Send + Sync {
     fn attestations(&self) -> Result<Vec<AttestationView>, StoreError>;
     /// Revokes an attestation (NotFound when there is none not revoked yet).
     fn revoke_attestation(&self, id: i64, by: &str, at: Timestamp, reason: &str) -> Result<(), StoreError>;
+    /// Countersigns an attestation (a second administrator's approval); NotFound when it is
+    /// revoked, countersigned already or absent.
+    fn countersign_attestation(&self, id: i64, by: &str, at: Timestamp) -> Result<(), StoreError>;
     /// Stores an approved baseline; its id.
     fn approve_baseline(&self, baseline: &NewBaseline) -> Result<i64, StoreError>;
     /// Baselines, oldest first.

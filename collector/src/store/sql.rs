@@ -226,8 +226,14 @@ pub const INSERT_ATTESTATION: &str = "INSERT INTO attestations
 /// Every attestation, oldest first.
 pub const ATTESTATIONS: &str =
     "SELECT id, kind, scope, title, version, owner, approved_on, next_review, file_name,
-    sha256, expires, attested_by, attested_at, revoked_by, revoked_at, revoke_reason
+    sha256, expires, attested_by, attested_at, revoked_by, revoked_at, revoke_reason,
+    countersigned_by, countersigned_at
     FROM attestations ORDER BY id";
+
+/// Countersigns an attestation standing and not countersigned yet; no row when there is none.
+pub const COUNTERSIGN_ATTESTATION: &str =
+    "UPDATE attestations SET countersigned_by = ?2, countersigned_at = ?3
+    WHERE id = ?1 AND revoked_at IS NULL AND countersigned_at IS NULL";
 
 /// Revokes an attestation not revoked yet; no row when there is none.
 pub const REVOKE_ATTESTATION: &str =

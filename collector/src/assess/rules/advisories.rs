@@ -46,11 +46,14 @@ fn mitigation<'a>(seen: &'a Observed, asset: i64, m: Option<&Match>) -> Option<&
         scopes.push(format!("vulnerability:{}", m.advisory));
         scopes.extend(m.cves.iter().map(|c| format!("vulnerability:{c}")));
     }
+    // A mitigation of a known-exploited vulnerability lifts a critical gate: four eyes.
+    let exploited = m.is_some_and(|m| !m.known_exploited.is_empty());
     seen.attestations.iter().find(|a| {
         a.statement.kind == AttestationKind::Mitigation
             && scopes.contains(&a.statement.scope)
             && a.attested_at < seen.period.end
             && a.is_valid(day)
+            && (!exploited || a.countersigned_before(seen.period.end))
     })
 }
 

@@ -501,13 +501,25 @@ impl Context<'_> {
         let periods: Vec<PeriodStats> = (0..self.periods.len()).map(|k| self.stats(k)).collect();
         let mut reasons = Vec::new();
         let day = day_of(self.at);
+        let awaiting: Vec<String> = self
+            .covering(AttestationKind::Document)
+            .chain(self.covering(AttestationKind::NotApplicable))
+            .filter(|a| a.is_valid(day) && !a.countersigned_before(self.at))
+            .map(|a| format!("{} {:?} (attestation {})", a.statement.kind.as_str(), a.statement.title, a.id))
+            .collect();
+        if !awaiting.is_empty() {
+            reasons.push(format!(
+                "awaiting a second administrator's countersignature, so without effect: {}",
+                awaiting.join("; ")
+            ));
+        }
         let documents: Vec<&AttestationView> = self
             .covering(AttestationKind::Document)
-            .filter(|a| a.is_valid(day))
+            .filter(|a| a.is_valid(day) && a.countersigned_before(self.at))
             .collect();
         let not_applicable = self
             .covering(AttestationKind::NotApplicable)
-            .next()
+            .find(|a| a.countersigned_before(self.at))
             .map(|a| {
                 format!(
                     "attested by {} (attestation {}): {}",
@@ -554,12 +566,17 @@ impl Context<'_> {
             None
         } else {
             let d = documents[0];
+            let unknown = || "?".to_owned();
             reasons.push(format!(
-                "documented: {:?} version {} (attestation {}, review due {})",
+                "documented: {:?} version {}, owner {}, attested by {}, countersigned by {}, review due {}, SHA-256 {} (attestation {})",
                 d.statement.title,
                 d.statement.version.as_deref().unwrap_or("?"),
-                d.id,
-                d.statement.next_review.as_deref().unwrap_or("?")
+                d.statement.owner.as_deref().unwrap_or("?"),
+                d.attested_by,
+                d.countersigned_by.clone().unwrap_or_else(unknown),
+                d.statement.next_review.as_deref().unwrap_or("?"),
+                d.statement.sha256.as_deref().unwrap_or("?"),
+                d.id
             ));
             Some(Level::Ml2)
         };
@@ -593,7 +610,11 @@ impl Context<'_> {
         };
         let mut attestations: Vec<i64> = documents.iter().map(|a| a.id).collect();
         attestations.extend(self.covering(AttestationKind::Record).map(|a| a.id));
-        attestations.extend(self.covering(AttestationKind::NotApplicable).map(|a| a.id));
+        attestations.extend(
+            self.covering(AttestationKind::NotApplicable)
+                .filter(|a| a.countersigned_before(self.at))
+                .map(|a| a.id),
+        );
         attestations.sort_unstable();
         let evidence_digest = self.digest(&attestations);
         RequirementScore {

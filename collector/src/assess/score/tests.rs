@@ -91,8 +91,22 @@ fn history_received(
     (dir, store)
 }
 
-/// A document covering `scope`, reviewed next on `next_review`.
+/// A document covering `scope`, reviewed next on `next_review`, countersigned by a second
+/// administrator.
 fn document(store: &SqliteStore, scope: &str, next_review: &str) -> i64 {
+    let id = uncountersigned_document(store, scope, next_review);
+    countersign(store, id);
+    id
+}
+
+/// A second administrator's countersignature of attestation `id`, 59 days before the end.
+fn countersign(store: &SqliteStore, id: i64) {
+    store
+        .countersign_attestation(id, "user:second-admin", Timestamp(at().0 - 59 * DAY_NS))
+        .unwrap();
+}
+
+fn uncountersigned_document(store: &SqliteStore, scope: &str, next_review: &str) -> i64 {
     store
         .attest(&NewAttestation {
             statement: Statement {
@@ -331,11 +345,20 @@ fn documented_but_practised_ad_hoc_is_ml2_and_an_expired_document_does_not_count
         levels(&score_of(&store, "COMP 1.2")),
         (Level::Ml1, Level::Ml1, None)
     );
-    document(&store, "COMP 1.2", "2026-11-22");
-    assert_eq!(
-        levels(&score_of(&store, "COMP 1.2")),
-        (Level::Ml2, Level::Ml1, Some(Level::Ml2))
-    );
+    // A valid document no second administrator countersigned: no effect.
+    let id = uncountersigned_document(&store, "COMP 1.2", "2026-11-22");
+    let s = score_of(&store, "COMP 1.2");
+    assert_eq!(levels(&s), (Level::Ml1, Level::Ml1, None));
+    assert!(s.reasons.contains(&format!(
+        "awaiting a second administrator's countersignature, so without effect: document \"Portable media procedure\" (attestation {id})"
+    )), "{:?}", s.reasons);
+    countersign(&store, id);
+    let s = score_of(&store, "COMP 1.2");
+    assert_eq!(levels(&s), (Level::Ml2, Level::Ml1, Some(Level::Ml2)));
+    assert!(s.reasons.contains(&format!(
+        "documented: \"Portable media procedure\" version 2, owner OT security, attested by auditor, countersigned by user:second-admin, review due 2026-11-22, SHA-256 {} (attestation {id})",
+        "00".repeat(32)
+    )), "{:?}", s.reasons);
 }
 
 #[test]
@@ -399,6 +422,13 @@ fn not_applicable_by_attestation_or_by_evidence() {
             .to_string()
     ), "{:?}", s.reasons);
     let id = attest(&store, AttestationKind::NotApplicable, "NET 2", None);
+    // Without a second administrator's countersignature the statement has no effect.
+    let s = score_of(&store, "NET 2.1");
+    assert_eq!(s.level, Level::Ml1);
+    assert!(s.reasons.contains(&format!(
+        "awaiting a second administrator's countersignature, so without effect: not_applicable \"stated\" (attestation {id})"
+    )), "{:?}", s.reasons);
+    countersign(&store, id);
     let s = score_of(&store, "NET 2.1");
     assert_eq!(s.level, Level::NotApplicable);
     assert_eq!(
@@ -411,6 +441,7 @@ fn not_applicable_by_attestation_or_by_evidence() {
         if host == 3 { Fail } else { NotApplicable }
     });
     let id = attest(&store, AttestationKind::NotApplicable, "NET 2", None);
+    countersign(&store, id);
     let s = score_of(&store, "NET 2.1");
     assert_eq!((s.level, s.not_applicable.as_deref()), (Level::NotMet, None));
     assert!(s.reasons.contains(&format!(
@@ -502,7 +533,8 @@ fn groups_and_spes_show_the_distribution() {
     let (_d, store) = history(USB, |_, _| Pass);
     document(&store, "COMP 1", "2027-01-10");
     document(&store, "COMP 2", "2027-01-10");
-    attest(&store, AttestationKind::NotApplicable, "COMP 1.1", None);
+    let na = attest(&store, AttestationKind::NotApplicable, "COMP 1.1", None);
+    countersign(&store, na);
     let catalog = Catalog::embedded();
     let inputs = Inputs {
         store: &store,

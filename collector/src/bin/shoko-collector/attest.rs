@@ -1,8 +1,11 @@
-//! `shoko-collector attest document|record|mitigation|not-applicable|list|revoke`: attestations, kept
-//! apart from observations, each with who and when.
+//! `shoko-collector attest document|record|mitigation|not-applicable|countersign|list|revoke`:
+//! attestations, kept apart from observations, each with who and when and in the audit log.
+//! Documents, not-applicable statements and mitigations of known-exploited vulnerabilities take
+//! effect once a second administrator countersigns them.
 
 use anyhow::Context;
 use clap::Subcommand;
+use shoko_collector::access::Accounts;
 use shoko_collector::assess::attest::NewAttestation;
 use shoko_collector::assess::load_catalog;
 use shoko_collector::config::CollectorConfig;
@@ -102,6 +105,19 @@ pub enum AttestAction {
         #[arg(long)]
         by: String,
     },
+    /// Countersign an attestation as a second administrator (four eyes): documents,
+    /// not-applicable statements and mitigations of known-exploited vulnerabilities count for
+    /// scoring only once countersigned by an administrator other than the one who attested. The
+    /// administrator authenticates with their own API token, read from the environment variable
+    /// SHOKO_TOKEN or else the first line of standard input.
+    Countersign {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Attestation id.
+        #[arg(long)]
+        id: i64,
+    },
     /// List attestations (revoked ones marked).
     List(crate::access::Listing),
     /// Revoke an attestation (it stays listed, marked revoked, with who, when and why).
@@ -121,10 +137,18 @@ pub enum AttestAction {
     },
 }
 
-/// Stores an attestation and says so.
+/// Stores an attestation, audits it and says so.
 fn record(data: &Path, cfg: &CollectorConfig, a: anyhow::Result<NewAttestation>) -> anyhow::Result<()> {
     let a = a?;
-    let id = open_store(data, cfg)?.attest(&a)?;
+    let store = open_store(data, cfg)?;
+    let id = store.attest(&a)?;
+    Accounts::new(store.as_ref()).audit(
+        &format!("cli:{}", a.by),
+        "attestation_recorded",
+        &format!("attestation:{id}"),
+        &format!("{} {}", a.statement.kind.as_str(), a.statement.scope),
+        "cli",
+    )?;
     println!(
         "attestation {id} recorded: {} {} by {}",
         a.statement.kind.as_str(),
@@ -213,10 +237,43 @@ pub fn run(action: AttestAction) -> anyhow::Result<()> {
         }
         AttestAction::Revoke { data, id, by, reason } => {
             let cfg = CollectorConfig::load(&data)?;
-            open_store(&data, &cfg)?
+            let store = open_store(&data, &cfg)?;
+            store
                 .revoke_attestation(id, &by, now, &reason)
                 .with_context(|| format!("revoking attestation {id}"))?;
+            Accounts::new(store.as_ref()).audit(
+                &format!("cli:{by}"),
+                "attestation_revoked",
+                &format!("attestation:{id}"),
+                &reason,
+                "cli",
+            )?;
             println!("attestation {id} revoked by {by}");
+            Ok(())
+        }
+        AttestAction::Countersign { data, id } => {
+            let cfg = CollectorConfig::load(&data)?;
+            let token = match std::env::var("SHOKO_TOKEN") {
+                Ok(t) => t,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line)?;
+                    line
+                }
+            };
+            let store = open_store(&data, &cfg)?;
+            let accounts = Accounts::new(store.as_ref());
+            let approver = accounts
+                .authenticate(token.trim())?
+                .ok_or_else(|| anyhow::anyhow!("the token is unknown, expired or revoked"))?;
+            let a = accounts.countersign(id, &approver, "cli")?;
+            println!(
+                "attestation {id} ({} {}, attested by {}) countersigned by {}",
+                a.statement.kind.as_str(),
+                a.statement.scope,
+                a.attested_by,
+                approver.user
+            );
             Ok(())
         }
     }

@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0006_siem_deliveries.sql"),
     include_str!("../../../migrations/postgres/0007_access.sql"),
     include_str!("../../../migrations/postgres/0008_time_integrity.sql"),
+    include_str!("../../../migrations/postgres/0009_countersignatures.sql"),
 ];
 
 /// Advisory locks are taken as (hash of the schema, job), so that stores in different schemas of
@@ -539,6 +540,12 @@ impl Store for PostgresStore {
                 )));
             }
             Ok(())
+        })
+    }
+
+    fn countersign_attestation(&self, id: i64, by: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.update_one(sql::COUNTERSIGN_ATTESTATION, &[&id, &by, &at.0], || {
+            format!("attestation {id} (standing and not countersigned yet)")
         })
     }
 

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0009_siem_deliveries.sql"),
     include_str!("../../../migrations/sqlite/0010_access.sql"),
     include_str!("../../../migrations/sqlite/0011_time_integrity.sql"),
+    include_str!("../../../migrations/sqlite/0012_countersignatures.sql"),
 ];
 
 /// SQLite store.
@@ -383,6 +384,12 @@ impl Store for SqliteStore {
             )));
         }
         Ok(())
+    }
+
+    fn countersign_attestation(&self, id: i64, by: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.update_one(sql::COUNTERSIGN_ATTESTATION, params![id, by, at.0], || {
+            format!("attestation {id} (standing and not countersigned yet)")
+        })
     }
 
     fn approve_baseline(&self, b: &NewBaseline) -> Result<i64, StoreError> {
