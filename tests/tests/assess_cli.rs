@@ -194,8 +194,16 @@ fn attestations_are_recorded_listed_and_revoked() {
     );
     // Four eyes: the attester cannot countersign their own document, nor can an auditor; a
     // second administrator can, once. Each step is in the audit log.
-    assert!(add_user(&d, "a.owner", "admin", "the owner's passphrase").status.success());
-    assert!(add_user(&d, "reader", "auditor", "an auditor's passphrase").status.success());
+    assert!(
+        add_user(&d, "a.owner", "admin", "the owner's passphrase")
+            .status
+            .success()
+    );
+    assert!(
+        add_user(&d, "reader", "auditor", "an auditor's passphrase")
+            .status
+            .success()
+    );
     let refused = countersign(&d, 1, &create_token(&d, "a.owner"));
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(
@@ -222,7 +230,11 @@ fn attestations_are_recorded_listed_and_revoked() {
     let audit: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
     let actions: Vec<(&str, &str, &str)> = audit
         .iter()
-        .filter(|e| e["target"].as_str().is_some_and(|t| t.starts_with("attestation:")))
+        .filter(|e| {
+            e["target"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("attestation:"))
+        })
         .map(|e| {
             (
                 e["actor"].as_str().unwrap(),

@@ -340,6 +340,12 @@ fn the_report_is_written_as_html_json_and_csv() {
         assert!(html.contains(&format!(">{section}</h2>")), "{section}");
     }
     assert!(html.contains("<td>firmware_change</td><td>Rockwell Automation/Allen-Bradley 1756-ENBT/A 0x0051aec3</td><td>4.003</td><td>4.007</td>"));
+    // Each score with the coverage of the current period.
+    assert!(html.contains("<th>Coverage (current period)</th>"));
+    assert!(
+        html.contains("; sensor placement not declared; days with data 2/10000</td>"),
+        "{html}"
+    );
     assert!(
         !html.contains("<script"),
         "no scripts: the page is self-contained"
@@ -411,6 +417,16 @@ fn an_auditor_rescores_a_bundle_and_an_altered_outcome_is_named() {
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
     };
+    // The bundle's scores carry each period's coverage statement.
+    let clean = unpack(&bundle, work.path(), "clean");
+    let scores: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(clean.join("scores.json")).unwrap()).unwrap();
+    assert!(
+        scores["scores"][0]["periods"][0]["coverage_statement"]
+            .as_str()
+            .unwrap()
+            .ends_with("; sensor placement not declared; days with data 2/10000")
+    );
     // Untouched: every level recomputed from the recorded outcomes alone equals the recorded one.
     // The changes were detected now and are within their SLA (pending, not counted): CM 1.4 has
     // no subject yet; no zones are declared for NET 1.1.

@@ -251,7 +251,17 @@ fn assess_rates_net_1_1_from_the_findings_and_explain_shows_the_violations_with_
             label_of(&now["period"])
         )
     );
+    assert_eq!(
+        now["coverage_statement"],
+        "hosts with agents 0/4; sensor placement not declared; days with data 1/10000"
+    );
     let text = String::from_utf8(explain(false)).unwrap();
+    assert!(
+        text.contains(
+            "\n      coverage: hosts with agents 0/4; sensor placement not declared; days with data 1/10000\n"
+        ),
+        "{text}"
+    );
     assert!(text.starts_with("NET 1.1 Segmentation from non-IACS zones (group NET 1, SPE NET; telemetry)\nlevel ML1 (practice ML1, documentary -)\n"), "{text}");
     let http = text
         .lines()

@@ -250,6 +250,21 @@ fn every_role_uses_the_web_ui_in_chromium() {
         let findings = explanation["findings"].as_array().unwrap();
         assert!(!findings.is_empty());
         assert_eq!(count(&c, "#findings tbody tr").await, findings.len());
+        // Each period's coverage of the expected population, as the explanation states it.
+        let coverage = c
+            .find(Locator::Css("#periods td.coverage"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            coverage,
+            explanation["score"]["periods"][0]["coverage_statement"]
+                .as_str()
+                .unwrap()
+        );
+        assert!(coverage.ends_with("days with data 1/7"), "{coverage}");
         screenshot(&c, "requirement").await;
         // Its first violation's evidence: flows between the office and the master.
         let first = c.find(Locator::Css("#findings a.evidence-link")).await.unwrap();

@@ -270,7 +270,12 @@ impl<'a> Accounts<'a> {
     /// Countersigns attestation `id` as `approver` (four eyes): an administrator other than the
     /// one who attested it. Records of practice need none. Both the refusal reasons and the
     /// countersignature are for the audit log; the countersigned attestation is returned.
-    pub fn countersign(&self, id: i64, approver: &Principal, source: &str) -> Result<AttestationView, AccessError> {
+    pub fn countersign(
+        &self,
+        id: i64,
+        approver: &Principal,
+        source: &str,
+    ) -> Result<AttestationView, AccessError> {
         if approver.role != Role::Admin {
             return Err(AccessError::Invalid(format!(
                 "{} is {}: only an administrator countersigns attestations",
@@ -289,7 +294,10 @@ impl<'a> Accounts<'a> {
                 "attestation {id} is a record of practice: it needs no countersignature"
             )));
         }
-        let attester = a.attested_by.trim_start_matches("user:").trim_start_matches("cli:");
+        let attester = a
+            .attested_by
+            .trim_start_matches("user:")
+            .trim_start_matches("cli:");
         if attester.eq_ignore_ascii_case(&approver.user) {
             return Err(AccessError::Invalid(format!(
                 "attestation {id} was attested by {}: a second administrator must countersign it",
@@ -302,7 +310,12 @@ impl<'a> Accounts<'a> {
             &approver.actor(),
             "attestation_countersigned",
             &format!("attestation:{id}"),
-            &format!("{} {} attested by {}", a.statement.kind.as_str(), a.statement.scope, a.attested_by),
+            &format!(
+                "{} {} attested by {}",
+                a.statement.kind.as_str(),
+                a.statement.scope,
+                a.attested_by
+            ),
             source,
         )?;
         Ok(a)

@@ -5,6 +5,7 @@
 //! checked on load; errors name the file and line.
 
 use super::rules::KINDS;
+use super::rules::coverage::Population;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -209,6 +210,10 @@ pub struct Requirement {
     pub critical: Vec<String>,
     /// Subjects a period needs for ML3 or ML4 (fewer where the subjects are zones or zone pairs).
     pub min_subjects: u32,
+    /// What its evidence is gathered from (zones seen by sensors, hosts with agents): its
+    /// observability is measured against that population, and ML3 needs it known.
+    #[serde(default)]
+    pub population: Option<Population>,
     /// Cross references by framework (a working crosswalk).
     pub crossref: BTreeMap<String, Vec<String>>,
     /// A user's note.
@@ -231,6 +236,8 @@ struct RequirementFile {
     critical: Vec<Spanned<String>>,
     #[serde(default)]
     min_subjects: Option<u32>,
+    #[serde(default)]
+    population: Option<Population>,
     #[serde(default)]
     crossref: BTreeMap<String, Vec<String>>,
     #[serde(default)]
@@ -384,6 +391,7 @@ impl Catalog {
                 metric: r.metric.clone(),
                 critical: r.critical.iter().map(|k| k.get_ref().clone()).collect(),
                 min_subjects: r.min_subjects.unwrap_or(scoring.min_subjects),
+                population: r.population,
                 crossref: r.crossref.clone(),
                 note: r.note.clone(),
             });

@@ -120,6 +120,11 @@ pub struct Zone {
     pub vlans: Vec<u16>,
     /// Services its assets may offer.
     pub allowed_services: Vec<ServiceSpec>,
+    /// Part of the system under consideration (default: every kind but enterprise). Assets of
+    /// zones out of scope leave the denominators; their flows into scope are still evidence.
+    pub in_scope: bool,
+    /// Agent ids of the sensors placed to see this zone's traffic.
+    pub sensors: Vec<String>,
 }
 
 /// A declared conduit between two zones.
@@ -167,6 +172,10 @@ struct ZoneFile {
     vlans: Vec<Spanned<u16>>,
     #[serde(default)]
     allowed_services: Vec<Spanned<String>>,
+    #[serde(default)]
+    in_scope: Option<bool>,
+    #[serde(default)]
+    sensors: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -302,6 +311,8 @@ impl Declared {
                 cidrs,
                 vlans,
                 allowed_services: each(&z.allowed_services, &at, ServiceSpec::parse)?,
+                in_scope: z.in_scope.unwrap_or(z.kind != ZoneKind::Enterprise),
+                sensors: z.sensors.clone(),
             });
         }
         let known: BTreeSet<&str> = zones.iter().map(|z| z.name.as_str()).collect();

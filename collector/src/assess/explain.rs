@@ -229,6 +229,7 @@ impl std::fmt::Display for Explanation {
                     (n, late) => format!("  records {n} (and {late} recorded late)"),
                 }
             )?;
+            writeln!(f, "      coverage: {}", p.coverage_statement)?;
         }
         writeln!(f, "\nRules (current period):")?;
         for r in &self.rules {

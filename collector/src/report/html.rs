@@ -82,6 +82,7 @@ pub fn scores_table(scores: &[RequirementScore]) -> Markup {
             thead { tr {
                 th { "Requirement" } th { "Title" } th { "Level" } th { "Practice" } th { "Document" }
                 th class="num" { "Observability" } th class="num" { "Conformance" } th class="num" { "Metric" }
+                th { "Coverage (current period)" }
             } }
             tbody {
                 @for s in scores {
@@ -93,6 +94,7 @@ pub fn scores_table(scores: &[RequirementScore]) -> Markup {
                         td class="num" { (percent(current.and_then(|p| p.observability))) }
                         td class="num" { (percent(current.and_then(|p| p.conformance))) }
                         td class="num" { (current.and_then(|p| p.metric).map_or_else(|| "–".into(), |m| format!("{m:.2}"))) }
+                        td { (current.map(|p| p.coverage_statement.as_str()).unwrap_or("–")) }
                     }
                 }
             }

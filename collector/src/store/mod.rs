@@ -371,6 +371,11 @@ impl Columns for tokio_postgres::Row {
     }
 }
 
+/// A text column that is never NULL.
+fn required_text(r: &impl Columns, i: usize) -> Result<String, StoreError> {
+    r.required_text(i)
+}
+
 /// An integer column that is never NULL.
 fn required_int(r: &impl Columns, i: usize) -> Result<i64, StoreError> {
     r.int(i)?
@@ -670,6 +675,8 @@ pub struct Receipt {
     pub late: i64,
     /// Of them, captured later than they were received (beyond the tolerance).
     pub future: i64,
+    /// UTC days of the period with an observation captured.
+    pub days: i64,
 }
 
 /// A receipt from a row of `sql::RECEIPT_BETWEEN`.
@@ -678,6 +685,7 @@ fn receipt_row(r: &impl Columns) -> Result<Receipt, StoreError> {
         observations: r.int(0)?.unwrap_or(0),
         late: r.int(1)?.unwrap_or(0),
         future: r.int(2)?.unwrap_or(0),
+        days: r.int(3)?.unwrap_or(0),
     })
 }
 
@@ -803,6 +811,12 @@ pub trait Store: Send + Sync {
         end: Timestamp,
         window: ReceiptWindow,
     ) -> Result<Receipt, StoreError>;
+    /// Agents that delivered a batch received in `[start, end)`.
+    fn agents_reporting_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<BTreeSet<String>, StoreError>;
     /// Assets with an observation captured in `[start, end)`: what was seen in a period, with
     /// nothing assumed between two sightings.
     fn assets_observed_between(&self, start: Timestamp, end: Timestamp) -> Result<BTreeSet<i64>, StoreError>;

@@ -393,9 +393,14 @@ pub const FIRST_DELIVERIES: &str = "SELECT item_id, MIN(delivered_at) FROM siem_
 /// captured more than ?4 ns after their receipt.
 pub const RECEIPT_BETWEEN: &str = "SELECT COUNT(*),
         CAST(COALESCE(SUM(CASE WHEN b.received_at > ?3 THEN 1 ELSE 0 END), 0) AS BIGINT),
-        CAST(COALESCE(SUM(CASE WHEN o.observed_at > b.received_at + ?4 THEN 1 ELSE 0 END), 0) AS BIGINT)
+        CAST(COALESCE(SUM(CASE WHEN o.observed_at > b.received_at + ?4 THEN 1 ELSE 0 END), 0) AS BIGINT),
+        COUNT(DISTINCT o.observed_at / 86400000000000)
     FROM observations o JOIN batches b ON b.agent_id = o.agent_id AND b.seq = o.seq
     WHERE o.observed_at >= ?1 AND o.observed_at < ?2 AND o.kind <> 'agent_telemetry'";
+
+/// Agents with a batch received in [?1, ?2).
+pub const AGENTS_REPORTING_BETWEEN: &str =
+    "SELECT DISTINCT agent_id FROM batches WHERE received_at >= ?1 AND received_at < ?2";
 
 /// Assets with an observation captured in [?1, ?2).
 pub const ASSETS_OBSERVED_BETWEEN: &str = "SELECT DISTINCT asset_id FROM observations

@@ -1568,7 +1568,8 @@ pub fn capture_and_receipt_times_are_both_kept(engine: &impl Engine) {
         Receipt {
             observations: 2,
             late: 1,
-            future: 0
+            future: 0,
+            days: 2
         }
     );
     assert_eq!(
@@ -1576,10 +1577,23 @@ pub fn capture_and_receipt_times_are_both_kept(engine: &impl Engine) {
         Receipt {
             observations: 1,
             late: 0,
-            future: 1
+            future: 1,
+            days: 1
         }
     );
     assert_eq!(receipt(7, 14), Receipt::default());
+    assert_eq!(
+        store
+            .agents_reporting_between(Timestamp(19 * DAY), Timestamp(21 * DAY))
+            .unwrap(),
+        ["a1".to_string()].into()
+    );
+    assert!(
+        store
+            .agents_reporting_between(Timestamp(100 * DAY), Timestamp(107 * DAY))
+            .unwrap()
+            .is_empty()
+    );
     store.record_clock("a1", -DAY, Timestamp(40 * DAY)).unwrap();
     store
         .record_clock("never-delivered", 5, Timestamp(40 * DAY))

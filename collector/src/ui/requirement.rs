@@ -84,11 +84,11 @@ fn render(x: &Explanation, as_of: &AsOf, by_ip: &HashMap<String, i64>) -> Markup
         h2 { "Periods" }
         table id="periods" {
             thead { tr { th { "Period" } th class="num" { "Subjects" } th class="num" { "Satisfied" } th class="num" { "Violated" } th class="num" { "Without data" }
-                th class="num" { "Observability" } th class="num" { "Conformance" } th class="num" { "Metric" } th class="num" { "Records" } th class="num" { "Recorded late" } } }
+                th class="num" { "Observability" } th class="num" { "Conformance" } th class="num" { "Metric" } th class="num" { "Records" } th class="num" { "Recorded late" } th { "Coverage" } } }
             tbody { @for p in &s.periods { tr {
                 td { (period_label(&p.period)) } td class="num" { (p.subjects) } td class="num" { (p.satisfied) } td class="num" { (p.violated) }
                 td class="num" { (p.unknown) } td class="num" { (percent(p.observability)) } td class="num" { (percent(p.conformance)) }
-                td class="num" { (p.metric.map_or_else(|| "–".into(), |m| format!("{m:.2}"))) } td class="num" { (p.records) } td class="num" { (p.records_late) }
+                td class="num" { (p.metric.map_or_else(|| "–".into(), |m| format!("{m:.2}"))) } td class="num" { (p.records) } td class="num" { (p.records_late) } td class="coverage" { (p.coverage_statement) }
             } } }
         }
         p class="muted" {

@@ -84,6 +84,11 @@ impl HostReports {
             .find(|c| c.at >= period.start && c.at < period.end)
     }
 
+    /// Whether it reported an inventory in `period`.
+    pub fn reported_in(&self, period: Period) -> bool {
+        self.latest_facts(period).is_some()
+    }
+
     /// The newest inventory observed in `period`.
     fn latest_facts(&self, period: Period) -> Option<&(Timestamp, i64, HostFacts)> {
         self.facts

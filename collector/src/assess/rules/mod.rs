@@ -5,6 +5,7 @@
 mod advisories;
 mod cm;
 mod comp;
+pub mod coverage;
 pub mod host;
 mod inventory;
 mod net;
@@ -267,18 +268,32 @@ pub struct Observed {
     pub deliveries: BTreeMap<i64, Timestamp>,
     /// OPC UA servers offering an endpoint without security, by address.
     pub opcua_without_security: BTreeMap<IpAddr, (String, i64)>,
-    /// Assets observed in the period (captured in it): only these are present, nothing is
-    /// assumed between two sightings.
+    /// Assets observed in the period (captured in it) and not in a zone out of scope: only these
+    /// are present, nothing is assumed between two sightings.
     pub present: BTreeSet<i64>,
     /// How the period's observations were received (late ones are retrospective).
     pub receipt: Receipt,
+    /// How much of the expected population the period's evidence covers.
+    pub coverage: coverage::Coverage,
 }
 
 impl Observed {
     /// Reads what the rules need of `period`.
     pub fn read(inputs: &Inputs<'_>, period: Period) -> Result<Self, StoreError> {
         let assets = inputs.store.assets()?;
-        Ok(Observed {
+        let mut present = inputs.store.assets_observed_between(period.start, period.end)?;
+        if let Some(d) = inputs.declared {
+            let out_of_scope = |a: &AssetView| {
+                a.ips
+                    .first()
+                    .and_then(|ip| d.zone_of(*ip))
+                    .is_some_and(|z| !z.in_scope)
+            };
+            for a in assets.iter().filter(|a| out_of_scope(a)) {
+                present.remove(&a.id);
+            }
+        }
+        let mut seen = Observed {
             period,
             vulnerabilities: Vulnerabilities::read(inputs.store, &assets)?,
             assets,
@@ -289,11 +304,14 @@ impl Observed {
             attestations: inputs.store.attestations()?,
             deliveries: inputs.store.first_deliveries("change")?.into_iter().collect(),
             opcua_without_security: comp::opcua_without_security(inputs.store, period)?,
-            present: inputs.store.assets_observed_between(period.start, period.end)?,
+            present,
             receipt: inputs
                 .store
                 .receipt_between(period.start, period.end, inputs.receipt_window(period))?,
-        })
+            coverage: coverage::Coverage::default(),
+        };
+        seen.coverage = coverage::read(inputs, &seen)?;
+        Ok(seen)
     }
 
     /// The assets observed in the period.

@@ -8,6 +8,7 @@
 use super::attest::{AttestationKind, AttestationView, day_of, parse_date};
 use super::catalog::{Better, EvidenceKind, Measure, Metric, Requirement, Scoring};
 use super::declared::ZoneKind;
+use super::rules::coverage::{Coverage, Population};
 use super::rules::{self, Finding, Inputs, Observed, Outcome, Period};
 use crate::store::{Receipt, StoreError};
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,11 @@ pub struct PeriodStats {
     /// How the period's observations were received: those received late (retrospective) or
     /// captured after their receipt (from the future) keep the period from showing practice.
     pub receipt: Receipt,
+    /// How much of the expected population the period's evidence covers.
+    pub coverage: Coverage,
+    /// The same in words (`hosts with agents 3/12; zones with sensor coverage 4/5; days with
+    /// data 7/7`).
+    pub coverage_statement: String,
 }
 
 impl PeriodStats {
@@ -213,6 +219,8 @@ pub struct ScoringInput {
     pub periods: Vec<Period>,
     /// How each period's observations were received.
     pub receipts: Vec<Receipt>,
+    /// How much of the expected population each period's evidence covers.
+    pub coverages: Vec<Coverage>,
     /// The findings of each period.
     pub findings: Vec<Vec<Finding>>,
     /// Every attestation (revoked ones too: scoring looks at when).
@@ -233,6 +241,7 @@ impl ScoringInput {
                     periods: &self.periods,
                     findings: &self.findings,
                     receipts: &self.receipts,
+                    coverages: &self.coverages,
                     attestations: &self.attestations,
                     at: self.at,
                 };
@@ -275,11 +284,13 @@ pub fn assess(inputs: &Inputs<'_>, at: Timestamp, period_days: u32) -> Result<De
         .collect();
     let mut findings = Vec::with_capacity(periods.len());
     let mut receipts = Vec::with_capacity(periods.len());
+    let mut coverages = Vec::with_capacity(periods.len());
     let mut current = None;
     for (k, period) in periods.iter().enumerate() {
         let seen = Observed::read(inputs, *period)?;
         findings.push(rules::evaluate_observed(inputs, &seen));
         receipts.push(seen.receipt);
+        coverages.push(seen.coverage);
         if k == 0 {
             current = Some(seen);
         }
@@ -290,6 +301,7 @@ pub fn assess(inputs: &Inputs<'_>, at: Timestamp, period_days: u32) -> Result<De
         scoring,
         periods,
         receipts,
+        coverages,
         findings,
         attestations: inputs.store.attestations()?,
         requirements: inputs
@@ -337,6 +349,7 @@ struct Context<'a> {
     periods: &'a [Period],
     findings: &'a [Vec<Finding>],
     receipts: &'a [Receipt],
+    coverages: &'a [Coverage],
     attestations: &'a [AttestationView],
     at: Timestamp,
 }
@@ -398,18 +411,27 @@ impl Context<'_> {
             .partition(|a| {
                 a.attested_at >= period.start && a.attested_at.0 < period.end.0.saturating_add(grace)
             });
+        // Observability against the expected population, when the requirement names one.
+        let coverage = self.coverages[k];
+        let expected = self.requirement.population.and_then(|p| coverage.ratio(p));
+        let observability = match (ratio(satisfied + violated, n), expected) {
+            (Some(o), Some(e)) => Some(o.min(e)),
+            (o, _) => o,
+        };
         PeriodStats {
             period,
             subjects: n,
             satisfied,
             violated,
             unknown,
-            observability: ratio(satisfied + violated, n),
+            observability,
             conformance,
             metric,
             records: on_time.len(),
             records_late: late.len(),
             receipt: self.receipts[k],
+            coverage_statement: coverage.statement(),
+            coverage,
         }
     }
 
@@ -505,7 +527,14 @@ impl Context<'_> {
             .covering(AttestationKind::Document)
             .chain(self.covering(AttestationKind::NotApplicable))
             .filter(|a| a.is_valid(day) && !a.countersigned_before(self.at))
-            .map(|a| format!("{} {:?} (attestation {})", a.statement.kind.as_str(), a.statement.title, a.id))
+            .map(|a| {
+                format!(
+                    "{} {:?} (attestation {})",
+                    a.statement.kind.as_str(),
+                    a.statement.title,
+                    a.id
+                )
+            })
             .collect();
         if !awaiting.is_empty() {
             reasons.push(format!(
@@ -674,6 +703,7 @@ impl Context<'_> {
         ));
         let window = &periods[self.window()];
         let min = self.requirement.min_subjects as usize;
+        let population = self.requirement.population;
         for p in window {
             if !p.contemporaneous() {
                 reasons.push(format!(
@@ -705,6 +735,20 @@ impl Context<'_> {
                     p.subjects,
                     period_label(&p.period),
                     window.len()
+                ));
+                return Level::Ml1;
+            }
+            if let Some(pop) = population.filter(|pop| p.coverage.ratio(*pop).is_none()) {
+                let what = match pop {
+                    Population::Zones => {
+                        "declare the sensors placed on each zone in scope (`sensors` in zones.toml)"
+                    }
+                    Population::Hosts => "no in-scope host was seen on the wire or reported by an agent",
+                };
+                reasons.push(format!(
+                    "period {}: coverage of the expected population unknown ({}): {what}: not ML3",
+                    period_label(&p.period),
+                    p.coverage_statement
                 ));
                 return Level::Ml1;
             }

@@ -622,3 +622,44 @@ fn eight_weeks_delivered_at_once_show_each_weeks_state_but_no_practice_over_time
     assert_eq!(s.practice, Level::Ml1);
     assert_eq!(s.periods[0].receipt.future, 40);
 }
+
+#[test]
+fn observability_is_measured_against_the_hosts_expected_not_those_reporting() {
+    // 20 hosts with agents pass every week; 30 more HMIs are seen on the wire each week without
+    // an agent: 20 of 50 expected hosts report, 0.40 < 0.5.
+    let (_d, store) = history(USB, |_, _| Pass);
+    for week in 0..8 {
+        let when = Timestamp(at().0 - week * WEEK - WEEK / 2);
+        let sightings = (0..30)
+            .map(|i| {
+                host_obs(
+                    when,
+                    ObservationBody::AssetSighting(shoko_proto::AssetSighting {
+                        mac: Some(format!("00:1c:06:00:01:{i:02x}").parse().unwrap()),
+                        ips: vec![format!("10.10.1.{}", 100 + i).parse().unwrap()],
+                        first_seen: when,
+                        last_seen: when,
+                        class: Some("hmi-scada".into()),
+                        ..Default::default()
+                    }),
+                )
+            })
+            .collect();
+        let batch = Envelope {
+            protocol_version: 1,
+            agent_id: "sensor".into(),
+            seq: 8 - week as u64,
+            sent_at: when,
+            observations: sightings,
+        };
+        store.ingest(&batch, when).unwrap();
+    }
+    let s = score_of(&store, "COMP 1.2");
+    assert_eq!(s.practice, Level::InsufficientEvidence);
+    let p = &s.periods[0];
+    assert_eq!((p.satisfied, p.violated, p.observability), (20, 0, Some(0.4)));
+    assert_eq!(
+        p.coverage_statement,
+        "hosts with agents 20/50; sensor placement not declared; days with data 1/7"
+    );
+}

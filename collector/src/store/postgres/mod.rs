@@ -823,6 +823,17 @@ impl Store for PostgresStore {
             .unwrap_or_default())
     }
 
+    fn agents_reporting_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let ids = self.all(sql::AGENTS_REPORTING_BETWEEN, &[&start.0, &end.0], |r| {
+            super::required_text(r, 0)
+        })?;
+        Ok(ids.into_iter().collect())
+    }
+
     fn assets_observed_between(&self, start: Timestamp, end: Timestamp) -> Result<BTreeSet<i64>, StoreError> {
         let ids = self.all(sql::ASSETS_OBSERVED_BETWEEN, &[&start.0, &end.0], |r| {
             super::required_int(r, 0)

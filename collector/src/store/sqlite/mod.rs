@@ -704,6 +704,21 @@ impl Store for SqliteStore {
         )
     }
 
+    fn agents_reporting_between(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let ids = all(
+            &conn,
+            sql::AGENTS_REPORTING_BETWEEN,
+            params![start.0, end.0],
+            |r| super::required_text(r, 0),
+        )?;
+        Ok(ids.into_iter().collect())
+    }
+
     fn assets_observed_between(&self, start: Timestamp, end: Timestamp) -> Result<BTreeSet<i64>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let ids = all(
