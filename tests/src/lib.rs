@@ -257,6 +257,21 @@ pub fn add_user(data: &str, name: &str, role: &str, password: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The audit log of a data directory, newest first: (actor, action, target) of each entry.
+pub fn audit_actions(data: &str) -> Vec<(String, String, String)> {
+    let out = run_ok(
+        "shoko-collector",
+        &["audit-log", "--data", data, "--limit", "1000", "--json"],
+    );
+    let log: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    log.iter()
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (field("actor"), field("action"), field("target"))
+        })
+        .collect()
+}
+
 /// `attest countersign` of attestation `id` with `token` (read from standard input).
 pub fn countersign(data: &str, id: i64, token: &str) -> Output {
     use std::io::Write;

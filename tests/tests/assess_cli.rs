@@ -226,30 +226,18 @@ fn attestations_are_recorded_listed_and_revoked() {
     let listed = run_ok("shoko-collector", &["attest", "list", "--data", &d, "--json"]);
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed[0]["countersigned_by"], "user:approver");
-    let audit = run_ok("shoko-collector", &["audit-log", "--data", &d, "--json"]);
-    let audit: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
-    let actions: Vec<(&str, &str, &str)> = audit
-        .iter()
-        .filter(|e| {
-            e["target"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("attestation:"))
-        })
-        .map(|e| {
-            (
-                e["actor"].as_str().unwrap(),
-                e["action"].as_str().unwrap(),
-                e["target"].as_str().unwrap(),
-            )
-        })
+    let actions: Vec<(String, String, String)> = audit_actions(&d)
+        .into_iter()
+        .filter(|(_, _, target)| target.starts_with("attestation:"))
         .collect();
+    let e = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
     assert_eq!(
         actions,
         [
-            ("user:approver", "attestation_countersigned", "attestation:1"),
-            ("cli:auditor", "attestation_revoked", "attestation:2"),
-            ("cli:a.owner", "attestation_recorded", "attestation:2"),
-            ("cli:a.owner", "attestation_recorded", "attestation:1"),
+            e("user:approver", "attestation_countersigned", "attestation:1"),
+            e("cli:auditor", "attestation_revoked", "attestation:2"),
+            e("cli:a.owner", "attestation_recorded", "attestation:2"),
+            e("cli:a.owner", "attestation_recorded", "attestation:1"),
         ]
     );
     let table = run_ok("shoko-collector", &["attest", "list", "--data", &d]);

@@ -130,20 +130,20 @@ fn flip(path: &std::path::Path, at: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
-#[test]
-fn an_evidence_bundle_verifies_and_every_tampering_is_named() {
+/// The firmware captures' collector and a bundle of CM 1.4 and NET 1.1 exported from it (periods of
+/// 10,000 days ending now), in a work directory.
+fn firmware_bundle() -> (DataDir, tempfile::TempDir, std::path::PathBuf) {
     let (data, collector) = collector_with_captures(&FIRMWARE_CAPTURES, "");
     drop(collector);
     let work = tempfile::tempdir().unwrap();
     let bundle = work.path().join("bundle.tar.gz");
-    let d = data.path();
     let at = shoko_proto::Timestamp::now().to_string();
     run_ok(
         "shoko-collector",
         &[
             "export-evidence",
             "--data",
-            &d,
+            &data.path(),
             "--requirement",
             "CM-1.4",
             "--requirement",
@@ -156,6 +156,13 @@ fn an_evidence_bundle_verifies_and_every_tampering_is_named() {
             bundle.to_str().unwrap(),
         ],
     );
+    (data, work, bundle)
+}
+
+#[test]
+fn an_evidence_bundle_verifies_and_every_tampering_is_named() {
+    let (data, work, bundle) = firmware_bundle();
+    let d = data.path();
     let key = format!("{d}/pki/evidence.pub");
     assert_eq!(verify(&bundle, &key), (Some(0), vec![]));
 
@@ -376,30 +383,8 @@ fn the_report_is_written_as_html_json_and_csv() {
 
 #[test]
 fn an_auditor_rescores_a_bundle_and_an_altered_outcome_is_named() {
-    let (data, collector) = collector_with_captures(&FIRMWARE_CAPTURES, "");
-    drop(collector);
-    let work = tempfile::tempdir().unwrap();
-    let bundle = work.path().join("bundle.tar.gz");
+    let (data, work, bundle) = firmware_bundle();
     let d = data.path();
-    let at = shoko_proto::Timestamp::now().to_string();
-    run_ok(
-        "shoko-collector",
-        &[
-            "export-evidence",
-            "--data",
-            &d,
-            "--requirement",
-            "CM-1.4",
-            "--requirement",
-            "NET 1.1",
-            "--period",
-            "10000d",
-            "--at",
-            &at,
-            "--out",
-            bundle.to_str().unwrap(),
-        ],
-    );
     let key = format!("{d}/pki/evidence.pub");
     let rescore = |path: &std::path::Path| {
         let out = run(

@@ -198,11 +198,9 @@ fn a_flood_of_wrong_logins_is_bounded_and_guessing_backs_off() {
     assert_eq!(backoff, 1);
 
     // Every failed attempt in the audit log: 2 + 200 + 5 wrong or refused + 1 backed off.
-    let out = run_ok(
-        "shoko-collector",
-        &["audit-log", "--data", &data.path(), "--limit", "1000", "--json"],
-    );
-    let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let failures = entries.iter().filter(|e| e["action"] == "login_failed").count();
+    let failures = audit_actions(&data.path())
+        .iter()
+        .filter(|(_, action, _)| action == "login_failed")
+        .count();
     assert_eq!(failures, 208);
 }
