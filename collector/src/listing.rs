@@ -352,7 +352,28 @@ pub fn match_table(matches: &[crate::advisory::matching::Match]) -> String {
 }
 
 /// An aligned table of `rows` under `header`.
+/// Stored text made safe for a terminal: control characters (line breaks, escape sequences)
+/// written as escapes, so text from the network or a login form can neither forge lines nor
+/// drive the terminal.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
 fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| r.clone().map(|c| printable(&c).into_owned()))
+        .collect();
+    let rows = rows.as_slice();
     let mut widths = header.map(str::len);
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -373,4 +394,18 @@ fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
         line(&mut r.iter().map(String::as_str));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain text é"), "plain text é");
+        assert_eq!(
+            printable("admin\n2026-01-01 user:root login\u{1b}[2J"),
+            "admin\\n2026-01-01 user:root login\\u{1b}[2J"
+        );
+    }
 }

@@ -138,3 +138,52 @@ fn stalled_connections_are_closed_after_the_idle_timeout() {
         l["message"] == "web TLS handshake timed out; connection closed"
     });
 }
+
+/// A DHCP discover from `mac` whose vendor class (option 60) is `vendor_class`.
+fn dhcp_discover(mac: [u8; 6], vendor_class: &str) -> Vec<u8> {
+    let mut bootp = vec![1u8, 1, 6, 0, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0];
+    bootp.extend([0u8; 16]); // ciaddr, yiaddr, siaddr, giaddr
+    bootp.extend(mac);
+    bootp.extend([0u8; 10 + 64 + 128]); // chaddr padding, sname, file
+    bootp.extend([0x63, 0x82, 0x53, 0x63, 53, 1, 1, 60, vendor_class.len() as u8]);
+    bootp.extend(vendor_class.as_bytes());
+    bootp.push(255);
+    let udp_len = 8 + bootp.len();
+    let mut frame = vec![0xff; 6];
+    frame.extend(mac);
+    frame.extend([0x08, 0x00]);
+    let total = (20 + udp_len) as u16;
+    frame.extend([0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0]);
+    frame.extend([0, 0, 0, 0, 255, 255, 255, 255]);
+    frame.extend([0, 68, 0, 67, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
+    frame.extend(bootp);
+    frame
+}
+
+#[test]
+fn names_from_the_network_cannot_become_spreadsheet_formulas() {
+    // A device announcing a formula as its DHCP vendor class.
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("dhcp.pcap");
+    let formula = "=cmd|' /C calc'!A0";
+    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    let frame = dhcp_discover([0x00, 0x1d, 0x9c, 0x01, 0x02, 0x03], formula);
+    w.write_packet(&pcap_file::pcap::PcapPacket::new(
+        Duration::from_secs(1_700_000_000),
+        frame.len() as u32,
+        &frame,
+    ))
+    .unwrap();
+    drop(w);
+    let data = DataDir::init();
+    let collector = CollectorProcess::start(&data);
+    let out = agent_send(&data.enroll("sensor-0"), collector.ingest, &pcap);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = collector.get_text("/inventory.csv");
+    let row = csv
+        .lines()
+        .find(|l| l.contains("00:1d:9c:01:02:03"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.contains(",'=cmd|' /C calc'!A0,"), "{row}");
+    assert!(!row.contains(",=cmd"), "{row}");
+}

@@ -38,6 +38,20 @@ async fn login(
     user: &str,
     password: &str,
 ) -> (u16, Option<u64>) {
+    let (status, retry, _) = login_to(http, source, tls, user, password, "%2F").await;
+    (status, retry)
+}
+
+/// POSTs the login form with `next` (form-encoded) from `source`: the status, the `Retry-After`
+/// and the `Location` headers.
+async fn login_to(
+    http: SocketAddr,
+    source: IpAddr,
+    tls: Arc<rustls::ClientConfig>,
+    user: &str,
+    password: &str,
+    next: &str,
+) -> (u16, Option<u64>, Option<String>) {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::new(source, 0)).unwrap();
     let tcp = socket.connect(http).await.unwrap();
@@ -46,7 +60,7 @@ async fn login(
         .connect(name, tcp)
         .await
         .unwrap();
-    let body = format!("user={user}&password={}&next=%2F", password.replace(' ', "+"));
+    let body = format!("user={user}&password={}&next={next}", password.replace(' ', "+"));
     let request = format!(
         "POST /login HTTP/1.1\r\nHost: {http}\r\nOrigin: https://{http}\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
@@ -65,7 +79,14 @@ async fn login(
                 .or_else(|| l.strip_prefix("Retry-After: "))
         })
         .and_then(|v| v.trim().parse().ok());
-    (status, retry)
+    let location = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .map(|v| v.trim_end_matches('\r').to_owned());
+    (status, retry, location)
 }
 
 /// The value of a counter in `/metrics`, 0 when absent.
@@ -203,4 +224,78 @@ fn a_flood_of_wrong_logins_is_bounded_and_guessing_backs_off() {
         .filter(|(_, action, _)| action == "login_failed")
         .count();
     assert_eq!(failures, 208);
+}
+
+#[test]
+fn after_login_only_paths_on_this_server_are_followed() {
+    let data = DataDir::init();
+    assert!(
+        add_user(&data.path(), "admin", "admin", ADMIN_PASSWORD)
+            .status
+            .success()
+    );
+    let collector = CollectorProcess::start(&data);
+    let tls = web_tls(&data);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let go = |next: &str| {
+        rt.block_on(login_to(
+            collector.http,
+            ip("127.0.0.1"),
+            tls.clone(),
+            "admin",
+            ADMIN_PASSWORD,
+            next,
+        ))
+    };
+    // A tab or a line feed in the target (browsers drop them: `/\t/evil` becomes `//evil`), a
+    // scheme-relative or backslashed target: all go to `/`.
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2F%0a%2Fevil.example",
+        "%2F%0d%0aSet-Cookie:x",
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "https%3A%2F%2Fevil.example",
+    ] {
+        let (status, _, location) = go(next);
+        assert_eq!((status, location.as_deref()), (303, Some("/")), "next={next}");
+    }
+    // A path on this server is followed, with its query.
+    let (status, _, location) = go("%2Finventory%3Fq%3Dplc");
+    assert_eq!((status, location.as_deref()), (303, Some("/inventory?q=plc")));
+}
+
+#[test]
+fn a_login_name_cannot_forge_audit_lines_or_drive_the_terminal() {
+    let data = DataDir::init();
+    let collector = CollectorProcess::start(&data);
+    let tls = web_tls(&data);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A user name with a line break, a forged entry after it, and a clear-screen sequence.
+    let name = "x%0A2026-12-08T00%3A00%3A00Z+cli%3Aroot+user_added+user%3Aevil++%28cli%29%1B%5B2J";
+    let (status, _) = rt.block_on(login(
+        collector.http,
+        ip("127.0.0.1"),
+        tls,
+        name,
+        "wrong password!",
+    ));
+    assert_eq!(status, 401);
+    let out = run_ok("shoko-collector", &["audit-log", "--data", &data.path()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one entry, one line: {text:?}");
+    assert!(
+        lines[0].contains(
+            " login_failed user:x\\n2026-12-08T00:00:00Z cli:root user_added user:evil  (cli)\\u{1b}[2J "
+        ),
+        "{text:?}"
+    );
 }

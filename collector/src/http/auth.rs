@@ -153,10 +153,18 @@ fn unauthenticated(face: Face, req: &Request) -> Response {
     }
 }
 
-/// A `next` target that stays on this server (a path, not `//host` or a URL).
+/// A `next` target that stays on this server: a path of printable ASCII, not `//host`, a URL or
+/// anything with a backslash, a space or a control character (browsers drop tabs and line feeds
+/// from URLs, so `/\t/host` would become `//host`); anything else is `/`.
 pub fn local_target(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -186,6 +194,9 @@ mod tests {
         assert_eq!(local_target(Some("//evil.example/")), "/");
         assert_eq!(local_target(Some("https://evil.example/")), "/");
         assert_eq!(local_target(Some("/\\evil.example")), "/");
+        assert_eq!(local_target(Some("/\t/evil.example")), "/");
+        assert_eq!(local_target(Some("/\n/evil.example")), "/");
+        assert_eq!(local_target(Some("/ok path")), "/");
         assert_eq!(local_target(None), "/");
     }
 }

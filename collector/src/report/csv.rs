@@ -1,5 +1,6 @@
 //! The report's tables as CSV (RFC 4180, header row first): scores, inventory, changes,
-//! vulnerabilities.
+//! vulnerabilities. Every cell is written through [`neutralise`]: names from the network (DHCP
+//! vendor classes, device identities, firmware strings) must not become spreadsheet formulas.
 
 use super::{InventoryRow, Report};
 
@@ -16,6 +17,38 @@ pub enum Table {
     Vulnerabilities,
 }
 
+/// A cell that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return) with a leading apostrophe, as OWASP recommends; other cells as they are.
+/// shoko's own importers strip the apostrophe again.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// A CSV writer whose every cell is [`neutralise`]d.
+struct Writer(csv::Writer<Vec<u8>>);
+
+impl Writer {
+    fn new() -> Self {
+        Writer(csv::Writer::from_writer(Vec::new()))
+    }
+
+    fn write_record<I, T>(&mut self, cells: I) -> Result<(), csv::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.0
+            .write_record(cells.into_iter().map(|c| neutralise(c.as_ref()).into_owned()))
+    }
+
+    fn into_inner(self) -> Result<Vec<u8>, csv::Error> {
+        self.0.into_inner().map_err(|e| e.into_error().into())
+    }
+}
+
 /// A number with up to 3 decimals, or empty.
 fn number(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_default()
@@ -23,7 +56,7 @@ fn number(v: Option<f64>) -> String {
 
 /// Writes one table of the report as CSV.
 pub fn write(report: &Report, table: Table) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = Writer::new();
     match table {
         Table::Scores => {
             w.write_record([
@@ -117,17 +150,17 @@ pub fn write(report: &Report, table: Table) -> Result<Vec<u8>, csv::Error> {
             }
         }
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    w.into_inner()
 }
 
 /// The inventory rows as CSV (the report's table, and the web UI's download).
 pub fn inventory(rows: &[InventoryRow]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = Writer::new();
     inventory_rows(&mut w, rows)?;
-    w.into_inner().map_err(|e| e.into_error().into())
+    w.into_inner()
 }
 
-fn inventory_rows(w: &mut csv::Writer<Vec<u8>>, rows: &[InventoryRow]) -> Result<(), csv::Error> {
+fn inventory_rows(w: &mut Writer, rows: &[InventoryRow]) -> Result<(), csv::Error> {
     w.write_record([
         "id",
         "key",
@@ -155,4 +188,25 @@ fn inventory_rows(w: &mut csv::Writer<Vec<u8>>, rows: &[InventoryRow]) -> Result
         ])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_nothing_else_changes() {
+        for (cell, written) in [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("1756-ENBT/A", "1756-ENBT/A"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(cell), written);
+        }
+    }
 }

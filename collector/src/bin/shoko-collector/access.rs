@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 use shoko_collector::access::Accounts;
 use shoko_collector::config::CollectorConfig;
+use shoko_collector::listing::printable;
 use shoko_collector::server::{open_store, open_store_read_only};
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -185,7 +186,12 @@ pub fn audit_log(data: &std::path::Path, limit: u32, json: bool) -> anyhow::Resu
         for e in entries {
             println!(
                 "{} {} {} {} {} ({})",
-                e.at, e.actor, e.action, e.target, e.detail, e.source
+                e.at,
+                printable(&e.actor),
+                printable(&e.action),
+                printable(&e.target),
+                printable(&e.detail),
+                printable(&e.source)
             );
         }
     }
