@@ -33,6 +33,12 @@ pub struct CollectorConfig {
     /// closed; also the TLS handshake's deadline.
     #[serde(default = "default_http_idle")]
     pub http_idle_timeout_secs: u64,
+    /// The address browsers reach the web UI at (`https://collector.plant.example:7780`): writes
+    /// from a login session must come from a page of exactly this origin. Default: the `http`
+    /// address with the scheme `http_tls` gives (a wildcard address falls back to the `Host` the
+    /// browser asked for: set this to pin it).
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// Address written into agent bundles by `enroll`.
     #[serde(default = "default_advertise")]
     pub advertise: String,
@@ -164,6 +170,7 @@ impl Default for CollectorConfig {
             listen: default_listen(),
             http: default_http(),
             http_tls: default_http_tls(),
+            public_url: None,
             http_max_connections: default_http_connections(),
             http_idle_timeout_secs: default_http_idle(),
             advertise: default_advertise(),

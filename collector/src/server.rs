@@ -163,6 +163,11 @@ impl Collector {
             store: store.clone(),
             metrics,
             login,
+            origins: Arc::new(crate::http::auth::Origins::new(
+                cfg.public_url.as_deref(),
+                http_addr,
+                cfg.http_tls,
+            )),
             basis,
             secure_cookies: cfg.http_tls,
             signing: match SigningKey::load_or_create(&PkiPaths::new(data)) {

@@ -177,14 +177,36 @@ fn tokens_sessions_and_roles_guard_the_api_and_the_pages() {
     );
     assert_eq!(get("/exports/report?requirements=NET-9.9", &aud).status, 400);
 
-    // A browser session: a wrong password, then the form, the cookie, the page.
-    let login = |password: &str| {
-        answer(web.post(&collector.url("/login")).send_form([
-            ("user", "aud"),
-            ("password", password),
-            ("next", "/changes"),
-        ]))
+    // A browser session: a wrong password, then the form, the cookie, the page. The login form
+    // too must come from a page of this server (Origin, or else Referer, scheme included).
+    let host = collector.http.to_string();
+    let origin = format!("https://{host}");
+    let login_from = |from: Option<(&str, &str)>, password: &str| {
+        let mut post = web.post(&collector.url("/login"));
+        if let Some((name, value)) = from {
+            post = post.header(name, value);
+        }
+        answer(post.send_form([("user", "aud"), ("password", password), ("next", "/changes")]))
     };
+    let login = |password: &str| login_from(Some(("Origin", origin.as_str())), password);
+    for from in [
+        None,
+        Some(("Origin", "https://evil.example")),
+        Some(("Origin", &*format!("http://{host}"))),
+        Some(("Referer", "https://evil.example/login")),
+    ] {
+        let refused = login_from(from, "aud long password");
+        assert_eq!(
+            (refused.status, refused.body.as_str()),
+            (403, "forbidden: cross-site request\n"),
+            "{from:?}"
+        );
+    }
+    let referred = format!("{origin}/login?next=%2Fchanges");
+    assert_eq!(
+        login_from(Some(("Referer", &referred)), "wrong password!").status,
+        401
+    );
     assert_eq!(login("wrong password!").status, 401);
     let session = login("aud long password");
     assert_eq!((session.status, session.location.as_str()), (303, "/changes"));
@@ -206,18 +228,24 @@ fn tokens_sessions_and_roles_guard_the_api_and_the_pages() {
         changes_page.body.contains("by user:olga"),
         "the decision is shown"
     );
-    // A write with the cookie from another site is refused before anything else.
-    let host = collector.http.to_string();
-    let cross = answer(
-        web.post(&collector.url("/logout"))
-            .header("Cookie", cookie)
-            .header("Origin", "https://evil.example")
-            .send_empty(),
-    );
-    assert_eq!(
-        (cross.status, cross.body.as_str()),
-        (403, "forbidden: cross-site request\n")
-    );
+    // A write with the cookie from another site, another scheme or naming no origin is refused
+    // before anything else.
+    for from in [
+        Some("https://evil.example".to_string()),
+        Some(format!("http://{host}")),
+        None,
+    ] {
+        let mut post = web.post(&collector.url("/logout")).header("Cookie", cookie);
+        if let Some(o) = &from {
+            post = post.header("Origin", o);
+        }
+        let cross = answer(post.send_empty());
+        assert_eq!(
+            (cross.status, cross.body.as_str()),
+            (403, "forbidden: cross-site request\n"),
+            "{from:?}"
+        );
+    }
     let out = answer(
         web.post(&collector.url("/logout"))
             .header("Cookie", cookie)
@@ -284,6 +312,7 @@ fn tokens_sessions_and_roles_guard_the_api_and_the_pages() {
                 format!("credential:{session_id}")
             ),
             ("user:aud".into(), "login".into(), format!("session:{session_id}")),
+            ("user:aud".into(), "login_failed".into(), "user:aud".into()),
             ("user:aud".into(), "login_failed".into(), "user:aud".into()),
             ("user:aud".into(), "export".into(), "cyclonedx".into()),
             ("user:aud".into(), "export".into(), "report:csv".into()),

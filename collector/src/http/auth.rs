@@ -56,15 +56,54 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|(k, v)| (k == name).then_some(v))
 }
 
-/// True when a browser's write comes from a page of this server: no `Origin` (not sent by a
-/// browser on same-origin form posts of older engines) or one naming the `Host` asked for.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, h)| h);
-    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+/// Where browsers may send writes from: the web UI's public origin (`https://host:port`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origins {
+    /// The one origin allowed; none to compare with the `Host` asked for (a wildcard listener
+    /// without a configured public address).
+    public: Option<String>,
+    /// `https` or `http`.
+    scheme: &'static str,
+}
+
+impl Origins {
+    /// From the configured public URL, or the listener's address and scheme.
+    pub fn new(public_url: Option<&str>, listener: std::net::SocketAddr, tls: bool) -> Self {
+        let scheme = if tls { "https" } else { "http" };
+        let public = match public_url {
+            Some(url) => Some(
+                origin_of(url)
+                    .unwrap_or(url)
+                    .trim_end_matches('/')
+                    .to_ascii_lowercase(),
+            ),
+            None if listener.ip().is_unspecified() => None,
+            None => Some(format!("{scheme}://{listener}")),
+        };
+        Origins { public, scheme }
+    }
+
+    /// True when a browser's write comes from a page of this server: its `Origin` (or, without
+    /// one, its `Referer`'s origin) is the public origin, scheme included. A write naming neither
+    /// is refused.
+    pub fn allow(&self, headers: &HeaderMap) -> bool {
+        let text = |h| headers.get(h).and_then(|v: &HeaderValue| v.to_str().ok());
+        let Some(origin) = text(header::ORIGIN).or_else(|| text(header::REFERER).and_then(origin_of)) else {
+            return false;
+        };
+        match (&self.public, text(header::HOST)) {
+            (Some(public), _) => origin.eq_ignore_ascii_case(public),
+            (None, Some(host)) => origin.eq_ignore_ascii_case(&format!("{}://{host}", self.scheme)),
+            (None, None) => false,
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let end = url.len() - rest.len() + rest.find('/').unwrap_or(rest.len());
+    Some(&url[..end])
 }
 
 /// The `Set-Cookie` value opening a session, or (with an empty secret) closing it.
@@ -103,7 +142,7 @@ pub async fn authenticate(
         None => (cookie(headers, SESSION_COOKIE).map(str::to_owned), true),
     };
     let write = !matches!(*req.method(), Method::GET | Method::HEAD);
-    if write && by_cookie && !same_origin(headers) {
+    if write && by_cookie && !state.origins.allow(headers) {
         tracing::warn!(peer = %peer.0, path = %req.uri().path(), "cross-site write refused");
         return (StatusCode::FORBIDDEN, "forbidden: cross-site request\n").into_response();
     }
@@ -184,12 +223,34 @@ mod tests {
         assert_eq!(bearer(&h), None);
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer shoko_cd"));
         assert_eq!(bearer(&h), Some("shoko_cd"));
+        // Writes: only from the public origin, scheme included; neither Origin nor Referer is
+        // refused; the Host header is only a fallback for a wildcard listener.
+        let listener: std::net::SocketAddr = "127.0.0.1:7780".parse().unwrap();
+        let origins = Origins::new(None, listener, true);
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:7780"));
-        assert!(same_origin(&h));
+        assert!(!origins.allow(&h), "no Origin, no Referer");
+        h.insert(
+            header::REFERER,
+            HeaderValue::from_static("https://127.0.0.1:7780/changes?x=1"),
+        );
+        assert!(origins.allow(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("https://127.0.0.1:7780"));
-        assert!(same_origin(&h));
+        assert!(origins.allow(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:7780"));
+        assert!(!origins.allow(&h), "another scheme");
         h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
-        assert!(!same_origin(&h));
+        h.insert(header::HOST, HeaderValue::from_static("evil.example"));
+        assert!(!origins.allow(&h), "a rebound name");
+        let public = Origins::new(Some("https://Collector.plant.example:7780/"), listener, true);
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://collector.plant.example:7780"),
+        );
+        assert!(public.allow(&h));
+        let wildcard = Origins::new(None, "0.0.0.0:7780".parse().unwrap(), false);
+        h.insert(header::HOST, HeaderValue::from_static("collector:7780"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://collector:7780"));
+        assert!(wildcard.allow(&h));
         assert_eq!(local_target(Some("/assets/3?x=1")), "/assets/3?x=1");
         assert_eq!(local_target(Some("//evil.example/")), "/");
         assert_eq!(local_target(Some("https://evil.example/")), "/");

@@ -40,6 +40,8 @@ pub struct AppState {
     pub signing: Option<Arc<SigningKey>>,
     /// Password checks of the login form: bounded, with delays after failures.
     pub login: Arc<LoginGuard>,
+    /// Where browsers may send writes from.
+    pub origins: Arc<auth::Origins>,
 }
 
 /// The address a request came from.

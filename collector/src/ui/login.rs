@@ -50,8 +50,17 @@ pub async fn form(Query(q): Query<Next>) -> Response {
 
 /// `POST /login`: checks the password (through the login guard), sets the session cookie and
 /// goes on. Every failure is counted and audited.
-pub async fn login(State(s): State<AppState>, peer: Peer, Form(c): Form<Credentials>) -> Response {
+pub async fn login(
+    State(s): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Form(c): Form<Credentials>,
+) -> Response {
     let next = local_target(c.next.as_deref()).to_owned();
+    if !s.origins.allow(&headers) {
+        tracing::warn!(peer = %peer.0, "cross-site login refused");
+        return (StatusCode::FORBIDDEN, "forbidden: cross-site request\n").into_response();
+    }
     let ip = peer.0.ip();
     let mut lease = match s.login.lease(&c.user, ip).await {
         Ok(lease) => lease,
