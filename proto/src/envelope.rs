@@ -29,6 +29,9 @@ pub enum EnvelopeError {
     /// Sequence numbers start at 1.
     #[error("sequence number 0 is not allowed")]
     ZeroSequence,
+    /// Stores keep sequence numbers as signed 64-bit integers.
+    #[error("sequence number {0} is over {max}", max = i64::MAX)]
+    SequenceTooLarge(u64),
     /// Too many observations.
     #[error("{0} observations in one batch (most {ENVELOPE_MAX_OBSERVATIONS})")]
     TooManyObservations(usize),
@@ -47,6 +50,9 @@ impl Envelope {
     pub fn validate(&self) -> Result<(), EnvelopeError> {
         if self.seq == 0 {
             return Err(EnvelopeError::ZeroSequence);
+        }
+        if i64::try_from(self.seq).is_err() {
+            return Err(EnvelopeError::SequenceTooLarge(self.seq));
         }
         if self.observations.len() > ENVELOPE_MAX_OBSERVATIONS {
             return Err(EnvelopeError::TooManyObservations(self.observations.len()));

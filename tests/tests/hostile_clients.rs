@@ -384,3 +384,23 @@ fn still_serves_an_honest_agent(collector: &CollectorProcess, bundle: &std::path
     );
     assert_eq!(collector.get_json("/api/v1/status")["batches"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_number_beyond_what_the_store_holds_is_refused() {
+    // 2^64-1 was stored as -1 (SQL integers are signed): refused now, nothing stored.
+    let data = DataDir::init();
+    let bundle = data.enroll("a1");
+    let collector = CollectorProcess::start(&data);
+    let (mut s, _) = RawSession::open(collector.ingest, client_config(&bundle), "a1").await;
+    s.send(&batch("a1", u64::MAX, plant_observations(1))).await;
+    assert_eq!(error_code(s.recv().await), ErrorCode::InvalidBatch);
+    let line = collector.wait_refusal("invalid_batch");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap()
+            .contains("sequence number 18446744073709551615 is over 9223372036854775807"),
+        "{line}"
+    );
+    assert_eq!(collector.get_json("/api/v1/status")["batches"], 0);
+}

@@ -54,6 +54,32 @@ fn tokens_sessions_and_roles_guard_the_api_and_the_pages() {
         answer(req.call())
     };
 
+    // The map's SVG is a document of its own: a policy that runs nothing from it, and no sniffing.
+    let svg = web
+        .get(&collector.url("/map.svg"))
+        .header("Authorization", &format!("Bearer {aud}"))
+        .call()
+        .unwrap();
+    let header = |name: &str| {
+        svg.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(
+        (
+            header("content-type"),
+            header("x-content-type-options"),
+            header("content-security-policy")
+        ),
+        (
+            "image/svg+xml".to_string(),
+            "nosniff".to_string(),
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox".to_string()
+        )
+    );
+
     // Open: health and metrics. Everything else wants a credential.
     assert_eq!(get("/healthz", "").body, "ok\n");
     assert_eq!(get("/metrics", "").status, 200);

@@ -372,7 +372,19 @@ pub async fn svg(
                 &format!("<style>{}</style><title>", PreEscaped(MAP_CSS).into_string()),
                 1,
             );
-            ([(header::CONTENT_TYPE, "image/svg+xml")], styled).into_response()
+            // Opened on its own, an SVG is a document: it runs nothing and is not sniffed.
+            (
+                [
+                    (header::CONTENT_TYPE, "image/svg+xml"),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                    (
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+                    ),
+                ],
+                styled,
+            )
+                .into_response()
         }
         Err(r) => *r,
     }

@@ -126,6 +126,7 @@ fn attachment(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
                 format!("attachment; filename=\"{filename}\""),
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         bytes,
     )
