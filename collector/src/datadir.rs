@@ -12,11 +12,23 @@ pub fn init_data_dir(data: &Path, cfg: &CollectorConfig, extra_names: &[String])
     if paths.ca_key().exists() {
         return Ok(false);
     }
-    std::fs::create_dir_all(data).with_context(|| data.display().to_string())?;
+    // The collector's own user only, whatever the umask (a directory made beforehand, as the
+    // packages do, keeps the mode it was given).
+    if !data.exists() {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data)
+            .with_context(|| data.display().to_string())?;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| data.display().to_string())?;
+    }
     Authority::create(&paths, &ServerNames::with_defaults(extra_names))?;
     let cfg_path = data.join(CONFIG_FILE);
     if !cfg_path.exists() {
-        std::fs::write(&cfg_path, cfg.to_commented_toml()).with_context(|| cfg_path.display().to_string())?;
+        crate::pki::write_atomic(&cfg_path, cfg.to_commented_toml().as_bytes(), true)
+            .with_context(|| cfg_path.display().to_string())?;
     }
     Ok(true)
 }

@@ -84,6 +84,22 @@ impl SqliteStore {
 
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // A new database is readable by the collector's user only, whatever the umask; SQLite
+        // gives its WAL and shared-memory files the same mode.
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .or_else(|e| match e.kind() {
+                    // Another process made it meanwhile: it is the one to open.
+                    std::io::ErrorKind::AlreadyExists => Ok(std::fs::File::open(path)?),
+                    _ => Err(e),
+                })
+                .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+        }
         let mut writer = Connection::open(path).map_err(db)?;
         writer
             .busy_timeout(std::time::Duration::from_secs(30))
