@@ -64,8 +64,9 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Measures the agent's clock against ours from its hello and records it: capture times of a
-    /// sensor whose clock is off are not what they seem.
-    async fn measure_clock(&self, agent_time: Option<Timestamp>) {
+    /// sensor whose clock is off are not what they seem. Recorded beside the handshake, never
+    /// holding it up (a store that does not answer must not delay the session's own refusal).
+    fn measure_clock(&self, agent_time: Option<Timestamp>) {
         let Some(agent_time) = agent_time else {
             return;
         };
@@ -76,10 +77,11 @@ impl Session<'_> {
                 "agent clock differs from the collector's by more than 5 minutes");
         }
         let (store, agent) = (self.ctx.store.clone(), self.id.agent_id.clone());
-        let recorded = tokio::task::spawn_blocking(move || store.record_clock(&agent, offset, now)).await;
-        if !matches!(recorded, Ok(Ok(()))) {
-            warn!(agent_id = %self.id.agent_id, "could not record the agent's clock offset");
-        }
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.record_clock(&agent, offset, now) {
+                warn!(agent_id = %agent, error = %e, "could not record the agent's clock offset");
+            }
+        });
     }
 
     /// Logs and counts a refusal, tells the agent, and closes the connection.
@@ -115,7 +117,7 @@ impl Session<'_> {
                 agent_time,
                 ..
             }))) => {
-                self.measure_clock(agent_time).await;
+                self.measure_clock(agent_time);
                 (agent_id, protocol_versions)
             }
             Ok(Some(Ok(other))) => {
